@@ -1,0 +1,80 @@
+"""The ``secgan`` command line.
+
+Each command group lives in its own module under ``secgan.cli`` and exposes ``register(subparsers)``,
+which adds its sub-parser(s) and sets ``func`` (a callable taking the parsed ``argparse.Namespace`` and
+returning an exit code). Modules are imported lazily by name so a missing optional dependency of one
+command (e.g. gradio for ``serve``) never breaks the others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from secgan import __version__
+from secgan.errors import SecganError
+
+log = logging.getLogger("secgan")
+
+# Order = order in ``secgan --help``.
+COMMAND_MODULES = [
+    "secgan.cli.data_cmd",  # synth, data check
+    "secgan.cli.parser_cmd",  # parser train|eval|predict|import|cache
+    "secgan.cli.classifier_cmd",  # classifier train|eval
+    "secgan.cli.train_cmd",  # train
+    "secgan.cli.evaluate_cmd",  # evaluate, report
+    "secgan.cli.reproduce_cmd",  # reproduce
+    "secgan.cli.edit_cmd",  # edit, import stargan|attgan, serve
+]
+
+
+def setup_logging(verbose: bool = False) -> None:
+    """Log to stderr as ``LEVEL message``; library modules only ever call ``logging.getLogger``."""
+    root = logging.getLogger()
+    if getattr(setup_logging, "_done", False):
+        root.setLevel(logging.DEBUG if verbose else logging.INFO)
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    setup_logging._done = True  # type: ignore[attr-defined]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="secgan",
+        description="Label-guided face editing with semantic consistency (SeCGAN).",
+    )
+    parser.add_argument("--version", action="version", version=f"secgan {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as err:
+            if err.name and err.name.startswith("secgan.cli"):
+                continue  # command group not present in this build
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    setup_logging(getattr(args, "verbose", False))
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except SecganError as err:
+        # One line, no traceback: the message names the file/field/choices at fault.
+        sys.stderr.write(f"secgan: error: {err}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("secgan: interrupted\n")
+        return 130

@@ -1,0 +1,66 @@
+"""The external evaluation classifier (SPEC §7): loading and prediction.
+
+A classifier directory is an exported model folder (:mod:`secgan.models.export`) with
+``classifier.safetensors`` and a ``config.json`` carrying ``{"kind": "classifier", "attributes": [...],
+"multilabel": bool, "image_size": S, "dataset": name}``. Multi-label classifiers (CelebA attributes)
+threshold each sigmoid at 0.5; multi-class ones (RaFD expressions) predict the one-hot argmax.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from secgan.errors import WeightsError
+
+CLASSIFIER_NAME = "classifier"
+
+
+def load_classifier(
+    directory: str | os.PathLike, device: str | torch.device = "cpu"
+) -> tuple[nn.Module, dict[str, Any]]:
+    """Load a classifier directory: ``(net in eval mode on device, meta)``."""
+    from secgan.models.export import load_pretrained
+
+    nets, meta = load_pretrained(directory, names=[CLASSIFIER_NAME], device=device)
+    if meta.get("kind") != "classifier":
+        raise WeightsError(
+            f"{Path(directory) / 'config.json'}: not a classifier directory (kind={meta.get('kind')!r})"
+        )
+    return nets[CLASSIFIER_NAME], meta
+
+
+def _fit(images: torch.Tensor, size: int) -> torch.Tensor:
+    if images.dim() != 4 or images.shape[1] != 3:
+        raise ValueError(f"classifier expects images [N, 3, H, W] in [-1, 1], got {tuple(images.shape)}")
+    if tuple(images.shape[2:]) == (size, size):
+        return images
+    down = images.shape[2] > size
+    return F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False, antialias=down)
+
+
+@torch.no_grad()
+def predict_probs(net: nn.Module, meta: dict[str, Any], images: torch.Tensor) -> torch.Tensor:
+    """Images ``[N, 3, H, W]`` in ``[-1, 1]`` (resized to the classifier's size when needed) ->
+    probabilities ``[N, n]``: per-attribute sigmoids (multi-label) or a softmax over classes."""
+    net.eval()
+    logits = net(_fit(images, int(meta["image_size"])))
+    return torch.sigmoid(logits) if meta.get("multilabel", True) else torch.softmax(logits, dim=1)
+
+
+@torch.no_grad()
+def predict_labels(net: nn.Module, meta: dict[str, Any], images: torch.Tensor) -> torch.Tensor:
+    """Images ``[N, 3, H, W]`` in ``[-1, 1]`` -> labels ``[N, n]`` float in ``{0, 1}`` (sigmoid > 0.5, or
+    the one-hot argmax for a multi-class classifier)."""
+    probs = predict_probs(net, meta, images)
+    if meta.get("multilabel", True):
+        return (probs > 0.5).float()
+    return F.one_hot(probs.argmax(dim=1), probs.shape[1]).float()
+
+
+__all__ = ["CLASSIFIER_NAME", "load_classifier", "predict_labels", "predict_probs"]

@@ -1,0 +1,190 @@
+"""The frozen face parser P used by the SeCGAN trainer, the mask cache and the editor.
+
+``FrozenParser`` wraps a :class:`~secgan.models.bisenet.BiSeNet`: its weights never require gradients and
+it stays in eval mode even when a parent module calls ``.train()`` (BatchNorm must keep its running
+statistics). Inputs are generator-style images ``[N, 3, H, W]`` in ``[-1, 1]`` at any resolution: they are
+mapped to ``[0, 1]``, ImageNet-normalised and resized (bilinear) to the parser's input size; the logits are
+resized back to ``H x W``. Gradients flow to the input (eq. 11 of the paper trains G_rgb through P).
+
+A parser directory is an exported model folder (:mod:`secgan.models.export`) holding ``parser.safetensors``
+and a ``config.json`` with ``{"kind": "parser", "input_size": S, "classes": 19, "mean": [...],
+"std": [...], "trained_on": str}``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from secgan.data.masks import soft_19_to_12
+from secgan.errors import WeightsError
+from secgan.utils.io import state_dict_hash
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+PARSER_NAME = "parser"  # the network's name inside a parser directory
+
+
+def parser_meta(
+    input_size: int,
+    trained_on: str,
+    mean: Sequence[float] = IMAGENET_MEAN,
+    std: Sequence[float] = IMAGENET_STD,
+) -> dict:
+    """The ``config.json`` extras of a parser directory."""
+    return {
+        "kind": "parser",
+        "input_size": int(input_size),
+        "classes": 19,
+        "mean": [float(m) for m in mean],
+        "std": [float(s) for s in std],
+        "trained_on": trained_on,
+    }
+
+
+def normalize_images(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor, input_size: int) -> torch.Tensor:
+    """Images ``[N, 3, H, W]`` in ``[-1, 1]`` -> ``[0, 1]`` -> ``(x - mean) / std`` (``mean``/``std``
+    ``[1, 3, 1, 1]``) -> bilinear resize to ``[N, 3, input_size, input_size]`` (skipped when equal)."""
+    if x.dim() != 4 or x.shape[1] != 3:
+        raise ValueError(f"parser expects images [N, 3, H, W] in [-1, 1], got {tuple(x.shape)}")
+    x = ((x + 1) * 0.5 - mean.to(x.device, x.dtype)) / std.to(x.device, x.dtype)
+    if tuple(x.shape[2:]) != (input_size, input_size):
+        x = F.interpolate(x, size=(input_size, input_size), mode="bilinear", align_corners=False)
+    return x
+
+
+def resize_logits(logits: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Bilinear resize of logits ``[N, C, h, w]`` to ``size`` (skipped when equal)."""
+    if tuple(logits.shape[2:]) == tuple(size):
+        return logits
+    return F.interpolate(logits, size=tuple(size), mode="bilinear", align_corners=False)
+
+
+class FrozenParser(nn.Module):
+    """A frozen, always-eval BiSeNet taking images in ``[-1, 1]``.
+
+    Args:
+        net: a 19-class BiSeNet (its weights are frozen in place).
+        input_size: the side the parser runs at (it was trained at this resolution).
+        mean, std: the normalisation applied after mapping the input to ``[0, 1]``.
+    """
+
+    def __init__(
+        self,
+        net: nn.Module,
+        input_size: int = 512,
+        mean: Sequence[float] = IMAGENET_MEAN,
+        std: Sequence[float] = IMAGENET_STD,
+    ) -> None:
+        super().__init__()
+        self.net = net
+        self.input_size = int(input_size)
+        self.register_buffer(
+            "mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1), persistent=False
+        )
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1), persistent=False)
+        for p in self.net.parameters():
+            p.requires_grad_(False)
+        super().train(False)
+
+    def train(self, mode: bool = True) -> FrozenParser:
+        """Ignore ``mode``: the parser is always in eval mode (a parent's ``.train()`` reaches here)."""
+        return super().train(False)
+
+    # ------------------------------------------------------------------ loading
+    @classmethod
+    def load(cls, directory: str | os.PathLike, device: str | torch.device = "cpu") -> FrozenParser:
+        """Load a parser directory (see the module docstring)."""
+        from secgan.models.export import load_pretrained
+
+        nets, meta = load_pretrained(directory, names=[PARSER_NAME], device="cpu")
+        if meta.get("kind") != "parser":
+            raise WeightsError(
+                f"{Path(directory) / 'config.json'}: not a parser directory (kind={meta.get('kind')!r})"
+            )
+        parser = cls(
+            nets[PARSER_NAME],
+            input_size=int(meta["input_size"]),
+            mean=meta.get("mean", IMAGENET_MEAN),
+            std=meta.get("std", IMAGENET_STD),
+        )
+        parser.meta = meta
+        return parser.to(device)
+
+    def save(self, directory: str | os.PathLike, trained_on: str) -> Path:
+        """Write this parser as a parser directory."""
+        from secgan.models.export import save_pretrained
+
+        meta = parser_meta(
+            self.input_size, trained_on, self.mean.flatten().tolist(), self.std.flatten().tolist()
+        )
+        return save_pretrained(directory, {PARSER_NAME: self.net}, meta)
+
+    # ------------------------------------------------------------------ inference
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
+        """``[N, 3, H, W]`` in ``[-1, 1]`` -> normalised ``[N, 3, S, S]`` at the parser's input size."""
+        return normalize_images(x, self.mean, self.std, self.input_size)
+
+    def logits19(self, x: torch.Tensor) -> torch.Tensor:
+        """Main-head logits ``[N, 19, H, W]`` at the input's resolution (differentiable w.r.t. ``x``)."""
+        return resize_logits(self.net(self.normalize(x))[0], tuple(x.shape[2:]))
+
+    def probs12(self, x: torch.Tensor) -> torch.Tensor:
+        """Probabilities over the 12 segments ``[N, 12, H, W]`` (softmax over 19, summed by segment).
+
+        Contiguous: the einsum in ``soft_19_to_12`` returns a permuted view, and ``nll_loss`` on such a
+        view fails in backward on CPU ("grad_input must be contiguous").
+        """
+        return soft_19_to_12(torch.softmax(self.logits19(x), dim=1)).contiguous()
+
+    @torch.no_grad()
+    def labels12(self, x: torch.Tensor) -> torch.Tensor:
+        """Hard 12-segment label map ``[N, H, W]`` (long).
+
+        The argmax is taken over the merged 12-segment probabilities, the decision rule consistent with
+        :meth:`probs12` (a parser trained on the 12 segments may split a segment's mass between, e.g.,
+        l_brow and r_brow); for confident predictions it equals mapping the 19-class argmax.
+        """
+        return self.probs12(x).argmax(dim=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.probs12(x)
+
+
+def _hash_extras(input_size: int, mean: Sequence[float], std: Sequence[float]) -> dict[str, torch.Tensor]:
+    return {
+        "__input_size__": torch.tensor([int(input_size)], dtype=torch.int64),
+        "__mean__": torch.tensor([float(m) for m in mean], dtype=torch.float64),
+        "__std__": torch.tensor([float(s) for s in std], dtype=torch.float64),
+    }
+
+
+def parser_hash(parser: FrozenParser | str | os.PathLike) -> str:
+    """Content hash (16 hex chars) of a parser: its weights, input size and normalisation. The same for a
+    parser directory and the :class:`FrozenParser` loaded from it."""
+    if isinstance(parser, FrozenParser):
+        state = dict(parser.net.state_dict())
+        extras = _hash_extras(
+            parser.input_size, parser.mean.flatten().tolist(), parser.std.flatten().tolist()
+        )
+    else:
+        from safetensors.torch import load_file
+
+        from secgan.models.export import read_config
+
+        directory = Path(parser)
+        meta = read_config(directory)
+        path = directory / f"{PARSER_NAME}.safetensors"
+        if not path.is_file():
+            raise WeightsError(f"weights file not found: {path}")
+        state = load_file(str(path))
+        extras = _hash_extras(
+            meta["input_size"], meta.get("mean", IMAGENET_MEAN), meta.get("std", IMAGENET_STD)
+        )
+    state.update(extras)
+    return state_dict_hash(state)

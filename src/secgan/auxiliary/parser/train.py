@@ -1,0 +1,247 @@
+"""Training and evaluation of the face parser P at a chosen resolution (the paper pre-trains one per
+resolution).
+
+The network is the 19-class BiSeNet of the public checkpoint, but the data gives 12-segment masks
+(ground-truth part masks merged, or the synthetic renderer's). The loss is therefore the negative
+log-likelihood of the *12-segment* probabilities obtained by summing the 19-class softmax over each segment
+(``log p12_c = logsumexp_{k in c} log_softmax(z)_k``) on the main and both auxiliary heads; the architecture
+and the 19-class output stay those of the public parser, so every consumer treats both alike.
+
+Quality is reported as per-segment intersection-over-union over a held-out split (accumulated over all its
+pixels) and their unweighted mean over the segments that occur (union > 0).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import Dataset
+from tqdm import tqdm
+
+from secgan.auxiliary.batches import BatchSource, cosine_lr, random_hflip
+from secgan.auxiliary.parser.frozen import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    FrozenParser,
+    normalize_images,
+    resize_logits,
+)
+from secgan.data.masks import LUT_19_TO_12, NUM_SEGMENTS, SEGMENTS_12
+from secgan.errors import ConfigError, DataError
+from secgan.models.bisenet import BiSeNet
+from secgan.utils.seed import seed_everything
+
+log = logging.getLogger(__name__)
+
+# BiSeNet classes merged into each of the 12 segments.
+SEGMENT_GROUPS: tuple[tuple[int, ...], ...] = tuple(
+    tuple(k for k, c in enumerate(LUT_19_TO_12) if c == seg) for seg in range(NUM_SEGMENTS)
+)
+
+
+def log_probs12(logits19: torch.Tensor) -> torch.Tensor:
+    """Logits ``[N, 19, H, W]`` -> log-probabilities of the 12 segments ``[N, 12, H, W]`` (stable)."""
+    lsm = F.log_softmax(logits19, dim=1)
+    return torch.stack([torch.logsumexp(lsm[:, list(g)], dim=1) for g in SEGMENT_GROUPS], dim=1)
+
+
+def parser_loss(outputs: tuple[torch.Tensor, ...], mask12: torch.Tensor) -> torch.Tensor:
+    """Sum over the heads of the mean per-pixel NLL of the 12-segment target ``mask12 [N, H, W]`` (long)."""
+    return sum(F.nll_loss(log_probs12(o), mask12) for o in outputs)  # type: ignore[return-value]
+
+
+def confusion_matrix(pred: torch.Tensor, target: torch.Tensor, n: int = NUM_SEGMENTS) -> torch.Tensor:
+    """``[n, n]`` counts, rows = target class, columns = predicted class."""
+    idx = target.reshape(-1).long() * n + pred.reshape(-1).long()
+    return torch.bincount(idx, minlength=n * n).reshape(n, n)
+
+
+def iou_report(cm: torch.Tensor) -> dict[str, Any]:
+    """Per-segment IoU (``None`` where the segment never occurs in target or prediction), their mean over
+    the occurring segments and the pixel accuracy, from a 12x12 confusion matrix."""
+    cm = cm.double()
+    tp = cm.diag()
+    union = cm.sum(0) + cm.sum(1) - tp
+    raw = {name: None if union[k] == 0 else float(tp[k] / union[k]) for k, name in enumerate(SEGMENTS_12)}
+    valid = [v for v in raw.values() if v is not None]
+    return {
+        "iou": {name: None if v is None else round(v, 4) for name, v in raw.items()},
+        "mean_iou": round(float(np.mean(valid)), 4) if valid else None,
+        "pixel_accuracy": round(float(tp.sum() / cm.sum()), 4) if cm.sum() > 0 else None,
+        "pixels": int(cm.sum()),
+    }
+
+
+@torch.no_grad()
+def evaluate_parser(parser: FrozenParser, source: BatchSource) -> dict[str, Any]:
+    """IoU report of ``parser`` on a dataset with ground-truth masks (images at the dataset's size)."""
+    if not source.has_mask:
+        raise DataError("parser evaluation needs a dataset with masks (masks='gt')")
+    device = next(parser.parameters()).device
+    cm = torch.zeros(NUM_SEGMENTS, NUM_SEGMENTS, dtype=torch.long)
+    for batch in tqdm(source.batches(shuffle=False), desc="parser eval", unit="batch", leave=False):
+        pred = parser.labels12(batch["image"].to(device)).cpu()
+        cm += confusion_matrix(pred, batch["mask"])
+    out = iou_report(cm)
+    out["images"] = len(source)
+    return out
+
+
+def fit_parser(
+    train_ds: Dataset,
+    eval_ds: Dataset,
+    out: str | os.PathLike,
+    epochs: int = 10,
+    batch_size: int = 32,
+    seed: int = 0,
+    base_width: int = 64,
+    input_size: int | None = None,
+    lr: float = 2e-3,
+    device: str | torch.device = "cpu",
+    time_limit: float | None = None,
+    num_workers: int = 0,
+    trained_on: str = "",
+) -> dict[str, Any]:
+    """Train a BiSeNet on ``train_ds`` (items with ``image [3, S, S]`` in ``[-1, 1]`` and ``mask [S, S]``
+    12-segment ids, read without random flips), write the parser directory ``out`` and return the IoU
+    report on ``eval_ds``.
+
+    Args:
+        input_size: the side the network runs at (default ``S``); images are resized to it and the logits
+            back to ``S``, exactly as :class:`FrozenParser` does at inference.
+        base_width: BiSeNet width (64 = the public architecture; smaller is faster).
+        lr: peak Adam learning rate (linear warm-up, then cosine decay to 0 over all steps).
+        time_limit: stop training after this many seconds (the schedule is not shortened).
+    """
+    if epochs < 1 or batch_size < 1:
+        raise ConfigError(f"epochs and batch size must be >= 1 (got {epochs}, {batch_size})")
+    if len(train_ds) == 0 or len(eval_ds) == 0:  # type: ignore[arg-type]
+        raise DataError(f"empty dataset (train {len(train_ds)} images, eval {len(eval_ds)})")  # type: ignore[arg-type]
+    seed_everything(seed)
+    t0 = time.time()
+    train_src = BatchSource(train_ds, batch_size, num_workers=num_workers)
+    eval_src = BatchSource(eval_ds, batch_size, num_workers=num_workers)
+    if not train_src.has_mask:
+        raise DataError("parser training needs a dataset with masks (masks='gt')")
+    size = int(train_ds[0]["image"].shape[-1])
+    input_size = int(input_size or size)
+    load_s = time.time() - t0
+
+    net = BiSeNet(n_classes=19, base_width=base_width).to(device)
+    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=1e-5)
+    gen = torch.Generator().manual_seed(seed)
+    steps_per_epoch = math.ceil(len(train_src) / batch_size)
+    total = epochs * steps_per_epoch
+    warmup = min(100, max(1, total // 20))
+    step, stopped_early = 0, False
+    t_train = time.time()
+    for epoch in range(epochs):
+        net.train()
+        losses = []
+        bar = tqdm(
+            train_src.batches(shuffle=True, generator=gen),
+            total=steps_per_epoch,
+            desc=f"parser epoch {epoch + 1}/{epochs}",
+            leave=False,
+        )
+        for batch in bar:
+            batch = random_hflip(batch, gen)
+            x = batch["image"].to(device)
+            mask = batch["mask"].to(device)
+            for g in opt.param_groups:
+                g["lr"] = cosine_lr(step, total, lr, warmup)
+            outputs = net(normalize_images(x, mean, std, input_size))
+            loss = parser_loss(tuple(resize_logits(o, tuple(x.shape[2:])) for o in outputs), mask)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            losses.append(float(loss.detach()))
+            bar.set_postfix(loss=f"{losses[-1]:.3f}")
+            step += 1
+            if time_limit is not None and time.time() - t_train > time_limit:
+                stopped_early = True
+                break
+        log.info(
+            "parser epoch %d/%d: loss %.4f (%.0f s)",
+            epoch + 1,
+            epochs,
+            float(np.mean(losses)),
+            time.time() - t_train,
+        )
+        if stopped_early:
+            log.warning("time limit of %.0f s reached after %d of %d steps", time_limit, step, total)
+            break
+    train_s = time.time() - t_train
+
+    parser = FrozenParser(net.cpu(), input_size=input_size)
+    parser.save(out, trained_on=trained_on)
+    report = evaluate_parser(parser.to(device), eval_src)
+    return {
+        "parser_dir": str(out),
+        "size": size,
+        "input_size": input_size,
+        "base_width": base_width,
+        "train_images": len(train_src),
+        "epochs": epochs,
+        "steps": step,
+        "stopped_early": stopped_early,
+        "load_seconds": round(load_s, 1),
+        "train_seconds": round(train_s, 1),
+        **report,
+    }
+
+
+def train_parser(
+    root: str | os.PathLike,
+    dataset: str,
+    size: int,
+    out: str | os.PathLike,
+    max_images: int | None = None,
+    eval_split: str = "test",
+    max_eval_images: int | None = None,
+    **fit_kwargs: Any,
+) -> dict[str, Any]:
+    """Train a parser on the train split of ``dataset`` (ground-truth masks) at ``size`` px, write the parser
+    directory ``out`` and return its IoU report on ``eval_split``; ``fit_kwargs`` go to :func:`fit_parser`."""
+    from secgan.data.registry import build_dataset
+
+    train_ds = build_dataset(dataset, root, split="train", image_size=size, masks="gt", max_items=max_images)
+    eval_ds = build_dataset(
+        dataset, root, split=eval_split, image_size=size, masks="gt", max_items=max_eval_images
+    )
+    trained_on = f"{dataset} {Path(root).resolve()} split=train n={len(train_ds)} size={size}"
+    result = fit_parser(train_ds, eval_ds, out, trained_on=trained_on, **fit_kwargs)
+    return {"dataset": dataset, "eval_split": eval_split, **result}
+
+
+def eval_parser_dir(
+    parser_dir: str | os.PathLike,
+    root: str | os.PathLike,
+    dataset: str,
+    size: int | None = None,
+    split: str = "test",
+    batch_size: int = 32,
+    max_images: int | None = None,
+    device: str | torch.device = "cpu",
+) -> dict[str, Any]:
+    """IoU report of a parser directory on ``split`` of a dataset with masks (at ``size``, default the
+    parser's input size)."""
+    from secgan.data.registry import build_dataset
+
+    parser = FrozenParser.load(parser_dir, device=device)
+    size = int(size or parser.input_size)
+    ds = build_dataset(dataset, root, split=split, image_size=size, masks="gt", max_items=max_images)
+    if len(ds) == 0:
+        raise DataError(f"{root}: the {split} split is empty")
+    report = evaluate_parser(parser, BatchSource(ds, batch_size))
+    return {"parser_dir": str(parser_dir), "dataset": dataset, "size": size, "eval_split": split, **report}

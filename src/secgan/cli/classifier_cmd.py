@@ -1,0 +1,96 @@
+"""``secgan classifier train|eval``: the external evaluation classifier."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+DATASETS = ("celeba", "celebahq", "rafd", "custom")
+
+
+def _device(name: str | None) -> str:
+    import torch
+
+    if name:
+        return name
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from secgan.auxiliary.classifier.train import train_classifier
+
+    result = train_classifier(
+        args.data,
+        args.dataset,
+        args.size,
+        args.out,
+        attrs=args.attrs,
+        epochs=args.epochs,
+        batch_size=args.batch,
+        max_images=args.max_images,
+        seed=args.seed,
+        lr=args.lr,
+        eval_split=args.eval_split,
+        max_eval_images=args.max_eval_images,
+        device=_device(args.device),
+        time_limit=args.time_limit,
+        num_workers=args.workers,
+    )
+    sys.stdout.write(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from secgan.auxiliary.classifier.train import eval_classifier_dir
+
+    result = eval_classifier_dir(
+        args.classifier_dir,
+        args.data,
+        dataset=args.dataset,
+        split=args.split,
+        batch_size=args.batch,
+        max_images=args.max_images,
+        device=_device(args.device),
+    )
+    sys.stdout.write(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "classifier", help="train / evaluate the attribute classifier used for editing accuracy"
+    )
+    sub = p.add_subparsers(dest="classifier_command", metavar="SUBCOMMAND", required=True)
+
+    t = sub.add_parser("train", help="train on the train split; prints test accuracy as JSON")
+    t.add_argument("--data", required=True, help="dataset folder (original file layout)")
+    t.add_argument("--dataset", required=True, choices=DATASETS)
+    t.add_argument("--size", type=int, default=128, help="image side S (a multiple of 32)")
+    t.add_argument("--out", required=True, help="classifier directory to write")
+    t.add_argument(
+        "--attrs",
+        default=None,
+        help="comma-separated attributes (default: the paper's 13; RaFD: its 8 expressions)",
+    )
+    t.add_argument("--epochs", type=int, default=10)
+    t.add_argument("--batch", type=int, default=64)
+    t.add_argument("--max-images", type=int, default=None, help="use the first N training images")
+    t.add_argument("--max-eval-images", type=int, default=None)
+    t.add_argument("--eval-split", default="test", choices=("val", "test"))
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--lr", type=float, default=1e-3)
+    t.add_argument("--time-limit", type=float, default=None, help="stop training after this many seconds")
+    t.add_argument("--workers", type=int, default=0, help="DataLoader workers")
+    t.add_argument("--device", default=None)
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("eval", help="per-attribute and mean accuracy of a classifier (JSON)")
+    e.add_argument("classifier_dir")
+    e.add_argument("--data", required=True)
+    e.add_argument("--dataset", default=None, choices=DATASETS, help="default: the classifier's own")
+    e.add_argument("--split", default="test", choices=("train", "val", "test", "all"))
+    e.add_argument("--batch", type=int, default=64)
+    e.add_argument("--max-images", type=int, default=None)
+    e.add_argument("--device", default=None)
+    e.set_defaults(func=cmd_eval)

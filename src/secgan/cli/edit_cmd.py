@@ -1,0 +1,253 @@
+"""``secgan edit``, ``secgan import stargan|attgan`` and ``secgan serve``: editing for people."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import re
+import sys
+import types
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+
+# "-Young" after --edit is an attribute edit, not an unknown option: argparse would otherwise refuse
+# ``--edit -Young`` with "expected one argument". A single dash followed by a name (attribute names
+# never contain '=' or spaces) that is not one of the parser's own options is passed through as a value.
+_EDIT_VALUE = re.compile(r"^-[A-Za-z0-9][A-Za-z0-9_]*(=.*)?$")
+
+
+def _allow_dash_values(parser: argparse.ArgumentParser) -> None:
+    original = parser._parse_optional
+
+    def _parse_optional(self, arg_string):  # noqa: ANN001 - argparse internals
+        if _EDIT_VALUE.match(arg_string) and arg_string.split("=")[0] not in self._option_string_actions:
+            return None
+        return original(arg_string)
+
+    parser._parse_optional = types.MethodType(_parse_optional, parser)  # type: ignore[method-assign]
+
+
+def _device(name: str | None) -> str:
+    import torch
+
+    if name:
+        return name
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+# ------------------------------------------------------------------------------------------------ edit
+def collect_inputs(inputs: list[str]) -> list[tuple[Path, Path]]:
+    """``(input file, output path relative to --out)`` for files and folders (searched recursively for
+    images; the folder's own name is kept so several folders do not collide)."""
+    from secgan.errors import DataError
+
+    pairs: list[tuple[Path, Path]] = []
+    for raw in inputs:
+        p = Path(raw)
+        if p.is_dir():
+            found = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
+            if not found:
+                raise DataError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in folder {p}")
+            pairs += [(f, Path(p.resolve().name) / f.relative_to(p)) for f in found]
+        elif p.is_file():
+            pairs.append((p, Path(p.name)))
+        else:
+            raise DataError(f"input not found: {p}")
+    seen: dict[Path, Path] = {}
+    for src, rel in pairs:
+        if rel in seen:
+            raise DataError(f"inputs {seen[rel]} and {src} would both be written to {rel}; pass them separately")
+        seen[rel] = src
+    return pairs
+
+
+def load_photo(path: Path):
+    """Read an image file as an RGB uint8 array ``[H, W, 3]`` (EXIF orientation applied)."""
+    import numpy as np
+    from PIL import ImageOps
+
+    from secgan.utils.images import read_image
+
+    img = read_image(path)
+    try:
+        img = ImageOps.exif_transpose(img)
+    except Exception:  # noqa: BLE001 - a broken EXIF block only loses the rotation
+        log.debug("ignoring unreadable EXIF orientation of %s", path)
+    return np.asarray(img.convert("RGB"))
+
+
+def save_photo(array, path: Path) -> None:
+    """Write an RGB uint8 array (JPEG at quality 95 for .jpg/.jpeg); atomically."""
+    from PIL import Image
+
+    from secgan.utils.io import atomic_path
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = path.suffix.lower()
+    fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".bmp": "BMP", ".webp": "WEBP", ".tif": "TIFF", ".tiff": "TIFF"}
+    with atomic_path(path) as tmp:
+        kwargs = {"quality": 95} if fmt.get(suffix) in ("JPEG", "WEBP") else {}
+        Image.fromarray(array).save(tmp, format=fmt.get(suffix, "PNG"), **kwargs)
+
+
+def cmd_edit(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from secgan.editing.editor import Editor, parse_edits
+    from secgan.editing.photo import NoFaceError, PhotoEditor
+    from secgan.errors import ConfigError, SecganError
+
+    if not args.edit:
+        raise ConfigError("no edits given: use e.g. --edit +Bangs --edit -Young")
+    pairs = collect_inputs(args.inputs)
+    editor = Editor.load(
+        args.model_dir, device=_device(args.device), classifier_dir=args.classifier, parser_dir=args.parser
+    )
+    edits = parse_edits(args.edit, editor.attributes)
+    source = editor.labels_from_names(args.source)[0] if args.source is not None else None
+    if source is None and not editor.has_classifier:
+        raise SecganError(
+            f"{args.model_dir} has no classifier to predict the source attributes: pass --source "
+            "(the attributes the faces have, e.g. --source Brown_Hair,Young) or --classifier C_DIR"
+        )
+    if args.masks and not editor.has_parser:
+        log.warning("%s has no parser: --masks is ignored (pass --parser P_DIR)", args.model_dir)
+    photo_editor = PhotoEditor(editor, blend=args.blend, regions=args.regions)
+    out_dir = Path(args.out)
+    written, skipped, n_faces = [], [], 0
+    for src, rel in tqdm(pairs, desc="edit", unit="img", disable=len(pairs) < 2):
+        photo = load_photo(src)
+        try:
+            result = photo_editor.edit(
+                photo, edits, source=source, intensity=args.strength, aligned=args.aligned, masks=args.masks
+            )
+        except NoFaceError as err:
+            if len(pairs) == 1:
+                raise NoFaceError(f"{src}: {err}") from err
+            log.warning("%s: %s; skipped", src, err)
+            skipped.append(str(src))
+            continue
+        target = out_dir / rel
+        save_photo(result.image, target)
+        if args.heatmap:
+            save_photo(result.heatmap, target.with_name(f"{target.stem}_diff.png"))
+        if args.masks and result.masks is not None:
+            save_photo(result.masks, target.with_name(f"{target.stem}_masks.png"))
+        n_faces += len(result.faces)
+        written.append(str(target))
+    if not written:
+        raise NoFaceError(f"no face found in any of the {len(pairs)} input(s)")
+    summary = {"out": str(out_dir), "edited": len(written), "faces": n_faces, "skipped": skipped, "edits": edits}
+    sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------- import
+def cmd_import(args: argparse.Namespace) -> int:
+    from secgan.editing import importers
+
+    if args.import_kind == "stargan":
+        out = importers.import_stargan(args.checkpoint, args.out, attributes=args.attrs, image_size=args.image_size)
+    else:
+        out = importers.import_attgan(
+            args.checkpoint, args.out, attributes=args.attrs, image_size=args.image_size, thres_int=args.thres_int
+        )
+    from secgan.models.export import read_config
+
+    config = read_config(out)
+    result = {
+        "out": str(out),
+        "backbone": config.get("backbone"),
+        "attributes": config.get("attributes"),
+        "conditioning": config.get("conditioning"),
+        "image_size": config.get("image_size"),
+        "generator": config["networks"]["G"],
+    }
+    sys.stdout.write(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------- serve
+def cmd_serve(args: argparse.Namespace) -> int:
+    from secgan.app.web import serve
+
+    serve(
+        args.model_dir,
+        host=args.host,
+        port=args.port,
+        max_upload_mb=args.max_upload_mb,
+        device=_device(args.device),
+        classifier_dir=args.classifier,
+        parser_dir=args.parser,
+    )
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    e = subparsers.add_parser(
+        "edit",
+        help="edit the faces in photos (or aligned crops) with an exported model",
+        description="Edit every face in photos: detect, align to the model's crop, edit, blend back. "
+        "Example: secgan edit MODEL_DIR photo.jpg --edit +Bangs --edit -Young --out edited/",
+    )
+    _allow_dash_values(e)
+    e.add_argument("model_dir", help="exported model folder (config.json + G.safetensors)")
+    e.add_argument("inputs", nargs="+", metavar="INPUT", help="image files and/or folders")
+    e.add_argument(
+        "--edit",
+        action="append",
+        default=[],
+        metavar="EDIT",
+        help="+Attr turns an attribute on, -Attr off, Attr=0.5 at half strength (repeatable)",
+    )
+    e.add_argument("--strength", type=float, default=1.0, help="global edit strength (1 = trained)")
+    e.add_argument("--aligned", action="store_true", help="inputs are CelebA-style crops: no face detection")
+    e.add_argument(
+        "--source",
+        default=None,
+        help="comma-separated attributes the faces HAVE (the others are taken as absent); "
+        "default: predicted by the model's classifier",
+    )
+    e.add_argument("--classifier", default=None, metavar="C_DIR", help="classifier folder for the source labels")
+    e.add_argument("--parser", default=None, metavar="P_DIR", help="parser folder (masks, --regions)")
+    e.add_argument("--heatmap", action="store_true", help="also write NAME_diff.png (|edited - input|)")
+    e.add_argument("--masks", action="store_true", help="also write NAME_masks.png (the parser's segments)")
+    e.add_argument("--regions", action="store_true", help="limit changes to the segments each edit touches")
+    e.add_argument("--blend", default="residual", choices=("residual", "replace"), help="paste-back mode")
+    e.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda when available)")
+    e.add_argument("--out", required=True, help="output folder (edited images keep their names)")
+    e.set_defaults(func=cmd_edit)
+
+    imp = subparsers.add_parser("import", help="import a public StarGAN / AttGAN generator checkpoint")
+    sub = imp.add_subparsers(dest="import_kind", metavar="KIND", required=True)
+    s = sub.add_parser("stargan", help="official StarGAN {iter}-G.ckpt (conditions on the target label)")
+    s.add_argument("checkpoint", help="the generator checkpoint, e.g. 200000-G.ckpt")
+    s.add_argument(
+        "--attrs",
+        default="Black_Hair,Blond_Hair,Brown_Hair,Male,Young",
+        help="comma-separated attributes in the training order (default: the public CelebA model's 5)",
+    )
+    s.add_argument("--image-size", type=int, default=128)
+    s.add_argument("--out", required=True, help="model folder to write")
+    s.set_defaults(func=cmd_import)
+    a = sub.add_parser("attgan", help="PyTorch AttGAN weights.N.pth (conditions on the +-0.5 target)")
+    a.add_argument("checkpoint", help="the checkpoint, e.g. weights.199.pth")
+    a.add_argument("--attrs", default=None, help="comma-separated attributes (default: the paper's 13)")
+    a.add_argument("--image-size", type=int, default=128)
+    a.add_argument("--thres-int", type=float, default=0.5, help="AttGAN's thres_int (training label scale)")
+    a.add_argument("--out", required=True, help="model folder to write")
+    a.set_defaults(func=cmd_import)
+
+    v = subparsers.add_parser("serve", help="web demo (Gradio) on 127.0.0.1")
+    v.add_argument("model_dir", help="exported model folder")
+    v.add_argument("--host", default="127.0.0.1", help="bind address (default loopback only)")
+    v.add_argument("--port", type=int, default=7860)
+    v.add_argument("--max-upload-mb", type=float, default=10.0, help="largest accepted upload")
+    v.add_argument("--classifier", default=None, metavar="C_DIR")
+    v.add_argument("--parser", default=None, metavar="P_DIR")
+    v.add_argument("--device", default=None)
+    v.set_defaults(func=cmd_serve)

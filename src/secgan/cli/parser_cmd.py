@@ -1,0 +1,180 @@
+"""``secgan parser train|eval|predict|import|cache``: the face parser P."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+MASK_DATASETS = ("celebahq", "celeba")
+ALL_DATASETS = ("celeba", "celebahq", "rafd", "custom")
+
+
+def _device(name: str | None) -> str:
+    import torch
+
+    if name:
+        return name
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _print(obj: dict) -> None:
+    sys.stdout.write(json.dumps(obj, indent=2) + "\n")
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from secgan.auxiliary.parser.train import train_parser
+
+    result = train_parser(
+        args.data,
+        args.dataset,
+        args.size,
+        args.out,
+        epochs=args.epochs,
+        batch_size=args.batch,
+        max_images=args.max_images,
+        seed=args.seed,
+        base_width=args.base_width,
+        input_size=args.input_size,
+        lr=args.lr,
+        eval_split=args.eval_split,
+        max_eval_images=args.max_eval_images,
+        device=_device(args.device),
+        time_limit=args.time_limit,
+        num_workers=args.workers,
+    )
+    _print(result)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from secgan.auxiliary.parser.train import eval_parser_dir
+
+    _print(
+        eval_parser_dir(
+            args.parser_dir,
+            args.data,
+            args.dataset,
+            size=args.size,
+            split=args.split,
+            batch_size=args.batch,
+            max_images=args.max_images,
+            device=_device(args.device),
+        )
+    )
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    import numpy as np
+    from PIL import Image
+
+    from secgan.auxiliary.parser import FrozenParser
+    from secgan.data.masks import SEGMENTS_12, colorize
+    from secgan.data.transforms import image_to_tensor
+    from secgan.utils.images import read_image
+    from secgan.utils.io import atomic_path
+
+    parser = FrozenParser.load(args.parser_dir, device=_device(args.device))
+    img = read_image(args.image)
+    if args.size:
+        img = img.resize((args.size, args.size), Image.BILINEAR)
+    x = image_to_tensor(img)[None].to(next(parser.parameters()).device)
+    labels = parser.labels12(x)[0].cpu().numpy().astype(np.uint8)
+    with atomic_path(args.out) as tmp:
+        Image.fromarray(colorize(labels)).save(tmp, format="PNG")
+    counts = np.bincount(labels.reshape(-1), minlength=len(SEGMENTS_12)) / labels.size
+    _print({"image": str(args.image), "mask": str(args.out), "size": list(labels.shape[::-1]),
+            "fractions": {s: round(float(c), 4) for s, c in zip(SEGMENTS_12, counts)}})  # fmt: skip
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from secgan.auxiliary.parser import parser_hash
+    from secgan.auxiliary.parser.importer import import_public_parser
+
+    parser = import_public_parser(args.checkpoint, args.out, size=args.size)
+    _print({"parser_dir": str(args.out), "input_size": parser.input_size, "parser_hash": parser_hash(parser)})
+    return 0
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    from secgan.auxiliary.parser import FrozenParser, parser_hash
+    from secgan.auxiliary.parser.cache import build_mask_cache, default_cache_dir
+    from secgan.data.registry import build_dataset
+
+    parser = FrozenParser.load(args.parser_dir, device=_device(args.device))
+    h = parser_hash(parser)
+    ds = build_dataset(args.dataset, args.data, split=args.split, image_size=args.size, flip=False,
+                       max_items=args.max_images)  # fmt: skip
+    out = args.out or default_cache_dir(args.data, args.dataset, args.split, args.size, h)
+    build_mask_cache(parser, ds, out, batch_size=args.batch, dataset=args.dataset, split=args.split)
+    _print({"cache_dir": str(out), "parser_hash": h, "count": len(ds), "size": args.size,
+            "dataset": args.dataset, "split": args.split})  # fmt: skip
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("parser", help="train / evaluate / import the face parser P; build mask caches")
+    sub = p.add_subparsers(dest="parser_command", metavar="SUBCOMMAND", required=True)
+
+    def common(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda when available)")
+
+    t = sub.add_parser("train", help="train a parser at one resolution; prints held-out IoU as JSON")
+    t.add_argument("--data", required=True, help="dataset folder (original file layout)")
+    t.add_argument("--dataset", required=True, choices=MASK_DATASETS)
+    t.add_argument("--size", type=int, required=True, help="image side S the parser is trained at")
+    t.add_argument("--out", required=True, help="parser directory to write")
+    t.add_argument("--epochs", type=int, default=10)
+    t.add_argument("--batch", type=int, default=32)
+    t.add_argument("--max-images", type=int, default=None, help="use the first N training images")
+    t.add_argument("--max-eval-images", type=int, default=None)
+    t.add_argument("--eval-split", default="test", choices=("val", "test"))
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--base-width", type=int, default=64, help="BiSeNet width (64 = the public architecture)")
+    t.add_argument("--input-size", type=int, default=None, help="side the network runs at (default: --size)")
+    t.add_argument("--lr", type=float, default=2e-3)
+    t.add_argument("--time-limit", type=float, default=None, help="stop training after this many seconds")
+    t.add_argument("--workers", type=int, default=0, help="DataLoader workers")
+    common(t)
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("eval", help="per-segment and mean IoU of a parser on a dataset with masks (JSON)")
+    e.add_argument("parser_dir")
+    e.add_argument("--data", required=True)
+    e.add_argument("--dataset", required=True, choices=MASK_DATASETS)
+    e.add_argument("--size", type=int, default=None, help="image side (default: the parser's input size)")
+    e.add_argument("--split", default="test", choices=("train", "val", "test", "all"))
+    e.add_argument("--batch", type=int, default=32)
+    e.add_argument("--max-images", type=int, default=None)
+    common(e)
+    e.set_defaults(func=cmd_eval)
+
+    pr = sub.add_parser("predict", help="draw the 12-segment mask of one image")
+    pr.add_argument("parser_dir")
+    pr.add_argument("image")
+    pr.add_argument("--out", required=True, help="PNG to write")
+    pr.add_argument("--size", type=int, default=None, help="resize the image to SxS first")
+    common(pr)
+    pr.set_defaults(func=cmd_predict)
+
+    im = sub.add_parser(
+        "import", help="convert the public face-parsing 79999_iter.pth into a parser directory"
+    )
+    im.add_argument("checkpoint")
+    im.add_argument("--out", required=True)
+    im.add_argument("--size", type=int, default=512, help="input size the parser runs at (trained at 512)")
+    im.set_defaults(func=cmd_import)
+
+    c = sub.add_parser("cache", help="precompute a dataset's 12-segment masks with a parser (uint8 .npy)")
+    c.add_argument("parser_dir")
+    c.add_argument("--data", required=True)
+    c.add_argument("--dataset", required=True, choices=ALL_DATASETS)
+    c.add_argument("--split", default="train", choices=("train", "val", "test", "all"))
+    c.add_argument("--size", type=int, required=True)
+    c.add_argument("--out", default=None, help="cache folder (default DATA/.secgan-cache/masks-...)")
+    c.add_argument("--batch", type=int, default=32)
+    c.add_argument("--max-images", type=int, default=None)
+    common(c)
+    c.set_defaults(func=cmd_cache)

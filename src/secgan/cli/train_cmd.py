@@ -1,0 +1,114 @@
+"""``secgan train``: train SeCGAN (or a baseline) from a preset or a YAML config into a run folder.
+
+Also the entry point of distributed training: ``torchrun --nproc_per_node=K -m secgan train ...`` starts
+one process per device; each joins the process group from torchrun's environment variables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+log = logging.getLogger(__name__)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "train",
+        help="train SeCGAN / a baseline (Algorithm 1) into a run folder",
+        description=(
+            "Train from a preset (e.g. celeba-stargan-128-secgan; see secgan/presets) or a YAML file. "
+            "Multi-GPU / multi-node: torchrun --nproc_per_node=K -m secgan train ..."
+        ),
+    )
+    p.add_argument("--config", help="preset name or YAML/JSON path (optional with --resume)")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. --set train.iterations=40 (repeatable)",
+    )
+    p.add_argument("--data", help="dataset folder (sets data.root)")
+    p.add_argument("--parser", help="parser folder P_DIR (sets parser.dir)")
+    p.add_argument("--out", help="run folder")
+    p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
+    p.add_argument("--dry-run", action="store_true", help="print the resolved config and parameter counts")
+    p.add_argument("--device", choices=("cpu", "cuda"), help="default: cuda when available")
+    p.add_argument("--amp", action="store_true", help="bf16 autocast (sets train.amp=true)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def resolve_config(args: argparse.Namespace):
+    """The configuration of this invocation: the run's saved config.json on --resume (when present),
+    else --config; then --data/--parser/--amp and the --set overrides."""
+    from pathlib import Path
+
+    from secgan.config import apply_overrides, from_dict, load_config
+    from secgan.errors import ConfigError
+
+    saved = Path(args.out) / "config.json" if args.out else None
+    if args.resume and saved is not None and saved.is_file():
+        try:
+            cfg = from_dict(json.loads(saved.read_text()))
+        except json.JSONDecodeError as err:
+            raise ConfigError(f"cannot read {saved}: {err}") from err
+        if args.config:
+            log.info("--resume: using the run's own %s (--config %s is not re-read)", saved, args.config)
+    elif args.config:
+        cfg = load_config(args.config)
+    else:
+        raise ConfigError("--config PRESET_OR_YAML is required (or --resume with a run folder holding config.json)")
+    extra = []
+    if args.data:
+        extra.append(f"data.root={args.data}")
+    if args.parser:
+        extra.append(f"parser.dir={args.parser}")
+    if args.amp:
+        extra.append("train.amp=true")
+    return apply_overrides(cfg, [*extra, *args.overrides])
+
+
+def run(args: argparse.Namespace) -> int:
+    from secgan.config import to_dict
+    from secgan.errors import ConfigError
+
+    cfg = resolve_config(args)
+    if args.dry_run:
+        from secgan.training.networks import build_networks, parameter_counts
+
+        params = parameter_counts(build_networks(cfg))
+        out = {
+            "config": to_dict(cfg),
+            "params": params,
+            "params_millions": {k: round(v / 1e6, 2) for k, v in params.items()},
+        }
+        sys.stdout.write(json.dumps(out, indent=2) + "\n")
+        return 0
+    if not args.out:
+        raise ConfigError("--out RUN_DIR is required")
+
+    import torch
+
+    from secgan.training import distributed as D
+    from secgan.training.trainer import Trainer
+
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    info, dev = D.init_distributed(device)
+    if not info.is_main:
+        logging.getLogger().setLevel(logging.WARNING)
+    try:
+        trainer = Trainer(cfg, args.out, device=dev, resume=args.resume, dist_info=info, progress=not args.no_progress)
+        summary = trainer.train()
+    finally:
+        D.shutdown()
+    if info.is_main:
+        summary["params"] = trainer.param_counts()
+        sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+    if summary["interrupted"]:
+        return 128 + int(trainer._stop_signal or 2)
+    return 0

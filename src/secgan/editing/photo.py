@@ -1,0 +1,163 @@
+"""Edit whole photos: detect every face, align it to the model's crop, edit, warp back and blend.
+
+Also handles already aligned inputs (``aligned=True``: a CelebA-style crop, e.g. a 178 x 218
+``img_align_celeba`` image; its centre square is resized to the model's size and the edited crop is the
+output).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from secgan.editing.align import alignment_matrix, square_crop_matrix, warp_to_crop
+from secgan.editing.blend import (
+    colorize_labels,
+    difference_heatmap,
+    feather_mask,
+    paste_back,
+    paste_labels,
+    region_mask,
+)
+from secgan.editing.editor import Editor, images_to_tensor, parse_edits, tensor_to_images
+from secgan.errors import DataError, SecganError
+
+log = logging.getLogger(__name__)
+
+
+class NoFaceError(SecganError):
+    """No face was found in a photo."""
+
+
+@dataclass
+class FaceEdit:
+    """One face of a photo: its detector box and score (``None`` for aligned inputs), the photo -> crop
+    transform ``[2, 3]``, the aligned crop and its edit ``[S, S, 3]`` uint8, the source labels used and the
+    12-segment label map of the crop ``[S, S]`` (when a parser was run)."""
+
+    box: tuple[int, int, int, int] | None
+    score: float | None
+    matrix: np.ndarray
+    crop: np.ndarray
+    edited: np.ndarray
+    source: list[float]
+    labels12: np.ndarray | None = None
+
+
+@dataclass
+class PhotoEdit:
+    """The result for one photo: ``image`` (the edited photo ``[H, W, 3]`` uint8; the edited crop for
+    aligned inputs), ``heatmap`` (|edited - original| drawn as RGB, same size), ``masks`` (the parser's
+    segments drawn as RGB, black where no face; ``None`` without parser or when not asked) and the faces."""
+
+    image: np.ndarray
+    heatmap: np.ndarray
+    masks: np.ndarray | None
+    faces: list[FaceEdit] = field(default_factory=list)
+
+
+class PhotoEditor:
+    """Photo-level editing on top of an :class:`Editor`.
+
+    Args:
+        editor: the loaded model.
+        blend: ``"residual"`` (add the upsampled change, keeping the photo's detail) or ``"replace"``
+            (paste the upsampled edited crop); see :func:`secgan.editing.blend.paste_back`.
+        regions: limit each face's change to the segments the edited attributes touch (needs a parser).
+        detector: a :class:`~secgan.editing.detect.FaceDetector`; created on first use.
+    """
+
+    def __init__(self, editor: Editor, blend: str = "residual", regions: bool = False, detector=None) -> None:
+        self.editor = editor
+        self.blend = blend
+        self.regions = regions
+        self._detector = detector
+        if regions and not editor.has_parser:
+            raise SecganError("region-limited blending needs a parser: the model folder has none (pass --parser)")
+
+    @property
+    def detector(self):
+        if self._detector is None:
+            from secgan.editing.detect import FaceDetector
+
+            self._detector = FaceDetector()
+        return self._detector
+
+    def crops(self, photo: np.ndarray, aligned: bool) -> tuple[list[np.ndarray], list[np.ndarray], list]:
+        """``(crops [S, S, 3] uint8, matrices [2, 3], faces)`` of a photo ``[H, W, 3]`` uint8."""
+        size = self.editor.image_size
+        if aligned:
+            h, w = photo.shape[:2]
+            m = square_crop_matrix(w, h, size)
+            return [warp_to_crop(photo, m, size)], [m], [None]
+        faces = self.detector.detect(photo)
+        if not faces:
+            raise NoFaceError("no face found in the photo (try a larger, frontal face, or --aligned for crops)")
+        mats = [alignment_matrix(f.landmarks, size) for f in faces]
+        return [warp_to_crop(photo, m, size) for m in mats], mats, faces
+
+    def edit(
+        self,
+        photo: np.ndarray,
+        edits: Mapping[str, float] | Sequence[str],
+        source: torch.Tensor | None = None,
+        intensity: float = 1.0,
+        aligned: bool = False,
+        masks: bool = False,
+    ) -> PhotoEdit:
+        """Edit every face of ``photo`` (``[H, W, 3]`` uint8 RGB).
+
+        ``source``: ``[n_a]`` labels applied to every face, or None to predict each face's labels with the
+        classifier. Raises :class:`NoFaceError` when no face is found.
+        """
+        if photo.ndim != 3 or photo.shape[2] != 3 or photo.dtype != np.uint8:
+            raise DataError(f"expected an RGB uint8 photo [H, W, 3], got {photo.dtype} {photo.shape}")
+        ed = self.editor
+        edits = parse_edits(edits, ed.attributes)
+        crops, mats, faces = self.crops(photo, aligned)
+        x = images_to_tensor(crops)
+        src = ed.predict_source(x) if source is None else source.float().reshape(1, -1).expand(len(crops), -1)
+        edited = tensor_to_images(ed.edit(x, edits, source=src, intensity=intensity))
+        need_labels = ed.has_parser and (masks or self.regions)
+        labels = [lab.numpy().astype(np.uint8) for lab in ed.parse(x)] if need_labels else [None] * len(crops)
+
+        results = [
+            FaceEdit(
+                box=None if f is None else f.box,
+                score=None if f is None else f.score,
+                matrix=m,
+                crop=c,
+                edited=e,
+                source=s.tolist(),
+                labels12=lab,
+            )
+            for f, m, c, e, s, lab in zip(faces, mats, crops, edited, src, labels)
+        ]
+        if aligned:
+            out = edited[0]
+            heat = difference_heatmap(crops[0], out)
+            drawn = colorize_labels(labels[0]) if (masks and labels[0] is not None) else None
+            return PhotoEdit(image=out, heatmap=heat, masks=drawn, faces=results)
+
+        size = ed.image_size
+        box_alpha = feather_mask(size)
+        edited_names = [k for k, v in edits.items() if v != 0]
+        out = photo
+        canvas = np.full(photo.shape[:2], 255, dtype=np.uint8) if (masks and ed.has_parser) else None
+        for face in results:
+            alpha = box_alpha
+            if self.regions and face.labels12 is not None:
+                region = region_mask(face.labels12, edited_names)
+                if region is not None:
+                    alpha = box_alpha * region
+            out = paste_back(out, face.crop, face.edited, face.matrix, alpha, self.blend)
+            if canvas is not None and face.labels12 is not None:
+                canvas = paste_labels(canvas, face.labels12, face.matrix, box_alpha)
+        heat = difference_heatmap(photo, out)
+        drawn = colorize_labels(canvas) if canvas is not None else None
+        log.debug("edited %d face(s)", len(results))
+        return PhotoEdit(image=out, heatmap=heat, masks=drawn, faces=results)

@@ -1,0 +1,136 @@
+"""Editing accuracy (paper §4.4, SPEC §7).
+
+Every test image is edited once per attribute (CelebA: invert attribute ``i``, then apply the conflict
+rules) or once per expression (RaFD: to each of the 8), and the translation is classified by the external
+classifier. An edit is correct when the classifier's decision for the edited attribute equals the target;
+when the target leaves that attribute unchanged, the target *is* the source label, so the edit is correct
+when the decision keeps the source label. The mean is the unweighted mean over attributes/expressions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from secgan.data.attributes import HAIR_COLOURS
+
+HAIR_SHAPES = ("Straight_Hair", "Wavy_Hair")
+
+
+def conflicting_attributes(name: str, attributes: Sequence[str]) -> list[str]:
+    """The attributes of ``attributes`` that turning ``name`` on turns off (see :func:`celeba_edit_targets`)."""
+    if name in HAIR_COLOURS:
+        offs = [h for h in HAIR_COLOURS if h != name]
+    elif name in ("Bald", "Receding_Hairline"):
+        offs = ["Bangs"]
+    elif name == "Bangs":
+        offs = ["Bald", "Receding_Hairline"]
+    elif name in HAIR_SHAPES:
+        offs = [h for h in HAIR_SHAPES if h != name]
+    else:
+        offs = []
+    return [a for a in offs if a in attributes]
+
+
+def celeba_edit_targets(y_src: torch.Tensor, attr_index: int, attributes: Sequence[str]) -> torch.Tensor:
+    """Targets ``[N, n_a]`` in {0, 1} for the edit "invert attribute ``attr_index``".
+
+    Conflict rules (SPEC §7, as in AttGAN/STGAN's ``check_attribute_conflict``), applied to the images where
+    the edited attribute is turned *on*: a hair colour turns the other hair colours off; ``Bald`` (and
+    ``Receding_Hairline``) turns ``Bangs`` off; ``Bangs`` turns ``Bald`` (and ``Receding_Hairline``) off;
+    ``Straight_Hair`` / ``Wavy_Hair`` turn each other off. Attributes not in ``attributes`` are ignored.
+
+    Args:
+        y_src: source labels ``[N, n_a]`` in {0, 1}, columns in the order of ``attributes``.
+        attr_index: the edited attribute.
+        attributes: the ``n_a`` attribute names.
+    """
+    attributes = list(attributes)
+    if y_src.dim() != 2 or y_src.shape[1] != len(attributes):
+        raise ValueError(f"y_src must be [N, {len(attributes)}], got {tuple(y_src.shape)}")
+    name = attributes[attr_index]
+    y = y_src.clone()
+    y[:, attr_index] = 1 - y[:, attr_index]
+    turned_on = y[:, attr_index] > 0.5
+    off = [attributes.index(a) for a in conflicting_attributes(name, attributes)]
+    for j in off:
+        y[turned_on, j] = 0
+    return y
+
+
+def rafd_edit_targets(n: int, expression_index: int, n_expressions: int = 8, device=None) -> torch.Tensor:
+    """One-hot targets ``[n, n_expressions]`` for the edit "to expression ``expression_index``"."""
+    y = torch.zeros(n, n_expressions, device=device)
+    y[:, expression_index] = 1
+    return y
+
+
+def edit_correct(pred: torch.Tensor, y_trg: torch.Tensor, attr_index: int) -> torch.Tensor:
+    """Per-image correctness ``[N]`` (bool) of a CelebA-style edit of attribute ``attr_index``.
+
+    ``pred`` are the classifier's thresholded decisions ``[N, n_a]`` in {0, 1} on the translations and
+    ``y_trg`` the targets. Correct when ``pred[:, i] == y_trg[:, i]``; where the target leaves ``i`` unchanged
+    (``y_trg[:, i] == y_src[:, i]``, e.g. a hair colour that is already set) that is the source label.
+    """
+    return (pred[:, attr_index] > 0.5) == (y_trg[:, attr_index] > 0.5)
+
+
+def edit_accuracy(
+    pred: torch.Tensor, y_src: torch.Tensor, y_trg: torch.Tensor, attr_index: int
+) -> dict[str, float | int]:
+    """Accuracy of one attribute's edit: ``{"accuracy", "n", "n_unchanged"}``.
+
+    Args:
+        pred: classifier decisions on the translations ``[N, n_a]`` in {0, 1}.
+        y_src, y_trg: source and target labels ``[N, n_a]`` in {0, 1}.
+        attr_index: the edited attribute.
+
+    ``n_unchanged`` counts the images whose target leaves the attribute as it was (scored against the
+    source label).
+    """
+    correct = edit_correct(pred, y_trg, attr_index)
+    unchanged = (y_trg[:, attr_index] > 0.5) == (y_src[:, attr_index] > 0.5)
+    return {
+        "accuracy": float(correct.float().mean()),
+        "n": int(correct.numel()),
+        "n_unchanged": int(unchanged.sum()),
+    }
+
+
+def expression_correct(logits_or_probs: torch.Tensor, expression_index: int) -> torch.Tensor:
+    """Per-image correctness ``[N]`` of a RaFD edit to ``expression_index``: argmax equals the target."""
+    return logits_or_probs.argmax(dim=1) == expression_index
+
+
+class AccuracyCounter:
+    """Counts correct edits per group (attribute or expression) over batches; reports the unweighted mean."""
+
+    def __init__(self, groups: Sequence[str]) -> None:
+        self.groups = list(groups)
+        self.correct = [0] * len(groups)
+        self.total = [0] * len(groups)
+        self.unchanged = [0] * len(groups)
+
+    def update(self, group: int, correct: torch.Tensor, unchanged: torch.Tensor | None = None) -> None:
+        """Add a batch: ``correct`` bool ``[B]``; ``unchanged`` bool ``[B]`` (targets equal to the source)."""
+        self.correct[group] += int(correct.sum())
+        self.total[group] += int(correct.numel())
+        if unchanged is not None:
+            self.unchanged[group] += int(unchanged.sum())
+
+    def per_group(self) -> dict[str, float]:
+        return {g: (c / t if t else float("nan")) for g, c, t in zip(self.groups, self.correct, self.total)}
+
+    def mean(self) -> float:
+        values = [v for v in self.per_group().values() if v == v]
+        return sum(values) / len(values) if values else float("nan")
+
+    def summary(self) -> dict:
+        """``{"per_attribute": {name: acc}, "mean": acc, "counts": {name: n}, "unchanged_targets": {...}}``."""
+        return {
+            "per_attribute": self.per_group(),
+            "mean": self.mean(),
+            "counts": dict(zip(self.groups, self.total)),
+            "unchanged_targets": dict(zip(self.groups, self.unchanged)),
+        }

@@ -1,0 +1,531 @@
+"""The evaluation driver (paper §4.4): editing accuracy, Fréchet distances and Inception Scores.
+
+Every test image is translated once per attribute (CelebA-style: invert, then the conflict rules) or once
+per expression (RaFD: to each of the 8); the translations are classified by the external classifier
+(editing accuracy), their features are compared with the real test images' features one edit group at a
+time (Fréchet distance per group, then the mean, as the paper does), and the pool of all translations
+gives the Inception Scores (10 subsets).
+
+Which distances are computed depends on the weights given:
+
+==============  ============================================  =====================================
+key             features                                      needs
+==============  ============================================  =====================================
+``ssfid``       SwAV ResNet-50 pool (Morozov et al. 2021)      ``--swav swav_800ep_pretrain.pth.tar``
+``fid``/``is``  Inception-v3 pool / softmax                    ``--inception FILE``
+``fid_cls``     evaluation classifier, penultimate layer       always (the in-domain substitute)
+``is_cls``      evaluation classifier predictions              always (the in-domain substitute)
+==============  ============================================  =====================================
+
+The ``*_cls`` numbers are substitutes for data where ImageNet-trained networks do not apply (the synthetic
+faces) or their weights are absent; they are never reported as ssFID/FID/IS.
+
+Outputs (in ``out``): ``metrics.json`` and ``examples.npz`` (the first K test images, each edit, the
+masks), which :mod:`secgan.reporting` turns into the paper's table and figures.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from secgan.data.attributes import RAFD_EXPRESSIONS
+from secgan.data.masks import one_hot
+from secgan.errors import ConfigError, WeightsError
+from secgan.metrics.accuracy import AccuracyCounter, celeba_edit_targets, rafd_edit_targets
+from secgan.metrics.features import (
+    INCEPTION_FILES,
+    SWAV_FILE,
+    ClassifierFeatures,
+    FeatureExtractor,
+    InceptionV3,
+    SwAVResNet50,
+    default_weights_dir,
+    find_default_weights,
+)
+from secgan.metrics.frechet import GaussianAccumulator, frechet_distance
+from secgan.metrics.inception_score import InceptionScoreAccumulator
+from secgan.metrics.stats_cache import RealStatsCache, names_hash
+from secgan.models.conditioning import make_condition
+from secgan.utils.io import file_sha256, write_json_atomic
+
+log = logging.getLogger(__name__)
+
+METRICS_FILE = "metrics.json"
+EXAMPLES_FILE = "examples.npz"
+EVAL_SUBDIR = "eval"
+FORMAT = "secgan-metrics"
+VERSION = 1
+
+# extractor key -> (distance key, inception-score key); the names say the protocol.
+METRIC_KEYS = {"swav": ("ssfid", None), "inception": ("fid", "is"), "classifier": ("fid_cls", "is_cls")}
+
+
+@dataclass
+class EvalOptions:
+    """Options of :func:`evaluate` (the ``secgan evaluate`` flags)."""
+
+    model: Path  # RUN_DIR (with export/) or an exported model folder
+    data: Path
+    dataset: str
+    classifier: Path
+    out: Path | None = None  # default: RUN_DIR/eval or MODEL_DIR/eval
+    parser: Path | None = None
+    swav: Path | None = None
+    inception: Path | None = None
+    split: str = "test"
+    max_images: int | None = None
+    intensity: float = 1.0
+    batch: int = 32
+    device: str = "auto"
+    cache_dir: Path | None = None
+    num_examples: int = 8
+    is_splits: int = 10
+    seed: int = 0
+    precision: str = "auto"  # "bf16" | "fp32" | "auto" (bf16 on CUDA, fp32 elsewhere)
+    workers: int = 2
+    data_options: dict[str, Any] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+def resolve_model_dir(path: str | Path) -> tuple[Path, Path | None]:
+    """``RUN_DIR`` (holding ``export/config.json``) or an exported model folder -> ``(model_dir, run_dir)``."""
+    path = Path(path)
+    if (path / "export" / "config.json").is_file():
+        return path / "export", path
+    if (path / "config.json").is_file():
+        try:
+            fmt = json.loads((path / "config.json").read_text()).get("format")
+        except (OSError, ValueError):
+            fmt = None
+        if fmt == "secgan-model":
+            return path, None
+    raise WeightsError(
+        f"{path}: neither a run folder (no export/config.json) nor an exported model folder "
+        "(no config.json with format 'secgan-model')"
+    )
+
+
+def default_out_dir(model: str | Path) -> Path:
+    """Where ``secgan evaluate`` writes when ``--out`` is omitted: ``RUN_DIR/eval`` or ``MODEL_DIR/eval``."""
+    model_dir, run_dir = resolve_model_dir(model)
+    return (run_dir or model_dir) / EVAL_SUBDIR
+
+
+def pick_device(device: str) -> torch.device:
+    if device in ("auto", "", None):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except RuntimeError as err:
+        raise ConfigError(f"--device {device!r}: {err}") from err
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"--device {device}: CUDA is not available on this machine; use --device cpu")
+    return dev
+
+
+def generator_inference_mode(g: nn.Module, meta: dict | None = None) -> str:
+    """Put a generator in the editor's inference mode (same outputs as ``secgan edit``): ``eval()``, and
+    InstanceNorm layers normalise each image with its own statistics (StarGAN, SPEC §10) unless the model's
+    meta sets ``norm_stats: "running"``. Returns the mode used (``"input"`` or ``"running"``). Either way the
+    outputs do not depend on the batch, so the evaluation is batch-size invariant."""
+    from secgan.editing.editor import NORM_STATS, default_norm_stats, use_input_statistics
+
+    g.eval()
+    mode = (meta or {}).get("norm_stats") or default_norm_stats(g)
+    if mode not in NORM_STATS:
+        raise ConfigError(f"model meta norm_stats={mode!r}; valid: {', '.join(NORM_STATS)}")
+    if mode == "input":
+        use_input_statistics(g)
+    return mode
+
+
+def _to_uint8(x: torch.Tensor) -> np.ndarray:
+    """``[N, 3, H, W]`` in ``[-1, 1]`` -> uint8 ``[N, H, W, 3]``."""
+    x = ((x.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    return x.permute(0, 2, 3, 1).cpu().numpy()
+
+
+def _dir_hashes(model_dir: Path) -> dict[str, str]:
+    return {p.name: file_sha256(p) for p in sorted(model_dir.glob("*.safetensors"))}
+
+
+def _load_parser(opts: EvalOptions, nets: dict[str, nn.Module], meta: dict, device: torch.device):
+    """The frozen parser: ``--parser P_DIR``, else the one bundled in the model folder, else ``None``."""
+    if opts.parser is not None:
+        from secgan.auxiliary.parser.frozen import FrozenParser
+
+        p = FrozenParser.load(opts.parser, device)
+        return p, {"source": str(opts.parser), "input_size": p.input_size}
+    if "parser" in nets:
+        net = nets["parser"]
+        if hasattr(net, "labels12"):
+            return net, {"source": "bundled", "input_size": getattr(net, "input_size", None)}
+        from secgan.auxiliary.parser.frozen import IMAGENET_MEAN, IMAGENET_STD, FrozenParser
+
+        pm = meta.get("parser") if isinstance(meta.get("parser"), dict) else {}
+        size = int(pm.get("input_size") or meta.get("parser_input_size") or meta.get("image_size") or 512)
+        p = FrozenParser(
+            net, input_size=size, mean=pm.get("mean", IMAGENET_MEAN), std=pm.get("std", IMAGENET_STD)
+        ).to(device)
+        return p, {"source": "bundled", "input_size": size}
+    return None, None
+
+
+def _column_map(model_attrs: list[str], cls_attrs: list[str], classifier_dir: Path) -> list[int]:
+    missing = [a for a in model_attrs if a not in cls_attrs]
+    if missing:
+        raise ConfigError(
+            f"classifier {classifier_dir} does not predict {', '.join(missing)}; it predicts: "
+            f"{', '.join(cls_attrs)}"
+        )
+    return [cls_attrs.index(a) for a in model_attrs]
+
+
+# ---------------------------------------------------------------------------------------------- driver
+@torch.no_grad()
+def evaluate(opts: EvalOptions) -> dict[str, Any]:
+    """Run the evaluation and write ``metrics.json`` and ``examples.npz``; returns the metrics dict."""
+    from secgan.auxiliary.classifier import load_classifier
+    from secgan.data.registry import build_dataset
+    from secgan.models.export import load_pretrained
+
+    t_start = time.perf_counter()
+    device = pick_device(opts.device)
+    if opts.batch < 1 or opts.is_splits < 1 or opts.num_examples < 0:
+        raise ConfigError("--batch and --is-splits must be >= 1 and --examples >= 0")
+    precision = opts.precision if opts.precision != "auto" else ("bf16" if device.type == "cuda" else "fp32")
+    if precision not in ("bf16", "fp32"):
+        raise ConfigError(f"--precision {opts.precision!r}; valid: auto, bf16, fp32")
+    model_dir, run_dir = resolve_model_dir(opts.model)
+    out = Path(opts.out) if opts.out else (run_dir or model_dir) / EVAL_SUBDIR
+
+    # ---- model
+    nets, meta = load_pretrained(model_dir, device=device)
+    if "G" not in nets:
+        raise WeightsError(f"{model_dir / 'config.json'}: no generator 'G'; networks: {', '.join(nets)}")
+    g, g_seg = nets["G"], nets.get("G_seg")
+    norm_mode = generator_inference_mode(g, meta)
+    if g_seg is not None:
+        generator_inference_mode(g_seg, meta)
+    attributes = list(meta.get("attributes") or [])
+    if not attributes:
+        raise WeightsError(f"{model_dir / 'config.json'}: no 'attributes'")
+    conditioning = meta.get("conditioning", "diff")
+    target_scale = float(meta.get("target_scale", 0.5))
+    image_size = int(meta.get("image_size", 128))
+    needs_mask = bool(meta.get("needs_mask", False)) or meta.get("mode") == "concat"
+    expressions = opts.dataset == "rafd" or attributes == list(RAFD_EXPRESSIONS)
+
+    # ---- classifier, parser
+    cnet, cmeta = load_classifier(opts.classifier, device)
+    cnet.eval()
+    cls_attrs = list(cmeta["attributes"])
+    cols = _column_map(attributes, cls_attrs, Path(opts.classifier))
+    multilabel = bool(cmeta.get("multilabel", not expressions))
+    cfeat = ClassifierFeatures(
+        cnet, int(cmeta.get("image_size", image_size)), multilabel, str(opts.classifier)
+    )
+    parser, parser_info = _load_parser(opts, nets, meta, device)
+    if needs_mask and parser is None:
+        raise ConfigError(
+            f"{model_dir}: a 'concat' generator needs the input mask s_in: pass --parser P_DIR "
+            "(or export the model with its parser)"
+        )
+
+    # ---- data
+    ds = build_dataset(
+        opts.dataset,
+        opts.data,
+        split=opts.split,
+        attrs=None if expressions else attributes,
+        image_size=image_size,
+        flip=False,
+        max_items=opts.max_images,
+        **opts.data_options,
+    )
+    if list(ds.attributes) != attributes:
+        raise ConfigError(
+            f"dataset attributes {list(ds.attributes)} differ from the model's {attributes} "
+            f"({model_dir / 'config.json'})"
+        )
+    n_images = len(ds)
+    if n_images < 2:
+        raise ConfigError(f"{opts.data}: split {opts.split!r} has {n_images} image(s); need at least 2")
+    groups = list(attributes)
+    n_groups = len(groups)
+    n_pool = n_images * n_groups
+    if n_pool < opts.is_splits:
+        raise ConfigError(f"--is-splits {opts.is_splits} exceeds the {n_pool} translations")
+
+    # ---- feature extractors (key -> extractor); the classifier substitute always runs
+    notes: list[str] = []
+    extractors: dict[str, FeatureExtractor] = {"classifier": cfeat}
+    swav_path = opts.swav or find_default_weights((SWAV_FILE,))
+    if swav_path:
+        extractors["swav"] = SwAVResNet50(swav_path).to(device)
+    else:
+        notes.append(
+            f"ssfid not computed: SwAV weights {SWAV_FILE} not given (pass --swav FILE or put it in "
+            f"{default_weights_dir()}); fid_cls is the in-domain substitute, not ssFID"
+        )
+    inc_path = opts.inception or find_default_weights(INCEPTION_FILES)
+    if inc_path:
+        extractors["inception"] = InceptionV3(inc_path).to(device)
+    else:
+        notes.append(
+            f"fid/is not computed: Inception-v3 weights ({' or '.join(INCEPTION_FILES)}) not given (pass "
+            f"--inception FILE or put it in {default_weights_dir()}); is_cls is the in-domain substitute"
+        )
+    for note in notes:
+        log.warning(note)
+
+    # ---- cached real statistics
+    cache = RealStatsCache(opts.cache_dir)
+    data_id = {
+        "dataset": opts.dataset,
+        "root": str(Path(opts.data).resolve()),
+        "split": opts.split,
+        "image_size": image_size,
+        "count": n_images,
+        "names": names_hash(list(ds.names)),
+        "data_options": {k: str(v) for k, v in sorted(opts.data_options.items())},
+    }
+    real_stats: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    real_acc: dict[str, GaussianAccumulator] = {}
+    for key, ext in extractors.items():
+        ckey = {"extractor": ext.cache_id(), **data_id}
+        hit = cache.get(ckey)
+        if hit is not None:
+            real_stats[key] = hit
+        else:
+            real_acc[key] = GaussianAccumulator()
+    fake_acc = {key: [GaussianAccumulator() for _ in groups] for key in extractors}
+    is_acc = {
+        key: InceptionScoreAccumulator(n_pool, splits=opts.is_splits, seed=opts.seed)
+        for key, ext in extractors.items()
+        if ext.has_probs
+    }
+
+    counter = AccuracyCounter(groups)
+    real_counter = AccuracyCounter(groups)
+    k_ex = min(opts.num_examples, n_images)
+    ex: dict[str, list] = {"images": [], "names": [], "y_src": [], "mask_in": []}
+    ex_trans = [[] for _ in groups]
+    ex_trg = [[] for _ in groups]
+    ex_mask_out = [[] for _ in groups]
+    ex_mask_parsed = [[] for _ in groups]
+    ex_correct = [[] for _ in groups]
+    amp = (
+        torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+        if precision == "bf16"
+        else contextlib.nullcontext()
+    )
+
+    loader = torch.utils.data.DataLoader(
+        ds, batch_size=opts.batch, shuffle=False, num_workers=opts.workers, collate_fn=_collate
+    )
+    seen = 0
+    t_loop = time.perf_counter()
+    for batch in tqdm(loader, desc="evaluate", unit="batch"):
+        x = batch["image"].to(device, non_blocking=True)
+        y_src = batch["label"].to(device).float()
+        b = x.shape[0]
+        take = max(0, min(k_ex - seen, b))  # how many of this batch go to the examples
+        s_in = parser.labels12(x) if parser is not None else None  # [B, S, S] long
+
+        # real images: classifier sanity check and feature statistics
+        with amp:
+            logits_real = cfeat.logits_and_features(x)[0][:, cols].float()
+        for gi in range(n_groups):
+            if expressions:
+                correct = logits_real.argmax(1) == y_src.argmax(1)
+            else:
+                correct = (logits_real[:, gi] > 0) == (y_src[:, gi] > 0.5)
+            real_counter.update(gi, correct)
+        for key in real_acc:
+            real_acc[key].update(extractors[key](x)["features"])
+        if take:
+            ex["images"].append(_to_uint8(x[:take]))
+            ex["names"] += list(batch["name"][:take])
+            ex["y_src"].append(y_src[:take].cpu().numpy())
+            if s_in is not None:
+                ex["mask_in"].append(s_in[:take].to(torch.uint8).cpu().numpy())
+
+        g_in = torch.cat([x, one_hot(s_in)], 1) if needs_mask else x
+        for gi in range(n_groups):
+            if expressions:
+                y_trg = rafd_edit_targets(b, gi, n_groups, device=device)
+            else:
+                y_trg = celeba_edit_targets(y_src, gi, attributes)
+            edited = torch.zeros_like(y_src, dtype=torch.bool)
+            edited[:, gi] = True
+            c = make_condition(y_src, y_trg, conditioning, opts.intensity, target_scale, edited)
+            with amp:
+                x_out = g(g_in, c).float().clamp(-1, 1)
+                logits = cfeat.logits_and_features(x_out)[0][:, cols].float()
+            if expressions:
+                correct = logits.argmax(1) == gi
+            else:
+                correct = (logits[:, gi] > 0) == (y_trg[:, gi] > 0.5)
+            unchanged = (y_trg[:, gi] > 0.5) == (y_src[:, gi] > 0.5)
+            counter.update(gi, correct, unchanged)
+            for key, ext in extractors.items():
+                o = ext(x_out)
+                fake_acc[key][gi].update(o["features"])
+                if key in is_acc:
+                    is_acc[key].update(o["probs"])
+            if take:
+                ex_trans[gi].append(_to_uint8(x_out[:take]))
+                ex_trg[gi].append(y_trg[:take].cpu().numpy())
+                ex_correct[gi].append(correct[:take].cpu().numpy())
+                if g_seg is not None and s_in is not None:
+                    with amp:
+                        s_out = g_seg(one_hot(s_in[:take]), c[:take]).float()
+                    ex_mask_out[gi].append(s_out.argmax(1).to(torch.uint8).cpu().numpy())
+                if parser is not None:
+                    ex_mask_parsed[gi].append(parser.labels12(x_out[:take]).to(torch.uint8).cpu().numpy())
+        seen += b
+    loop_seconds = time.perf_counter() - t_loop
+
+    # ---- statistics -> metrics
+    for key, acc in real_acc.items():
+        mu, sigma = acc.compute()
+        real_stats[key] = (mu, sigma)
+        cache.put({"extractor": extractors[key].cache_id(), **data_id}, mu, sigma)
+    distances: dict[str, Any] = {}
+    for key in extractors:
+        dkey = METRIC_KEYS[key][0]
+        mu_r, sig_r = real_stats[key]
+        per = {}
+        for gi, name in enumerate(groups):
+            per[name] = frechet_distance(mu_r, sig_r, *fake_acc[key][gi].compute())
+        distances[dkey] = {"per_attribute": per, "mean": float(np.mean(list(per.values())))}
+    scores: dict[str, Any] = {}
+    for key, acc in is_acc.items():
+        scores[METRIC_KEYS[key][1]] = acc.compute()
+
+    substitutes = {
+        "fid_cls": "Fréchet distance on the evaluation classifier's penultimate features (in-domain substitute)",
+        "is_cls": cfeat.protocol()["is_definition"] + " (in-domain substitute)",
+    }
+    metrics: dict[str, Any] = {
+        "format": FORMAT,
+        "version": VERSION,
+        "model": {
+            "dir": str(model_dir),
+            "run_dir": str(run_dir) if run_dir else None,
+            **{
+                k: meta.get(k)
+                for k in ("dataset", "backbone", "mode", "lambda_sc", "seed", "iterations", "image_size")
+            },
+            "conditioning": conditioning,
+            "attributes": attributes,
+        },
+        "accuracy": counter.summary(),
+        "classifier_on_real": real_counter.summary(),
+        "distances": distances,
+        "inception_scores": scores,
+        "protocol": {
+            "dataset": opts.dataset,
+            "data_root": str(Path(opts.data).resolve()),
+            "split": opts.split,
+            "resolution": image_size,
+            "num_images": n_images,
+            "num_translations": n_pool,
+            "intensity": opts.intensity,
+            "edits": (
+                "each test image to each of the expressions; correct when the classifier's argmax is the target"
+                if expressions
+                else "each attribute inverted, then conflict rules (hair colours exclusive; Bald on -> Bangs "
+                "off; Bangs on -> Bald off); correct when the thresholded prediction equals the target"
+            ),
+            "groups": groups,
+            "distance_protocol": "Fréchet distance per edit group against all real test images, then the mean",
+            "is_splits": opts.is_splits,
+            "is_split_seed": opts.seed,
+            "model_weights_sha256": _dir_hashes(model_dir),
+            "classifier": {
+                "dir": str(opts.classifier),
+                "weights_hash": cfeat.weights_hash,
+                "image_size": cfeat.image_size,
+                "multilabel": multilabel,
+            },
+            "parser": parser_info,
+            "feature_extractors": {METRIC_KEYS[k][0]: ext.protocol() for k, ext in extractors.items()},
+            "substitutes": substitutes,
+            "precision": f"{precision} (generator, classifier); float32 features",
+            "generator_norm_stats": norm_mode,
+            "device": str(device),
+        },
+        "notes": notes,
+        "examples": EXAMPLES_FILE if k_ex else None,
+        "timing": {
+            "seconds": round(time.perf_counter() - t_start, 3),
+            "loop_seconds": round(loop_seconds, 3),
+            "test_images_per_second": round(n_images / max(loop_seconds, 1e-9), 3),
+            "translations_per_second": round(n_pool / max(loop_seconds, 1e-9), 3),
+        },
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    if k_ex:
+        arrays: dict[str, np.ndarray] = {
+            "images": np.concatenate(ex["images"]),
+            "names": np.array(ex["names"]),
+            "y_src": np.concatenate(ex["y_src"]).astype(np.float32),
+            "groups": np.array(groups),
+            "attributes": np.array(attributes),
+            "translations": np.stack([np.concatenate(t) for t in ex_trans]),
+            "y_trg": np.stack([np.concatenate(t) for t in ex_trg]).astype(np.float32),
+            "correct": np.stack([np.concatenate(t) for t in ex_correct]),
+            "expressions": np.array(expressions),
+        }
+        if ex["mask_in"]:
+            arrays["mask_in"] = np.concatenate(ex["mask_in"])
+        if ex_mask_out[0]:
+            arrays["mask_out"] = np.stack([np.concatenate(t) for t in ex_mask_out])
+        if ex_mask_parsed[0]:
+            arrays["mask_parsed_out"] = np.stack([np.concatenate(t) for t in ex_mask_parsed])
+        np.savez_compressed(out / EXAMPLES_FILE, **arrays)
+    write_json_atomic(metrics, out / METRICS_FILE)
+    log.info("wrote %s", out / METRICS_FILE)
+    metrics["out"] = str(out)
+    return metrics
+
+
+def _collate(items: list[dict]) -> dict:
+    return {
+        "image": torch.stack([it["image"] for it in items]),
+        "label": torch.stack([torch.as_tensor(it["label"]) for it in items]),
+        "name": [str(it["name"]) for it in items],
+    }
+
+
+def load_metrics(path: str | Path) -> dict[str, Any]:
+    """Read a ``metrics.json`` given a run folder (``RUN/eval/metrics.json``), an evaluation folder or the
+    file itself."""
+    path = Path(path)
+    for cand in (path, path / METRICS_FILE, path / EVAL_SUBDIR / METRICS_FILE):
+        if cand.is_file():
+            try:
+                m = json.loads(cand.read_text())
+            except (OSError, ValueError) as err:
+                raise ConfigError(f"cannot read {cand}: {err}") from err
+            if m.get("format") != FORMAT:
+                raise ConfigError(f"{cand}: not a secgan metrics file (format {m.get('format')!r})")
+            m["_path"] = str(cand)
+            return m
+    raise ConfigError(
+        f"{path}: no evaluation found (looked for {path / EVAL_SUBDIR / METRICS_FILE} and "
+        f"{path / METRICS_FILE}); run `secgan evaluate {path} ...` first"
+    )

@@ -1,0 +1,253 @@
+"""Figures 3, 4 and 5 of the paper as PNG files (matplotlib, Agg backend).
+
+- Figure 3: editing accuracy against ``λ_sc`` (log axis; ``λ_sc = 0`` drawn one decade left of the smallest
+  positive value, behind an axis break), the baseline as a dashed line.
+- Figure 4: per-attribute (per-expression) editing accuracy, bars per method.
+- Figure 5: rows of original | Baseline | SeCGAN | ``|difference|`` heat maps of both | input mask |
+  translated mask (by G_seg of SeCGAN), one edit per row, from the runs' ``examples.npz``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from secgan.data.masks import colorize
+from secgan.metrics.evaluate import EXAMPLES_FILE
+from secgan.reporting.table import METHOD_NAMES, METHOD_ORDER, Row, Run
+
+log = logging.getLogger(__name__)
+
+COLOURS = {"baseline": "#8c8c8c", "concat": "#e69f00", "secgan": "#0072b2"}
+MAIN_LAMBDA = 0.01  # the paper's best λ_sc, preferred when a setting holds several
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def setting_name(setting: tuple[str, int, str]) -> str:
+    dataset, res, backbone = setting
+    return f"{dataset}-{res}-{backbone}"
+
+
+def main_rows(rows: Sequence[Row]) -> dict[str, Row]:
+    """Per method, the row used for Figures 4 and 5: the one with the most runs, then λ_sc nearest 0.01."""
+
+    def score(row: Row) -> tuple:
+        lam = row.first.lambda_sc
+        dist = abs(math.log10(lam) - math.log10(MAIN_LAMBDA)) if lam and lam > 0 else 99.0
+        return (-len(row.runs), dist)
+
+    out: dict[str, Row] = {}
+    for method in METHOD_ORDER:
+        cands = [r for r in rows if r.first.method == method]
+        if cands:
+            out[method] = sorted(cands, key=score)[0]
+    return out
+
+
+def _method_label(row: Row) -> str:
+    label = METHOD_NAMES.get(row.first.method, row.first.method)
+    if row.first.lambda_sc is not None:
+        label += f" (λ_sc={row.first.lambda_sc:g})"
+    return label
+
+
+# ---------------------------------------------------------------------------------------------- Figure 4
+def figure4(rows: Sequence[Row], path: Path, title: str) -> Path | None:
+    """Grouped bars of per-attribute accuracy (%) for each method of one setting; error bars = std over
+    seeds when a method has several runs."""
+    chosen = main_rows(rows)
+    if not chosen:
+        return None
+    plt = _pyplot()
+    attrs = list(next(iter(chosen.values())).first.per_attribute)
+    n_m = len(chosen)
+    width = 0.8 / n_m
+    x = np.arange(len(attrs))
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.75 * len(attrs) * max(1, n_m / 2) + 2), 4.2))
+    for j, (method, row) in enumerate(chosen.items()):
+        per = row.per_attribute()
+        means = np.array([per.get(a, (np.nan, 0))[0] for a in attrs])
+        stds = np.array([per.get(a, (np.nan, 0))[1] for a in attrs])
+        pos = x - 0.4 + width * (j + 0.5)
+        mean_acc = row.mean_std("accuracy")
+        label = f"{_method_label(row)} - mean {mean_acc[0]:.1f}%" if mean_acc else _method_label(row)
+        ax.bar(pos, means, width, yerr=stds if len(row.runs) > 1 else None, capsize=2,
+               color=COLOURS.get(method, None), label=label, edgecolor="black", linewidth=0.3)  # fmt: skip
+        for px, m in zip(pos, means):
+            if np.isfinite(m):
+                ax.text(px, m + 1, f"{m:.0f}", ha="center", va="bottom", fontsize=6, rotation=90)
+    ax.set_xticks(x)
+    ax.set_xticklabels([a.replace("_", " ") for a in attrs], rotation=40, ha="right", fontsize=8)
+    ax.set_ylabel("editing accuracy (%)")
+    ax.set_ylim(0, 112)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, loc="upper center", ncol=n_m, bbox_to_anchor=(0.5, 1.0), frameon=False)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+# ---------------------------------------------------------------------------------------------- Figure 3
+def figure3(rows: Sequence[Row], path: Path, title: str) -> Path | None:
+    """Accuracy against λ_sc for SeCGAN rows of one setting (needs at least two λ_sc values)."""
+    sec = [r for r in rows if r.first.method == "secgan" and r.first.lambda_sc is not None]
+    main = main_rows(rows)
+    if "secgan" in main:  # same evaluation protocol as the main SeCGAN row
+        sec = [r for r in sec if r.first.protocol_key == main["secgan"].first.protocol_key]
+    lams = sorted({r.first.lambda_sc for r in sec})
+    if len(lams) < 2:
+        return None
+    positive = [lam for lam in lams if lam > 0]
+    if not positive:
+        return None
+    zero_x = min(positive) / 10.0
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    pts = sorted(sec, key=lambda r: r.first.lambda_sc)
+    xs = [r.first.lambda_sc if r.first.lambda_sc > 0 else zero_x for r in pts]
+    ms = [r.mean_std("accuracy") for r in pts]
+    ys = [m[0] for m in ms]
+    es = [m[1] for m in ms]
+    ax.errorbar(xs, ys, yerr=es, marker="o", color=COLOURS["secgan"], capsize=3, label="SeCGAN")
+    for xv, yv, r in zip(xs, ys, pts):
+        ax.annotate(f"{yv:.1f}", (xv, yv), textcoords="offset points", xytext=(0, 7), ha="center", fontsize=7)
+        if len(r.runs) > 1:
+            ax.annotate(f"n={len(r.runs)}", (xv, yv), textcoords="offset points", xytext=(0, -12), ha="center",
+                        fontsize=6, color="gray")  # fmt: skip
+    if "baseline" in main:
+        b = main["baseline"].mean_std("accuracy")
+        if b:
+            ax.axhline(b[0], ls="--", color=COLOURS["baseline"], label=f"Baseline ({b[0]:.1f})")
+            if b[1] > 0:
+                ax.axhspan(b[0] - b[1], b[0] + b[1], color=COLOURS["baseline"], alpha=0.15)
+    ax.set_xscale("log")
+    ticks = ([zero_x] if 0.0 in lams else []) + positive
+    ax.set_xticks(ticks)
+    ax.set_xticklabels(["0" if t == zero_x and 0.0 in lams else f"{t:g}" for t in ticks])
+    ax.minorticks_off()
+    if 0.0 in lams:  # an axis break between 0 and the positive values
+        brk = math.sqrt(zero_x * min(positive))
+        ax.axvline(brk, color="black", lw=0.6, ls=":")
+        ax.text(brk, 0.02, "//", transform=ax.get_xaxis_transform(), ha="center", fontsize=9)
+    ax.set_xlim(zero_x / 2.5, max(positive) * 2.5)
+    ax.set_xlabel("λ_sc (log scale)")
+    ax.set_ylabel("mean editing accuracy (%)")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+# ---------------------------------------------------------------------------------------------- Figure 5
+def load_examples(run: Run) -> dict[str, np.ndarray] | None:
+    """The run's ``examples.npz`` as a dict of arrays, or ``None`` when absent."""
+    path = run.eval_dir / EXAMPLES_FILE
+    if not path.is_file():
+        return None
+    with np.load(path, allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
+def describe_edit(group: str, y_src: np.ndarray, attributes: list[str], expressions: bool) -> str:
+    """Caption of one edit: ``"+Bangs"`` / ``"-Male"`` (attribute added / removed) or ``"neutral→happy"``."""
+    if expressions:
+        return f"{attributes[int(np.argmax(y_src))]}→{group}"
+    i = attributes.index(group)
+    return f"{'-' if y_src[i] > 0.5 else '+'}{group.replace('_', ' ')}"
+
+
+def _diff_map(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Mean absolute difference over RGB of two uint8 images ``[H, W, 3]``, in [0, 1]."""
+    return np.abs(a.astype(np.float32) - b.astype(np.float32)).mean(-1) / 255.0
+
+
+def figure5(rows: Sequence[Row], path: Path, title: str, max_rows: int | None = None) -> Path | None:
+    """The qualitative comparison: one edit per row (edit ``g`` applied to example image ``g mod K``)."""
+    main = main_rows(rows)
+    methods = [m for m in ("baseline", "secgan") if m in main]
+    if not methods:
+        return None
+    exs: dict[str, dict[str, np.ndarray]] = {}
+    for m in methods:
+        for run in sorted(main[m].runs, key=lambda r: (r.seed is None, r.seed)):
+            e = load_examples(run)
+            if e is not None:
+                exs[m] = e
+                break
+    methods = [m for m in methods if m in exs]
+    if not methods:
+        log.warning("Figure 5 %s: no examples.npz in the evaluation folders", title)
+        return None
+    ref = exs[methods[0]]
+    for m in methods[1:]:
+        if list(exs[m]["names"]) != list(ref["names"]) or exs[m]["images"].shape != ref["images"].shape:
+            log.warning("Figure 5 %s: the runs' example images differ; showing %s only", title, methods[0])
+            methods = methods[:1]
+            break
+    mask_src = exs.get("secgan", ref)
+    has_in = "mask_in" in mask_src
+    out_key = (
+        "mask_out"
+        if "mask_out" in mask_src
+        else ("mask_parsed_out" if "mask_parsed_out" in mask_src else None)
+    )
+    groups = [str(g) for g in ref["groups"]]
+    attributes = [str(a) for a in ref["attributes"]]
+    expressions = bool(ref.get("expressions", np.array(False)))
+    k = ref["images"].shape[0]
+    n_rows = len(groups) if max_rows is None else min(max_rows, len(groups))
+
+    cols = ["original"] + [METHOD_NAMES[m] for m in methods] + [f"|diff| {METHOD_NAMES[m]}" for m in methods]
+    if has_in:
+        cols.append("input mask")
+    if out_key:
+        cols.append("translated mask" + (" (G_seg)" if out_key == "mask_out" else " (parsed)"))
+    plt = _pyplot()
+    cell = 1.35
+    fig, axes = plt.subplots(
+        n_rows, len(cols), figsize=(cell * len(cols) + 1.2, cell * n_rows + 0.6), squeeze=False
+    )
+    for r in range(n_rows):
+        gi, ki = r, r % k
+        x = ref["images"][ki]
+        panels: list[tuple[np.ndarray, dict]] = [(x, {})]
+        trans = {m: exs[m]["translations"][gi, ki] for m in methods}
+        panels += [(trans[m], {}) for m in methods]
+        diffs = {m: _diff_map(trans[m], x) for m in methods}
+        vmax = max(max(float(d.max()) for d in diffs.values()), 1e-3)
+        panels += [(diffs[m], {"cmap": "inferno", "vmin": 0.0, "vmax": vmax}) for m in methods]
+        if has_in:
+            panels.append((colorize(mask_src["mask_in"][ki]), {}))
+        if out_key:
+            panels.append((colorize(mask_src[out_key][gi, ki]), {}))
+        for c, (img, kw) in enumerate(panels):
+            ax = axes[r, c]
+            ax.imshow(img, interpolation="nearest", **kw)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title(cols[c], fontsize=7)
+        caption = describe_edit(groups[gi], ref["y_src"][ki], attributes, expressions)
+        axes[r, 0].set_ylabel(caption, fontsize=7, rotation=0, ha="right", va="center")
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

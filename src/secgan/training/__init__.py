@@ -1,0 +1,1 @@
+"""SeCGAN training (paper Algorithm 1): the trainer, its schedules, data order, checkpoints and run folder."""

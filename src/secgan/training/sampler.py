@@ -1,0 +1,75 @@
+"""The order of the training data as a pure function of ``(seed, step)``.
+
+Epoch ``e`` visits the items in the order ``randperm(n, seed + e)``; step ``t`` (0-based) takes the
+``t % steps_per_epoch``-th global batch of epoch ``t // steps_per_epoch`` (incomplete last batches are
+dropped). A resumed run starts the sampler at its step and sees exactly the batches an uninterrupted run
+would have seen; a distributed run gives each rank a contiguous slice of every global batch, so the global
+batch does not depend on the number of processes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+
+from secgan.errors import ConfigError, DataError
+
+
+def epoch_permutation(n: int, seed: int, epoch: int) -> torch.Tensor:
+    """The item order of one epoch: ``[n]`` long, a pure function of ``(seed, epoch)``."""
+    g = torch.Generator()
+    g.manual_seed((int(seed) * 1_000_003 + int(epoch)) % (2**63 - 1))
+    return torch.randperm(n, generator=g)
+
+
+class StepBatchSampler:
+    """Yields this rank's index list for each step ``start_step, ..., total_steps - 1`` (0-based).
+
+    Args:
+        n_items: dataset length.
+        batch_size: global batch size (divisible by ``world_size``).
+        seed: the run's seed.
+        start_step, total_steps: the steps to cover.
+        rank, world_size: this process's slice of every global batch.
+    """
+
+    def __init__(
+        self,
+        n_items: int,
+        batch_size: int,
+        seed: int,
+        start_step: int,
+        total_steps: int,
+        rank: int = 0,
+        world_size: int = 1,
+    ) -> None:
+        if batch_size % world_size:
+            raise ConfigError(f"train.batch_size={batch_size} must be divisible by the {world_size} processes")
+        if n_items < batch_size:
+            raise DataError(f"the dataset has {n_items} items, fewer than one batch of {batch_size}")
+        self.n, self.batch_size, self.seed = n_items, batch_size, seed
+        self.start, self.total = start_step, total_steps
+        self.rank, self.world = rank, world_size
+        self.local = batch_size // world_size
+        self.steps_per_epoch = n_items // batch_size
+
+    def global_batch(self, step: int) -> list[int]:
+        """Item indices of the global batch of 0-based ``step``."""
+        epoch, pos = divmod(step, self.steps_per_epoch)
+        perm = self._perm(epoch)
+        return perm[pos * self.batch_size : (pos + 1) * self.batch_size].tolist()
+
+    def _perm(self, epoch: int) -> torch.Tensor:
+        if getattr(self, "_cached_epoch", None) != epoch:
+            self._cached_perm = epoch_permutation(self.n, self.seed, epoch)
+            self._cached_epoch = epoch
+        return self._cached_perm
+
+    def __iter__(self) -> Iterator[list[int]]:
+        for step in range(self.start, self.total):
+            batch = self.global_batch(step)
+            yield batch[self.rank * self.local : (self.rank + 1) * self.local]
+
+    def __len__(self) -> int:
+        return max(0, self.total - self.start)

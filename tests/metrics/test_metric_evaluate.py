@@ -1,0 +1,232 @@
+"""End-to-end ``secgan evaluate`` on tiny exported models and a tiny synthetic CelebA-format dataset."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from secgan.auxiliary.parser.frozen import FrozenParser
+from secgan.data.attributes import PAPER_ATTRIBUTES, RAFD_EXPRESSIONS
+from secgan.errors import ConfigError
+from secgan.metrics.evaluate import EvalOptions, default_out_dir, evaluate
+from secgan.models.bisenet import BiSeNet
+from secgan.models.classifier import AttributeClassifier
+from secgan.models.export import save_pretrained
+from secgan.models.stargan import StarGANGenerator
+
+S = 32
+ATTRS = list(PAPER_ATTRIBUTES)
+
+
+def _editor_meta(mode: str = "baseline", **kw) -> dict:
+    meta = {
+        "kind": "editor",
+        "attributes": ATTRS,
+        "conditioning": "diff",
+        "target_scale": 0.5,
+        "image_size": S,
+        "dataset": "celeba",
+        "backbone": "stargan",
+        "mode": mode,
+        "needs_mask": mode == "concat",
+        "lambda_sc": 0.01 if mode == "secgan" else 0.0,
+        "iterations": 0,
+        "seed": 0,
+    }
+    meta.update(kw)
+    return meta
+
+
+def _classifier_dir(path, attributes, multilabel=True):
+    torch.manual_seed(0)
+    net = AttributeClassifier(len(attributes), image_size=S, widths=(4, 4, 4, 4, 4), fc_dim=16, multilabel=multilabel)
+    meta = {"kind": "classifier", "attributes": list(attributes), "multilabel": multilabel, "image_size": S}
+    save_pretrained(path, {"classifier": net.eval()}, meta)
+    return path
+
+
+def _gen(in_ch=3, out_ch=3, output="tanh", n_attrs=len(ATTRS)):
+    return StarGANGenerator(in_ch, out_ch, n_attrs=n_attrs, conv_dim=8, n_res=1, output=output)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """A 40-image synthetic dataset, a classifier, a parser and three exported models."""
+    from secgan.data.synthetic.writer import write_dataset
+
+    root = tmp_path_factory.mktemp("evalworld")
+    write_dataset(root / "data", num=40, seed=1, workers=1, progress=False)
+    torch.manual_seed(0)
+    parser = FrozenParser(BiSeNet(base_width=4), input_size=S)
+    parser.save(root / "parser", trained_on="test")
+    pmeta = {"input_size": S, "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}
+    save_pretrained(root / "baseline" / "export", {"G": _gen()}, _editor_meta("baseline"))
+    save_pretrained(root / "concat", {"G": _gen(in_ch=15)}, _editor_meta("concat"))
+    save_pretrained(
+        root / "secgan" / "export",
+        {"G": _gen(), "G_seg": _gen(12, 12, "softmax"), "parser": parser.net},
+        _editor_meta("secgan", parser=pmeta),
+    )
+    return {
+        "root": root,
+        "data": root / "data",
+        "classifier": _classifier_dir(root / "cls", ATTRS),
+        "parser": root / "parser",
+    }
+
+
+def _opts(world, model, **kw) -> EvalOptions:
+    base = dict(
+        model=model,
+        data=world["data"],
+        dataset="celeba",
+        classifier=world["classifier"],
+        split="all",
+        max_images=12,
+        batch=5,
+        device="cpu",
+        workers=0,
+        num_examples=4,
+        cache_dir=world["root"] / "cache",
+    )
+    base.update(kw)
+    return EvalOptions(**base)
+
+
+def test_baseline_metrics_examples_and_cache(world):
+    run = world["root"] / "baseline"
+    m = evaluate(_opts(world, run))
+    out = default_out_dir(run)
+    assert out == run / "eval" and (out / "metrics.json").is_file()
+    saved = json.loads((out / "metrics.json").read_text())
+    assert saved["format"] == "secgan-metrics"
+    acc = saved["accuracy"]
+    assert set(acc["per_attribute"]) == set(ATTRS) and 0 <= acc["mean"] <= 1
+    assert acc["mean"] == pytest.approx(np.mean(list(acc["per_attribute"].values())))
+    assert acc["counts"] == {a: 12 for a in ATTRS}
+    # Only the substitutes without SwAV/Inception weights; never under the names ssfid/fid/is.
+    assert set(saved["distances"]) == {"fid_cls"} and set(saved["inception_scores"]) == {"is_cls"}
+    assert len(saved["distances"]["fid_cls"]["per_attribute"]) == 13
+    assert 1.0 <= saved["inception_scores"]["is_cls"]["mean"] <= 2.0
+    assert any("swav_800ep_pretrain.pth.tar" in n for n in saved["notes"])
+    proto = saved["protocol"]
+    assert proto["num_images"] == 12 and proto["num_translations"] == 12 * 13 and proto["intensity"] == 1.0
+    assert "G.safetensors" in proto["model_weights_sha256"]
+    assert proto["feature_extractors"]["fid_cls"]["name"] == "classifier_penultimate"
+    assert proto["generator_norm_stats"] == "input"
+
+    ex = np.load(out / "examples.npz")
+    assert ex["images"].shape == (4, S, S, 3) and ex["images"].dtype == np.uint8
+    assert ex["translations"].shape == (13, 4, S, S, 3) and ex["y_trg"].shape == (13, 4, 13)
+    assert "mask_in" not in ex.files  # no parser for a baseline without --parser
+
+    # A second evaluation with another batch size: same numbers (per-image norms), real stats from the cache.
+    assert list((world["root"] / "cache").glob("classifier_penultimate-*.npz"))
+    m2 = evaluate(_opts(world, run, batch=12, out=world["root"] / "b12"))
+    assert m2["accuracy"]["per_attribute"] == pytest.approx(m["accuracy"]["per_attribute"])
+    assert m2["distances"]["fid_cls"]["mean"] == pytest.approx(m["distances"]["fid_cls"]["mean"], rel=1e-4)
+
+
+class _Identity(nn.Module):
+    """A generator that returns its input: translations are the real images."""
+
+    def forward(self, x, c):
+        return x[:, :3]
+
+
+def _patch_identity(monkeypatch, meta):
+    import secgan.models.export as export
+
+    monkeypatch.setattr(export, "load_pretrained", lambda d, names=None, device="cpu": ({"G": _Identity()}, meta))
+
+
+def test_identity_generator_closed_forms(world, monkeypatch, tmp_path):
+    # Translations == real images: every group's Fréchet distance is 0, and an inverted target is met
+    # exactly where the classifier disagrees with the source label on the real image.
+    (tmp_path / "config.json").write_text(json.dumps({"format": "secgan-model"}))
+    _patch_identity(monkeypatch, _editor_meta("baseline"))
+    m = evaluate(_opts(world, tmp_path, out=tmp_path / "eval", cache_dir=tmp_path / "c"))
+    assert m["distances"]["fid_cls"]["mean"] == pytest.approx(0.0, abs=1e-6)
+    real = m["classifier_on_real"]["per_attribute"]
+    for a in ATTRS:
+        assert m["accuracy"]["per_attribute"][a] == pytest.approx(1.0 - real[a], abs=1e-9), a
+
+
+class _TinyExpressions(torch.utils.data.Dataset):
+    """8-expression one-hot labels, random images (the RaFD item format)."""
+
+    def __init__(self, n=10):
+        g = torch.Generator().manual_seed(0)
+        self.images = torch.rand(n, 3, S, S, generator=g) * 2 - 1
+        self.labels = torch.nn.functional.one_hot(torch.arange(n) % 8, 8).float()
+        self.names = [f"rafd_{i}.jpg" for i in range(n)]
+        self.attributes = list(RAFD_EXPRESSIONS)
+
+    def __len__(self):
+        return len(self.names)
+
+    def __getitem__(self, i):
+        return {"image": self.images[i], "label": self.labels[i], "index": i, "name": self.names[i]}
+
+
+def test_expressions_identity_mean_accuracy_is_one_eighth(world, monkeypatch, tmp_path):
+    # Each real image is classified as exactly one expression, so with translations == inputs exactly one
+    # of the 8 edits of every image is "correct": the unweighted mean over expressions is 1/8.
+    import secgan.data.registry as registry
+
+    (tmp_path / "config.json").write_text(json.dumps({"format": "secgan-model"}))
+    meta = _editor_meta("baseline", attributes=list(RAFD_EXPRESSIONS), dataset="rafd")
+    _patch_identity(monkeypatch, meta)
+    monkeypatch.setattr(registry, "build_dataset", lambda *a, **k: _TinyExpressions(10))
+    cls = _classifier_dir(tmp_path / "cls8", RAFD_EXPRESSIONS, multilabel=False)
+    m = evaluate(_opts(world, tmp_path, dataset="rafd", classifier=cls, out=tmp_path / "eval", cache_dir=tmp_path / "c"))
+    per = m["accuracy"]["per_attribute"]
+    assert list(per) == list(RAFD_EXPRESSIONS)
+    assert sum(per.values()) * 10 == pytest.approx(10)  # each image counted correct exactly once
+    assert m["accuracy"]["mean"] == pytest.approx(1 / 8)
+    assert 1.0 <= m["inception_scores"]["is_cls"]["mean"] <= 8.0
+
+
+def test_concat_needs_parser_and_uses_it(world):
+    model = world["root"] / "concat"
+    with pytest.raises(ConfigError, match="--parser"):
+        evaluate(_opts(world, model, out=world["root"] / "concat-eval"))
+    m = evaluate(_opts(world, model, parser=world["parser"], out=world["root"] / "concat-eval"))
+    ex = np.load(world["root"] / "concat-eval" / "examples.npz")
+    assert ex["mask_in"].shape == (4, S, S) and ex["mask_in"].max() < 12
+    assert m["protocol"]["parser"]["source"] == str(world["parser"])
+
+
+def test_secgan_bundled_parser_and_gseg_masks(world):
+    m = evaluate(_opts(world, world["root"] / "secgan"))
+    ex = np.load(world["root"] / "secgan" / "eval" / "examples.npz")
+    assert ex["mask_in"].shape == (4, S, S)
+    assert ex["mask_out"].shape == (13, 4, S, S) and ex["mask_out"].max() < 12
+    assert ex["mask_parsed_out"].shape == (13, 4, S, S)
+    assert m["model"]["mode"] == "secgan" and m["model"]["lambda_sc"] == 0.01
+    assert m["protocol"]["parser"]["source"] == "bundled"
+
+
+def test_report_from_evaluated_runs(world, tmp_path):
+    from secgan.reporting.report import build_report
+
+    for name in ("baseline", "secgan"):
+        if not (world["root"] / name / "eval" / "metrics.json").is_file():
+            evaluate(_opts(world, world["root"] / name))
+    res = build_report([world["root"] / "baseline", world["root"] / "secgan"], tmp_path / "rep")
+    names = {p.split("/")[-1] for p in res["files"]}
+    assert {"table.md", "table.csv", "runs.csv", "report.md"} <= names
+    assert "figure4-celeba-32-stargan.png" in names and "figure5-celeba-32-stargan.png" in names
+    table = (tmp_path / "rep" / "table.md").read_text()
+    assert "Baseline" in table and "SeCGAN" in table and "clsFID (substitute)" in table and "ssFID" not in table
+
+
+def test_missing_model_folder_is_a_user_error(world, tmp_path):
+    from secgan.errors import WeightsError
+
+    with pytest.raises(WeightsError, match="neither a run folder"):
+        evaluate(_opts(world, tmp_path / "nothing"))

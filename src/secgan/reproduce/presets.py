@@ -67,7 +67,8 @@ def _method_runs(seeds: tuple[int, ...], methods: tuple[str, ...] = METHODS) -> 
 
 def _sweep_runs(lambdas: tuple[float, ...], seed: int = 0) -> tuple[RunSpec, ...]:
     return tuple(
-        RunSpec(name=f"secgan-lsc{lam:g}-s{seed}", method="secgan", seed=seed, lambda_sc=lam) for lam in lambdas
+        RunSpec(name=f"secgan-lsc{lam:g}-s{seed}", method="secgan", seed=seed, lambda_sc=lam)
+        for lam in lambdas
     )
 
 

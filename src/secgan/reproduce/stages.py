@@ -40,7 +40,9 @@ class Stage:
         return self.valid() if self.valid else True
 
     def mark_done(self, seconds: float, result: dict | None) -> None:
-        write_json_atomic({"stage": self.name, "seconds": round(seconds, 2), "result": result}, self.out / DONE_FILE)
+        write_json_atomic(
+            {"stage": self.name, "seconds": round(seconds, 2), "result": result}, self.out / DONE_FILE
+        )
 
     def done_info(self) -> dict:
         try:
@@ -54,14 +56,20 @@ def run_stages(stages: list[Stage], force: set[str]) -> dict[str, dict]:
     unknown = force - {s.name for s in stages} - {s.group for s in stages} - {"all"}
     if unknown:
         valid = sorted({s.name for s in stages} | {s.group for s in stages if s.group})
-        raise SecganError(f"--force: unknown stage(s) {', '.join(sorted(unknown))}; valid: {', '.join(valid)}")
+        raise SecganError(
+            f"--force: unknown stage(s) {', '.join(sorted(unknown))}; valid: {', '.join(valid)}"
+        )
     summary: dict[str, dict] = {}
     for i, stage in enumerate(stages, 1):
         forced = "all" in force or stage.name in force or (stage.group and stage.group in force)
         if not forced and stage.is_done():
             info = stage.done_info()
             log.info("[%d/%d] %s: already done, reusing %s", i, len(stages), stage.name, stage.out)
-            summary[stage.name] = {"seconds": info.get("seconds", 0.0), "skipped": True, "result": info.get("result")}
+            summary[stage.name] = {
+                "seconds": info.get("seconds", 0.0),
+                "skipped": True,
+                "result": info.get("result"),
+            }
             continue
         if forced and (stage.out / DONE_FILE).exists():
             (stage.out / DONE_FILE).unlink()
@@ -84,7 +92,9 @@ def secgan_cli(args: list[str], capture_json: bool = False) -> dict | None:
     """
     cmd = [sys.executable, "-m", "secgan", *map(str, args)]
     log.debug("running %s", " ".join(cmd))
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE if capture_json else None, text=True, env=os.environ.copy())
+    proc = subprocess.run(
+        cmd, stdout=subprocess.PIPE if capture_json else None, text=True, env=os.environ.copy()
+    )
     if proc.returncode != 0:
         raise SecganError(f"stage command failed (exit {proc.returncode}): secgan {' '.join(map(str, args))}")
     if capture_json:

@@ -1,0 +1,79 @@
+"""The stage runner: finished stages are reused, --force redoes them, unknown names are refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from secgan.errors import SecganError
+from secgan.reproduce.stages import Stage, run_stages
+
+
+def _stages(tmp_path: Path, calls: list[str], fail_on: str | None = None) -> list[Stage]:
+    def make(name: str, group: str) -> Stage:
+        out = tmp_path / name
+
+        def run() -> dict:
+            if name == fail_on:
+                raise RuntimeError(f"{name} broke")
+            calls.append(name)
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "result.txt").write_text(name)
+            return {"name": name}
+
+        return Stage(name, out, run, valid=lambda: (out / "result.txt").is_file(), group=group)
+
+    return [
+        make("data", "data"),
+        make("train:a", "train"),
+        make("train:b", "train"),
+        make("report", "report"),
+    ]
+
+
+def test_second_run_reuses_every_finished_stage(tmp_path: Path) -> None:
+    calls: list[str] = []
+    first = run_stages(_stages(tmp_path, calls), force=set())
+    assert calls == ["data", "train:a", "train:b", "report"]
+    assert not any(s["skipped"] for s in first.values())
+    calls.clear()
+    second = run_stages(_stages(tmp_path, calls), force=set())
+    assert calls == []
+    assert all(s["skipped"] for s in second.values())
+    assert second["train:a"]["result"] == {"name": "train:a"}
+
+
+def test_interrupted_pipeline_continues_where_it_stopped(tmp_path: Path) -> None:
+    calls: list[str] = []
+    with pytest.raises(RuntimeError):
+        run_stages(_stages(tmp_path, calls, fail_on="train:b"), force=set())
+    assert calls == ["data", "train:a"]
+    calls.clear()
+    run_stages(_stages(tmp_path, calls), force=set())
+    assert calls == ["train:b", "report"]
+
+
+def test_force_a_group_or_a_stage(tmp_path: Path) -> None:
+    calls: list[str] = []
+    run_stages(_stages(tmp_path, calls), force=set())
+    calls.clear()
+    run_stages(_stages(tmp_path, calls), force={"train"})
+    assert calls == ["train:a", "train:b"]
+    calls.clear()
+    run_stages(_stages(tmp_path, calls), force={"report"})
+    assert calls == ["report"]
+
+
+def test_invalid_output_is_redone(tmp_path: Path) -> None:
+    calls: list[str] = []
+    run_stages(_stages(tmp_path, calls), force=set())
+    (tmp_path / "train:a" / "result.txt").unlink()  # the marker stays, the output is gone
+    calls.clear()
+    run_stages(_stages(tmp_path, calls), force=set())
+    assert calls == ["train:a"]
+
+
+def test_unknown_force_names_the_valid_stages(tmp_path: Path) -> None:
+    with pytest.raises(SecganError, match="valid: .*train"):
+        run_stages(_stages(tmp_path, []), force={"trian"})

@@ -44,7 +44,7 @@ class StubNet(nn.Module):
         self.scale = nn.Parameter(torch.tensor(8.0))
         self.register_buffer("onehot", nn.functional.one_hot(labels19, 19).permute(2, 0, 1)[None].float())
 
-    def forward(self, x):
+    def forward(self, x, output_size=None):
         logits = self.onehot.expand(x.shape[0], -1, -1, -1) * self.scale
         return logits, logits, logits
 

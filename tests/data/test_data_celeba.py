@@ -5,14 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from data_fixtures import attr_values
 
 from secgan.data.attributes import CELEBA_ATTRIBUTES, PAPER_ATTRIBUTES
 from secgan.data.celeba import parse_attribute_file, split_rows
 from secgan.data.masks import SEGMENTS_12
 from secgan.data.registry import build_dataset
 from secgan.errors import ConfigError, DataError
-
-from data_fixtures import attr_values
 
 
 def expected_mask_k0() -> np.ndarray:
@@ -98,7 +97,9 @@ def test_masks_resized_nearest(celeba_dir):
     ds = build_dataset("celeba", celeba_dir, split="all", image_size=64, masks="auto")
     m = ds[0]["mask"]
     assert m.shape == (64, 64)
-    assert set(m.unique().tolist()) <= {SEGMENTS_12.index(s) for s in ("skin", "eyeglasses", "hair", "others")}
+    assert set(m.unique().tolist()) <= {
+        SEGMENTS_12.index(s) for s in ("skin", "eyeglasses", "hair", "others")
+    }
 
 
 def test_random_flip_keeps_image_and_mask_together(celeba_dir):
@@ -145,7 +146,9 @@ def test_wrong_column_count_names_file_and_line(celeba_dir):
     lines = path.read_text().splitlines()
     lines[5] = lines[5].rsplit(" ", 1)[0]  # drop the last value of the 4th row (line 6)
     path.write_text("\n".join(lines) + "\n")
-    with pytest.raises(DataError, match=r"list_attr_celeba.txt:6: expected a file name and 40 values, found 40"):
+    with pytest.raises(
+        DataError, match=r"list_attr_celeba.txt:6: expected a file name and 40 values, found 40"
+    ):
         build_dataset("celeba", celeba_dir)
 
 

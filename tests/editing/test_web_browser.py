@@ -72,7 +72,14 @@ def test_upload_slide_edit(server):
 
             # a non-image is refused with a message
             page.set_input_files("#upload input[type=file]", str(tmp / "notes.png"))
-            page.wait_for_selector("text=not a usable image", timeout=30_000)
+            page.wait_for_selector("text=notes.png is not a usable image", timeout=30_000)
+            page.click("#upload button[aria-label=Clear]")
+
+            # an example face: fills the upload and ticks "Aligned crop"
+            page.click("#examples button[aria-label=\"Thumbnail 1 of 4\"]")
+            page.wait_for_selector("#upload td[aria-label=\"synthetic_00.png\"]", timeout=30_000)
+            assert page.is_checked("#aligned input[type=checkbox]")
+            page.click("#upload button[aria-label=Clear]")
 
             page.set_input_files("#upload input[type=file]", str(face))
             page.wait_for_selector("#input-preview img", timeout=30_000)

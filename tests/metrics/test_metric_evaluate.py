@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -43,7 +44,9 @@ def _editor_meta(mode: str = "baseline", **kw) -> dict:
 
 def _classifier_dir(path, attributes, multilabel=True):
     torch.manual_seed(0)
-    net = AttributeClassifier(len(attributes), image_size=S, widths=(4, 4, 4, 4, 4), fc_dim=16, multilabel=multilabel)
+    net = AttributeClassifier(
+        len(attributes), image_size=S, widths=(4, 4, 4, 4, 4), fc_dim=16, multilabel=multilabel
+    )
     meta = {"kind": "classifier", "attributes": list(attributes), "multilabel": multilabel, "image_size": S}
     save_pretrained(path, {"classifier": net.eval()}, meta)
     return path
@@ -86,11 +89,11 @@ def _opts(world, model, **kw) -> EvalOptions:
         dataset="celeba",
         classifier=world["classifier"],
         split="all",
-        max_images=12,
-        batch=5,
+        max_images=8,
+        batch=3,
         device="cpu",
         workers=0,
-        num_examples=4,
+        num_examples=4,  # spans two batches
         cache_dir=world["root"] / "cache",
     )
     base.update(kw)
@@ -107,14 +110,14 @@ def test_baseline_metrics_examples_and_cache(world):
     acc = saved["accuracy"]
     assert set(acc["per_attribute"]) == set(ATTRS) and 0 <= acc["mean"] <= 1
     assert acc["mean"] == pytest.approx(np.mean(list(acc["per_attribute"].values())))
-    assert acc["counts"] == {a: 12 for a in ATTRS}
+    assert acc["counts"] == {a: 8 for a in ATTRS}
     # Only the substitutes without SwAV/Inception weights; never under the names ssfid/fid/is.
     assert set(saved["distances"]) == {"fid_cls"} and set(saved["inception_scores"]) == {"is_cls"}
     assert len(saved["distances"]["fid_cls"]["per_attribute"]) == 13
     assert 1.0 <= saved["inception_scores"]["is_cls"]["mean"] <= 2.0
     assert any("swav_800ep_pretrain.pth.tar" in n for n in saved["notes"])
     proto = saved["protocol"]
-    assert proto["num_images"] == 12 and proto["num_translations"] == 12 * 13 and proto["intensity"] == 1.0
+    assert proto["num_images"] == 8 and proto["num_translations"] == 8 * 13 and proto["intensity"] == 1.0
     assert "G.safetensors" in proto["model_weights_sha256"]
     assert proto["feature_extractors"]["fid_cls"]["name"] == "classifier_penultimate"
     assert proto["generator_norm_stats"] == "input"
@@ -126,7 +129,7 @@ def test_baseline_metrics_examples_and_cache(world):
 
     # A second evaluation with another batch size: same numbers (per-image norms), real stats from the cache.
     assert list((world["root"] / "cache").glob("classifier_penultimate-*.npz"))
-    m2 = evaluate(_opts(world, run, batch=12, out=world["root"] / "b12"))
+    m2 = evaluate(_opts(world, run, batch=8, out=world["root"] / "b8"))
     assert m2["accuracy"]["per_attribute"] == pytest.approx(m["accuracy"]["per_attribute"])
     assert m2["distances"]["fid_cls"]["mean"] == pytest.approx(m["distances"]["fid_cls"]["mean"], rel=1e-4)
 
@@ -138,17 +141,25 @@ class _Identity(nn.Module):
         return x[:, :3]
 
 
-def _patch_identity(monkeypatch, meta):
+def _patch_identity(monkeypatch, model_dir, meta):
+    """``load_pretrained(model_dir)`` gives the identity generator; other folders load as usual."""
     import secgan.models.export as export
 
-    monkeypatch.setattr(export, "load_pretrained", lambda d, names=None, device="cpu": ({"G": _Identity()}, meta))
+    real = export.load_pretrained
+
+    def fake(d, names=None, device="cpu"):
+        if Path(d) == Path(model_dir):
+            return {"G": _Identity()}, meta
+        return real(d, names=names, device=device)
+
+    monkeypatch.setattr(export, "load_pretrained", fake)
 
 
 def test_identity_generator_closed_forms(world, monkeypatch, tmp_path):
     # Translations == real images: every group's Fréchet distance is 0, and an inverted target is met
     # exactly where the classifier disagrees with the source label on the real image.
     (tmp_path / "config.json").write_text(json.dumps({"format": "secgan-model"}))
-    _patch_identity(monkeypatch, _editor_meta("baseline"))
+    _patch_identity(monkeypatch, tmp_path, _editor_meta("baseline"))
     m = evaluate(_opts(world, tmp_path, out=tmp_path / "eval", cache_dir=tmp_path / "c"))
     assert m["distances"]["fid_cls"]["mean"] == pytest.approx(0.0, abs=1e-6)
     real = m["classifier_on_real"]["per_attribute"]
@@ -180,10 +191,14 @@ def test_expressions_identity_mean_accuracy_is_one_eighth(world, monkeypatch, tm
 
     (tmp_path / "config.json").write_text(json.dumps({"format": "secgan-model"}))
     meta = _editor_meta("baseline", attributes=list(RAFD_EXPRESSIONS), dataset="rafd")
-    _patch_identity(monkeypatch, meta)
+    _patch_identity(monkeypatch, tmp_path, meta)
     monkeypatch.setattr(registry, "build_dataset", lambda *a, **k: _TinyExpressions(10))
     cls = _classifier_dir(tmp_path / "cls8", RAFD_EXPRESSIONS, multilabel=False)
-    m = evaluate(_opts(world, tmp_path, dataset="rafd", classifier=cls, out=tmp_path / "eval", cache_dir=tmp_path / "c"))
+    m = evaluate(
+        _opts(
+            world, tmp_path, dataset="rafd", classifier=cls, out=tmp_path / "eval", cache_dir=tmp_path / "c"
+        )
+    )
     per = m["accuracy"]["per_attribute"]
     assert list(per) == list(RAFD_EXPRESSIONS)
     assert sum(per.values()) * 10 == pytest.approx(10)  # each image counted correct exactly once
@@ -222,7 +237,9 @@ def test_report_from_evaluated_runs(world, tmp_path):
     assert {"table.md", "table.csv", "runs.csv", "report.md"} <= names
     assert "figure4-celeba-32-stargan.png" in names and "figure5-celeba-32-stargan.png" in names
     table = (tmp_path / "rep" / "table.md").read_text()
-    assert "Baseline" in table and "SeCGAN" in table and "clsFID (substitute)" in table and "ssFID" not in table
+    assert (
+        "Baseline" in table and "SeCGAN" in table and "clsFID (substitute)" in table and "ssFID" not in table
+    )
 
 
 def test_missing_model_folder_is_a_user_error(world, tmp_path):

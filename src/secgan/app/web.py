@@ -29,6 +29,12 @@ from secgan.errors import SecganError  # noqa: E402
 log = logging.getLogger(__name__)
 
 MAX_PIXELS = 25_000_000  # decoded photo size limit of the web page
+# Small crops (a 128 px model's output) are drawn scaled up to their box; downloads keep the true size.
+CSS = """
+#edited img, #heatmap img, #masks img, #input-preview img {
+  width: 100%; height: 100%; object-fit: contain;
+}
+"""
 N_EXAMPLES = 4
 
 
@@ -99,7 +105,8 @@ class WebDemo:
             read_image(path, max_pixels=MAX_PIXELS).close()  # header + decode check with the page's limit
             return load_photo(path)
         except SecganError as err:
-            raise SecganError(f"{path.name} is not a usable image: {str(err).replace(str(path), path.name)}") from err
+            reason = str(err).replace(f": {path}", "").replace(str(path), path.name)
+            raise SecganError(f"{path.name} is not a usable image: {reason}") from err
 
     # ----------------------------------------------------------------------------------- editing
     def run(
@@ -167,7 +174,9 @@ class WebDemo:
             with gr.Row():
                 with gr.Column(scale=1):
                     upload = gr.File(label="Photo", file_types=["image"], type="filepath", elem_id="upload")
-                    preview = gr.Image(label="Input", type="numpy", interactive=False, elem_id="input-preview")
+                    preview = gr.Image(
+                        label="Input", type="numpy", interactive=False, height=256, elem_id="input-preview"
+                    )
                     aligned = gr.Checkbox(label="Aligned crop (no face detection)", value=False, elem_id="aligned")
                     strength = gr.Slider(0.0, 2.0, value=1.0, step=0.05, label="Strength", elem_id="strength")
                     regions = gr.Checkbox(
@@ -180,6 +189,7 @@ class WebDemo:
                         choices=["predict", "given"] if ed.has_classifier else ["given"],
                         value="predict" if ed.has_classifier else "given",
                         label="Source attributes: predicted by the classifier, or as ticked below",
+                        visible=ed.has_classifier,
                         elem_id="source-mode",
                     )
                     source_names = gr.CheckboxGroup(
@@ -192,19 +202,37 @@ class WebDemo:
                     ]
                     button = gr.Button("Edit", variant="primary", elem_id="edit-button")
                 with gr.Column(scale=2):
-                    edited = gr.Image(label="Edited", type="numpy", interactive=False, elem_id="edited")
+                    edited = gr.Image(label="Edited", type="numpy", interactive=False, height=420, elem_id="edited")
                     with gr.Row():
-                        heat = gr.Image(label="|difference|", type="numpy", interactive=False, elem_id="heatmap")
+                        heat = gr.Image(
+                            label="|difference|", type="numpy", interactive=False, height=240, elem_id="heatmap"
+                        )
                         masks = gr.Image(
-                            label="Segments", type="numpy", interactive=False, visible=ed.has_parser, elem_id="masks"
+                            label="Segments",
+                            type="numpy",
+                            interactive=False,
+                            height=240,
+                            visible=ed.has_parser,
+                            elem_id="masks",
                         )
                     summary = gr.Markdown(elem_id="summary")
             if examples:
-                gr.Examples(
-                    examples=[[str(p), True] for p in examples],
-                    inputs=[upload, aligned],
-                    label="Synthetic example faces (aligned crops)",
+                gallery = gr.Gallery(
+                    value=[str(p) for p in examples],
+                    label="Example faces (synthetic, aligned crops): click one to use it",
+                    columns=len(examples),
+                    height=240,
+                    allow_preview=False,
+                    elem_id="examples",
                 )
+
+                def on_pick(evt):
+                    return str(examples[evt.index]), True
+
+                # Gradio injects the selection event by the parameter's annotation, which must be the class
+                # itself (this module's annotations are postponed strings).
+                on_pick.__annotations__["evt"] = gr.SelectData
+                gallery.select(on_pick, inputs=None, outputs=[upload, aligned])
             upload.change(on_upload, inputs=upload, outputs=preview)
             button.click(
                 on_edit,
@@ -238,6 +266,7 @@ def launch(
         max_file_size=f"{max_upload_mb:g}mb",
         allowed_paths=list(allowed_paths),
         theme=theme,
+        css=CSS,
         footer_links=[],
         quiet=not block,
         show_error=True,

@@ -9,6 +9,13 @@ import sys
 DATASETS = ("celeba", "celebahq", "rafd", "custom")
 
 
+def _set_threads(n: int | None) -> None:
+    import torch
+
+    if n:
+        torch.set_num_threads(n)
+
+
 def _device(name: str | None) -> str:
     import torch
 
@@ -18,6 +25,7 @@ def _device(name: str | None) -> str:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    _set_threads(args.threads)
     from secgan.auxiliary.classifier.train import train_classifier
 
     result = train_classifier(
@@ -82,6 +90,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--lr", type=float, default=1e-3)
     t.add_argument("--time-limit", type=float, default=None, help="stop training after this many seconds")
     t.add_argument("--workers", type=int, default=0, help="DataLoader workers")
+    t.add_argument(
+        "--threads", type=int, default=None, help="torch CPU threads (1 is fastest on a CPU shared with other jobs)"
+    )
     t.add_argument("--device", default=None)
     t.set_defaults(func=cmd_train)
 

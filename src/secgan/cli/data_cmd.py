@@ -23,7 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_synth)
 
-    p = sub.add_parser("synth-sheet", help="draw a contact sheet (images, masks, labels) of a CelebA-format folder")
+    p = sub.add_parser(
+        "synth-sheet", help="draw a contact sheet (images, masks, labels) of a CelebA-format folder"
+    )
     p.add_argument("dir", help="dataset folder (CelebA format)")
     p.add_argument("--out", required=True, help="output PNG")
     p.add_argument("--num", type=int, default=24, help="number of samples (default 24)")
@@ -55,7 +57,12 @@ def _synth(args: argparse.Namespace) -> int:
     from secgan.data.synthetic.writer import write_dataset
 
     summary = write_dataset(
-        args.out, num=args.num, seed=args.seed, size=args.size, workers=args.workers, progress=not args.no_progress
+        args.out,
+        num=args.num,
+        seed=args.seed,
+        size=args.size,
+        workers=args.workers,
+        progress=not args.no_progress,
     )
     if args.sheet:
         from secgan.data.synthetic.sheet import contact_sheet

@@ -67,7 +67,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--precision",
         default="auto",
         choices=["auto", "bf16", "fp32"],
-        help="generator/classifier precision (auto: bf16 autocast on CUDA); features are float32",
+        help="generator precision (auto: bf16 autocast on CUDA); classifier and features run in float32",
     )
     p.add_argument("--workers", type=int, default=2, help="data-loading workers")
     p.add_argument("--examples", type=int, default=8, metavar="K", help="test images kept for the figures")

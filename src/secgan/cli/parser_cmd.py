@@ -10,6 +10,13 @@ MASK_DATASETS = ("celebahq", "celeba")
 ALL_DATASETS = ("celeba", "celebahq", "rafd", "custom")
 
 
+def _set_threads(n: int | None) -> None:
+    import torch
+
+    if n:
+        torch.set_num_threads(n)
+
+
 def _device(name: str | None) -> str:
     import torch
 
@@ -23,6 +30,7 @@ def _print(obj: dict) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    _set_threads(args.threads)
     from secgan.auxiliary.parser.train import train_parser
 
     result = train_parser(
@@ -137,6 +145,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--lr", type=float, default=2e-3)
     t.add_argument("--time-limit", type=float, default=None, help="stop training after this many seconds")
     t.add_argument("--workers", type=int, default=0, help="DataLoader workers")
+    t.add_argument(
+        "--threads", type=int, default=None, help="torch CPU threads (1 is fastest on a CPU shared with other jobs)"
+    )
     common(t)
     t.set_defaults(func=cmd_train)
 

@@ -198,7 +198,10 @@ class UnknownAttributeError(DataError, ConfigError):
 
 
 def select_attributes(
-    attrs: Sequence[str] | str | None, available: Sequence[str], source: str, default: Sequence[str] | None = None
+    attrs: Sequence[str] | str | None,
+    available: Sequence[str],
+    source: str,
+    default: Sequence[str] | None = None,
 ) -> list[str]:
     """Resolve ``attrs`` (list, comma-separated string or ``None`` -> ``default``, the paper's 13) against
     the attribute names a label file provides; an unknown name raises :class:`UnknownAttributeError`

@@ -58,7 +58,9 @@ def parse_attribute_file(path: str | os.PathLike) -> tuple[list[str], list[str],
     with open(path, encoding="utf-8", errors="replace") as fh:
         lines = fh.read().splitlines()
     if len(lines) < 2:
-        raise DataError(f"{path}: expected a count line and a line of attribute names, found {len(lines)} line(s)")
+        raise DataError(
+            f"{path}: expected a count line and a line of attribute names, found {len(lines)} line(s)"
+        )
     try:
         count = int(lines[0].strip())
     except ValueError:
@@ -81,7 +83,9 @@ def parse_attribute_file(path: str | os.PathLike) -> tuple[list[str], list[str],
         rows.append(fields[1:])
     if len(files) != count:
         raise DataError(f"{path}: line 1 says {count} images but the file has {len(files)} rows")
-    values = np.array(rows, dtype=object).reshape(len(rows), n_attr) if rows else np.zeros((0, n_attr), object)
+    values = (
+        np.array(rows, dtype=object).reshape(len(rows), n_attr) if rows else np.zeros((0, n_attr), object)
+    )
     ok = (values == "1") | (values == "-1")
     if not ok.all():
         r, c = np.argwhere(~ok)[0]
@@ -141,7 +145,9 @@ def scan_part_masks(mask_dir: str | os.PathLike) -> dict[int, list[str]]:
                 continue
             index.setdefault(k, []).append(part)
     if unknown:
-        log.warning("ignoring part masks with unknown part names in %s: %s", mask_dir, ", ".join(sorted(unknown)))
+        log.warning(
+            "ignoring part masks with unknown part names in %s: %s", mask_dir, ", ".join(sorted(unknown))
+        )
     return index
 
 

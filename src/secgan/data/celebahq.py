@@ -60,7 +60,9 @@ def parse_mapping_file(path: str | os.PathLike) -> dict[int, str]:
             if not fields or (lineno == 1 and not fields[0].isdigit()):
                 continue  # header "idx orig_idx orig_file"
             if len(fields) != 3 or not fields[0].isdigit() or not fields[1].isdigit():
-                raise DataError(f"{path}:{lineno}: expected 'idx orig_idx orig_file', found {line.strip()[:80]!r}")
+                raise DataError(
+                    f"{path}:{lineno}: expected 'idx orig_idx orig_file', found {line.strip()[:80]!r}"
+                )
             out[int(fields[0])] = fields[2]
     return out
 
@@ -94,7 +96,9 @@ def load_celebahq(
     for r, f in enumerate(files):
         stem = Path(f).stem
         if not stem.isdigit():
-            raise DataError(f"{attr_path}: row {r + 1} names {f!r}; CelebA-HQ files are named 0.jpg, 1.jpg, ...")
+            raise DataError(
+                f"{attr_path}: row {r + 1} names {f!r}; CelebA-HQ files are named 0.jpg, 1.jpg, ..."
+            )
         keys.append(int(stem))
     lo, hi = split_bounds(len(files))[split]
     rows = np.arange(lo, hi)

@@ -14,8 +14,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from secgan.errors import DataError
 from secgan.utils.images import image_size, read_image
 
@@ -72,7 +70,9 @@ def check_dataset(
         datasets[split] = ds
         splits[split] = len(ds)
         lab = ds.labels.numpy()
-        freqs[split] = {a: (round(float(lab[:, k].mean()), 4) if len(ds) else None) for k, a in enumerate(ds.attributes)}
+        freqs[split] = {
+            a: (round(float(lab[:, k].mean()), 4) if len(ds) else None) for k, a in enumerate(ds.attributes)
+        }
         step = max(1, len(ds) // SIZE_SAMPLE)
         for i in range(0, len(ds), step)[:SIZE_SAMPLE]:
             try:
@@ -104,11 +104,6 @@ def check_dataset(
         report["deep"] = {"decoded": len(ds_all) - len(bad), "unreadable": bad, "missing": missing}
     report["ok"] = not (deep and report["deep"]["unreadable"]) and sizes.get("unreadable", 0) == 0
     return report
-
-
-def split_counts(labels: np.ndarray) -> dict[str, int]:
-    """Positive counts per column of a ``[n, n_a]`` 0/1 label array (helper for reports)."""
-    return {str(k): int(v) for k, v in enumerate(labels.sum(0))}
 
 
 __all__ = ["DATASETS", "check_dataset"]

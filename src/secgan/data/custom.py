@@ -60,7 +60,9 @@ def parse_label_csv(path: Path) -> tuple[list[str], list[str], np.ndarray, list[
     labels = np.zeros((len(rows) - 1, len(attr_cols)), np.float32)
     for r, (lineno, row) in enumerate(rows[1:]):
         if len(row) != len(header):
-            raise DataError(f"{path}:{lineno}: expected {len(header)} columns like the header, found {len(row)}")
+            raise DataError(
+                f"{path}:{lineno}: expected {len(header)} columns like the header, found {len(row)}"
+            )
         files.append(row[0])
         for c, k in enumerate(attr_cols):
             v = row[k]
@@ -70,7 +72,9 @@ def parse_label_csv(path: Path) -> tuple[list[str], list[str], np.ndarray, list[
         if split_col is not None:
             s = row[split_col].lower()
             if s not in SPLIT_NAMES:
-                raise DataError(f"{path}:{lineno}: split {row[split_col]!r} is not one of {', '.join(SPLIT_NAMES)}")
+                raise DataError(
+                    f"{path}:{lineno}: split {row[split_col]!r} is not one of {', '.join(SPLIT_NAMES)}"
+                )
             splits.append(s)
     return files, names, labels, (splits if split_col is not None else None)
 

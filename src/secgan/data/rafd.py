@@ -114,7 +114,9 @@ def load_rafd(
             f"no RaFD images (Rafd<camera>_<model>_<ethnicity>_<gender>_<expression>_<gaze>.jpg) "
             f"for cameras {sorted(cams) if cams else 'any'} in {root}"
         )
-    items.sort(key=lambda it: (int(it[1]["model"]), it[1]["expression"], it[1]["gaze"], it[1]["camera"], it[0].name))
+    items.sort(
+        key=lambda it: (int(it[1]["model"]), it[1]["expression"], it[1]["gaze"], it[1]["camera"], it[0].name)
+    )
     train_ids, test_ids = identity_split([it[1]["model"] for it in items])
     keep = {"train": set(train_ids), "val": set(test_ids), "test": set(test_ids)}.get(split)
     chosen = [it for it in items if keep is None or it[1]["model"] in keep]

@@ -342,11 +342,12 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
         y_src = batch["label"].to(device).float()
         b = x.shape[0]
         take = max(0, min(k_ex - seen, b))  # how many of this batch go to the examples
-        s_in = parser.labels12(x) if parser is not None else None  # [B, S, S] long
+        # s_in: the parser's mask of the input, for "concat" generators and the example figures
+        s_in = parser.labels12(x) if parser is not None and (needs_mask or take) else None  # [B, S, S]
 
         # real images: classifier sanity check and feature statistics
-        with amp:
-            logits_real = cfeat.logits_and_features(x)[0][:, cols].float()
+        logits_real, feats_real = cfeat.logits_and_features(x)
+        logits_real = logits_real[:, cols]
         for gi in range(n_groups):
             if expressions:
                 correct = logits_real.argmax(1) == y_src.argmax(1)
@@ -354,7 +355,7 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
                 correct = (logits_real[:, gi] > 0) == (y_src[:, gi] > 0.5)
             real_counter.update(gi, correct)
         for key in real_acc:
-            real_acc[key].update(extractors[key](x)["features"])
+            real_acc[key].update(feats_real if key == "classifier" else extractors[key](x)["features"])
         if take:
             ex["images"].append(_to_uint8(x[:take]))
             ex["names"] += list(batch["name"][:take])
@@ -372,8 +373,9 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
             edited[:, gi] = True
             c = make_condition(y_src, y_trg, conditioning, opts.intensity, target_scale, edited)
             with amp:
-                x_out = g(g_in, c).float().clamp(-1, 1)
-                logits = cfeat.logits_and_features(x_out)[0][:, cols].float()
+                x_out = g(g_in, c).float().clamp(-1, 1)  # [B, 3, S, S] in [-1, 1]
+            logits, feats = cfeat.logits_and_features(x_out)  # the classifier runs in float32
+            logits = logits[:, cols]
             if expressions:
                 correct = logits.argmax(1) == gi
             else:
@@ -381,7 +383,11 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
             unchanged = (y_trg[:, gi] > 0.5) == (y_src[:, gi] > 0.5)
             counter.update(gi, correct, unchanged)
             for key, ext in extractors.items():
-                o = ext(x_out)
+                o = (
+                    {"features": feats, "probs": cfeat.probs_from_logits(logits)}
+                    if key == "classifier"
+                    else ext(x_out)
+                )
                 fake_acc[key][gi].update(o["features"])
                 if key in is_acc:
                     is_acc[key].update(o["probs"])
@@ -464,7 +470,7 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
             "parser": parser_info,
             "feature_extractors": {METRIC_KEYS[k][0]: ext.protocol() for k, ext in extractors.items()},
             "substitutes": substitutes,
-            "precision": f"{precision} (generator, classifier); float32 features",
+            "precision": f"generator: {precision}; classifier and feature extractors: float32",
             "generator_norm_stats": norm_mode,
             "device": str(device),
         },

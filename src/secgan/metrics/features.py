@@ -340,7 +340,9 @@ class ClassifierFeatures(FeatureExtractor):
         :func:`secgan.auxiliary.classifier.predict_probs` does: bilinear, antialiased when shrinking)."""
         if tuple(x.shape[-2:]) != (self.image_size, self.image_size):
             down = x.shape[-1] > self.image_size
-            x = F.interpolate(x, size=(self.image_size,) * 2, mode="bilinear", align_corners=False, antialias=down)
+            x = F.interpolate(
+                x, size=(self.image_size,) * 2, mode="bilinear", align_corners=False, antialias=down
+            )
         feats = self.net.features(x)
         head = getattr(self.net, "head", None)
         logits = head(feats) if head is not None else self.net(x)

@@ -141,8 +141,8 @@ class BiSeNetOutput(nn.Module):
 
 class BiSeNet(nn.Module):
     """Face-parsing BiSeNet: ``x [N, 3, H, W]`` (ImageNet-normalised RGB) -> ``(out, out16, out32)``, each
-    ``[N, n_classes, H, W]`` logits upsampled (bilinear, align_corners=True) to the input size; ``out`` is
-    the main prediction, the other two are the auxiliary heads used for training."""
+    ``[N, n_classes, H, W]`` logits upsampled (bilinear, align_corners=True) from stride 8 / 8 / 16 to the
+    input size; ``out`` is the main prediction, the other two are the auxiliary heads used for training."""
 
     family = "bisenet"
 
@@ -161,8 +161,13 @@ class BiSeNet(nn.Module):
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, a=1)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        size = x.shape[2:]
+    def forward(
+        self, x: torch.Tensor, output_size: tuple[int, int] | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``output_size`` (default: the input's ``H, W``) is where the logits are upsampled to; a caller
+        that needs them at another size (the frozen parser runs at its input size but answers at the
+        image's) saves an upsample-then-resize."""
+        size = tuple(x.shape[2:]) if output_size is None else tuple(output_size)
         feat8, feat_cp8, feat_cp16 = self.cp(x)
         feat_fuse = self.ffm(feat8, feat_cp8)  # the stride-8 ResNet feature replaces the spatial path
 

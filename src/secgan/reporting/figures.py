@@ -85,18 +85,19 @@ def figure4(rows: Sequence[Row], path: Path, title: str) -> Path | None:
         label = f"{_method_label(row)} - mean {mean_acc[0]:.1f}%" if mean_acc else _method_label(row)
         ax.bar(pos, means, width, yerr=stds if len(row.runs) > 1 else None, capsize=2,
                color=COLOURS.get(method, None), label=label, edgecolor="black", linewidth=0.3)  # fmt: skip
-        for px, m in zip(pos, means):
+        tops = means + (stds if len(row.runs) > 1 else 0)
+        for px, m, top in zip(pos, means, tops):
             if np.isfinite(m):
-                ax.text(px, m + 1, f"{m:.0f}", ha="center", va="bottom", fontsize=6, rotation=90)
+                ax.text(px, top + 1.5, f"{m:.0f}", ha="center", va="bottom", fontsize=6, rotation=90)
     ax.set_xticks(x)
     ax.set_xticklabels([a.replace("_", " ") for a in attrs], rotation=40, ha="right", fontsize=8)
     ax.set_ylabel("editing accuracy (%)")
     ax.set_ylim(0, 112)
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7, loc="upper center", ncol=n_m, bbox_to_anchor=(0.5, 1.0), frameon=False)
+    ax.legend(fontsize=7, loc="upper center", ncol=n_m, bbox_to_anchor=(0.5, -0.22), frameon=False)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
     return path
 
@@ -126,7 +127,7 @@ def figure3(rows: Sequence[Row], path: Path, title: str) -> Path | None:
     for xv, yv, r in zip(xs, ys, pts):
         ax.annotate(f"{yv:.1f}", (xv, yv), textcoords="offset points", xytext=(0, 7), ha="center", fontsize=7)
         if len(r.runs) > 1:
-            ax.annotate(f"n={len(r.runs)}", (xv, yv), textcoords="offset points", xytext=(0, -12), ha="center",
+            ax.annotate(f"n={len(r.runs)}", (xv, yv), textcoords="offset points", xytext=(9, -3), ha="left",
                         fontsize=6, color="gray")  # fmt: skip
     if "baseline" in main:
         b = main["baseline"].mean_std("accuracy")

@@ -13,6 +13,7 @@ Layout::
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -31,6 +32,7 @@ from secgan.utils.io import atomic_path, write_json_atomic
 log = logging.getLogger(__name__)
 
 
+@functools.lru_cache(maxsize=8)
 def git_commit(path: str | Path | None = None) -> dict[str, Any]:
     """``{"commit": sha or None, "dirty": bool or None}`` of the git checkout holding ``path``."""
     cwd = Path(path) if path is not None else Path(__file__).resolve().parent
@@ -132,8 +134,6 @@ class RunDir:
             return
         with open(self.stats_path, "a") as fh:
             fh.write(json.dumps(record) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
 
     def close(self) -> None:
         if self._tb is not None:

@@ -145,11 +145,6 @@ class Trainer:
         if pdir is None:
             if self.mode == "secgan":
                 raise ConfigError("model.mode=secgan needs the frozen parser P: pass --parser P_DIR (or parser.dir)")
-            if self.mode == "concat" and self.cfg.data.masks == "parser":
-                raise ConfigError(
-                    "model.mode=concat with data.masks=parser needs the parser: pass --parser P_DIR "
-                    "(or use data.masks=gt with ground-truth masks)"
-                )
             return None
         from secgan.auxiliary.parser import FrozenParser
 
@@ -193,6 +188,14 @@ class Trainer:
             log.warning("%s; source masks are parsed on the fly instead", err)
 
     def _check_dataset(self) -> None:
+        if self.need_mask and self.parser is None:
+            has = getattr(self.dataset, "has_masks", None)
+            if not (has if has is not None else "mask" in self.dataset[0]):
+                raise ConfigError(
+                    f"model.mode={self.mode} needs source masks: pass --parser P_DIR (or parser.dir), or "
+                    "use data.masks=gt with a dataset that has ground-truth masks"
+                )
+            log.warning("no parser: the exported concat model needs masks from elsewhere (no parser bundled)")
         ds_attrs = list(getattr(self.dataset, "attributes", self.attributes))
         if ds_attrs != self.attributes:
             raise ConfigError(

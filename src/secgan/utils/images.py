@@ -52,7 +52,9 @@ def image_size(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) ->
     return size
 
 
-def read_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS, mode: str = "RGB") -> Image.Image:
+def read_image(
+    path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS, mode: str = "RGB"
+) -> Image.Image:
     """Read an image fully into memory and convert it to ``mode`` (RGB by default).
 
     Raises :class:`DataError` naming the file when it is missing, zero-byte, not an image, truncated or

@@ -58,13 +58,6 @@ def normalize_images(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor, inp
     return x
 
 
-def resize_logits(logits: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """Bilinear resize of logits ``[N, C, h, w]`` to ``size`` (skipped when equal)."""
-    if tuple(logits.shape[2:]) == tuple(size):
-        return logits
-    return F.interpolate(logits, size=tuple(size), mode="bilinear", align_corners=False)
-
-
 class FrozenParser(nn.Module):
     """A frozen, always-eval BiSeNet taking images in ``[-1, 1]``.
 
@@ -84,6 +77,7 @@ class FrozenParser(nn.Module):
         super().__init__()
         self.net = net
         self.input_size = int(input_size)
+        self.meta: dict = {}  # config.json extras when loaded from a parser directory
         self.register_buffer(
             "mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1), persistent=False
         )
@@ -131,8 +125,9 @@ class FrozenParser(nn.Module):
         return normalize_images(x, self.mean, self.std, self.input_size)
 
     def logits19(self, x: torch.Tensor) -> torch.Tensor:
-        """Main-head logits ``[N, 19, H, W]`` at the input's resolution (differentiable w.r.t. ``x``)."""
-        return resize_logits(self.net(self.normalize(x))[0], tuple(x.shape[2:]))
+        """Main-head logits ``[N, 19, H, W]`` at the input's resolution (differentiable w.r.t. ``x``); the
+        network runs at its input size and its stride-8 logits are upsampled straight to ``H x W``."""
+        return self.net(self.normalize(x), output_size=tuple(x.shape[2:]))[0]
 
     def probs12(self, x: torch.Tensor) -> torch.Tensor:
         """Probabilities over the 12 segments ``[N, 12, H, W]`` (softmax over 19, summed by segment).

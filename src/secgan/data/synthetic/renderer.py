@@ -23,8 +23,25 @@ PARTS = {
     name: k
     for k, name in enumerate(
         (
-            "background", "skin", "l_brow", "r_brow", "l_eye", "r_eye", "eye_g", "l_ear", "r_ear", "ear_r",
-            "nose", "mouth", "u_lip", "l_lip", "neck", "neck_l", "cloth", "hair", "hat",
+            "background",
+            "skin",
+            "l_brow",
+            "r_brow",
+            "l_eye",
+            "r_eye",
+            "eye_g",
+            "l_ear",
+            "r_ear",
+            "ear_r",
+            "nose",
+            "mouth",
+            "u_lip",
+            "l_lip",
+            "neck",
+            "neck_l",
+            "cloth",
+            "hair",
+            "hat",
         )  # fmt: skip
     )
 }
@@ -38,7 +55,9 @@ SKIN_STOPS = np.array(
 PALE_SKIN = np.array((250, 234, 226), dtype=np.float32)
 
 
-def _ellipse(cx: float, cy: float, ax: float, ay: float, a0: float = 0.0, a1: float = 360.0, n: int = 40) -> np.ndarray:
+def _ellipse(
+    cx: float, cy: float, ax: float, ay: float, a0: float = 0.0, a1: float = 360.0, n: int = 40
+) -> np.ndarray:
     """Points ``[n, 2]`` on an axis-aligned ellipse from angle a0 to a1 (degrees, y down)."""
     t = np.deg2rad(np.linspace(a0, a1, n, endpoint=(a1 - a0) < 360))
     return np.stack([cx + ax * np.cos(t), cy + ay * np.sin(t)], axis=1)
@@ -69,10 +88,16 @@ class Canvas:
         if not isinstance(polys, list):
             polys = [polys]
         cv2.fillPoly(
-            target, [self.pts(p) for p in polys], value, lineType=cv2.LINE_AA if aa else cv2.LINE_8, shift=_SHIFT
+            target,
+            [self.pts(p) for p in polys],
+            value,
+            lineType=cv2.LINE_AA if aa else cv2.LINE_8,
+            shift=_SHIFT,
         )
 
-    def stroke(self, target: np.ndarray, polys, value, thickness: float, aa: bool = False, closed: bool = False):
+    def stroke(
+        self, target: np.ndarray, polys, value, thickness: float, aa: bool = False, closed: bool = False
+    ):
         if not isinstance(polys, list):
             polys = [polys]
         cv2.polylines(
@@ -136,7 +161,9 @@ class _Geometry:
         return np.concatenate([upper, left, right[1:]])
 
 
-def _hair_outer_arc(g: _Geometry, vol: float, y_end: float, wavy: bool, rng: np.random.Generator) -> np.ndarray:
+def _hair_outer_arc(
+    g: _Geometry, vol: float, y_end: float, wavy: bool, rng: np.random.Generator
+) -> np.ndarray:
     """The outer edge of the hair over the skull, from the right side at ``y_end`` to the left side."""
     a = g.fw + vol
     b = g.cheek_y - g.top + vol
@@ -177,7 +204,9 @@ def _noise(base: np.ndarray, sx: float, sy: float) -> np.ndarray:
     return n * (2.0 * math.sqrt(math.pi * max(sx, 0.5) * max(sy, 0.5)))
 
 
-def _blend(img: np.ndarray, alpha: np.ndarray, colour, strength: float = 1.0, where: np.ndarray | None = None):
+def _blend(
+    img: np.ndarray, alpha: np.ndarray, colour, strength: float = 1.0, where: np.ndarray | None = None
+):
     """``img = img * (1 - a) + colour * a`` with ``a = alpha / 255 * strength`` (optionally only where a
     0/1 mask holds); ``colour`` is an RGB triple or an image. Works on the bounding box of ``alpha`` only."""
     x, y, w, h = cv2.boundingRect(alpha)
@@ -234,7 +263,9 @@ def render_face(spec: FaceSpec, rng: np.random.Generator, width: int = CANON_W, 
         if spec.lipstick
         else natural_lip
     )
-    iris = np.asarray([(92, 58, 30), (60, 40, 25), (70, 110, 150), (80, 120, 80)][rng.integers(4)], np.float32)
+    iris = np.asarray(
+        [(92, 58, 30), (60, 40, 25), (70, 110, 150), (80, 120, 80)][rng.integers(4)], np.float32
+    )
     cloth_rgb = rng.uniform(30, 230, 3).astype(np.float32)
     hat_rgb = rng.uniform(20, 220, 3).astype(np.float32)
 
@@ -248,7 +279,6 @@ def render_face(spec: FaceSpec, rng: np.random.Generator, width: int = CANON_W, 
     )  # fmt: skip
     c.label(cloth_poly, "cloth")
 
-    hair_parts: list[np.ndarray] = []
     if spec.long_hair:
         end = rng.uniform(188, 222)
         arc = _hair_outer_arc(g, g.hair_vol, g.cheek_y, spec.wavy, rng)
@@ -258,7 +288,6 @@ def render_face(spec: FaceSpec, rng: np.random.Generator, width: int = CANON_W, 
             xs = np.linspace(g.cx - side - 4, g.cx + side + 4, 12)
             bottom = np.stack([xs, end + 4 * np.sin(np.arange(12) * 2.1)], 1)
             back = np.concatenate([back, bottom])
-        hair_parts.append(back)
         c.label(back, "hair")
     elif not spec.bald:  # short hair: a little behind the ears / nape
         nape = np.array([(g.cx - g.fw - 2, g.eye_y), (g.cx + g.fw + 2, g.eye_y), (g.cx + g.fw - 4, g.eye_y + 32),
@@ -275,8 +304,11 @@ def render_face(spec: FaceSpec, rng: np.random.Generator, width: int = CANON_W, 
     if spec.necklace:
         necklace = _ellipse(g.cx, g.chin + 6, nw + 1, 16, 20, 160, 24)
         c.label_stroke(necklace, "neck_l", 3.5)
+    tie = None
     if spec.necktie:
-        tie = np.array([(g.cx - 4, sh_y + 2), (g.cx + 4, sh_y + 2), (g.cx + 7, CANON_H + 10), (g.cx - 7, CANON_H + 10)])
+        tie = np.array(
+            [(g.cx - 4, sh_y + 2), (g.cx + 4, sh_y + 2), (g.cx + 7, CANON_H + 10), (g.cx - 7, CANON_H + 10)]
+        )
         c.label(tie, "cloth")
 
     ears = {}
@@ -287,9 +319,15 @@ def render_face(spec: FaceSpec, rng: np.random.Generator, width: int = CANON_W, 
     earrings = []
     if spec.earrings:
         big = rng.random() < 0.5
-        for _name, (ex, _poly_) in ears.items():
+        for ex, _ear_poly in ears.values():
             sgn = 1 if ex > g.cx else -1
-            er = _ellipse(ex + sgn * 2.5, g.ear_y + 17.5 + (3 if big else 0), 4.5 if big else 4.0, 6.5 if big else 4.0, n=20)
+            er = _ellipse(
+                ex + sgn * 2.5,
+                g.ear_y + 17.5 + (3 if big else 0),
+                4.5 if big else 4.0,
+                6.5 if big else 4.0,
+                n=20,
+            )
             earrings.append(er)
             c.label(er, "ear_r")
 
@@ -349,7 +387,6 @@ def render_face(spec: FaceSpec, rng: np.random.Generator, width: int = CANON_W, 
     # hair on top of the head
     bangs_poly = None
     cap_poly = None
-    fringe = []
     if not spec.bald:
         y_end = g.eye_y + 1
         outer = _hair_outer_arc(g, g.hair_vol, y_end, spec.wavy, rng)
@@ -362,26 +399,29 @@ def render_face(spec: FaceSpec, rng: np.random.Generator, width: int = CANON_W, 
         inner = np.stack([xs, inner_y], 1)  # left -> right
         cap_poly = np.concatenate([outer, inner])
         c.label(cap_poly, "hair")
-        hair_parts.append(cap_poly)
         if spec.bangs:
             n = 15
             xs = np.linspace(g.cx + g.fw - 1, g.cx - g.fw + 1, n)
             uu = (xs - g.cx) / g.fw
-            base = g.eye_y - 19.0 + rng.uniform(-1.5, 1.5)
+            base = g.eye_y - 21.0 + rng.uniform(-1.5, 1.5)
             ys = base + 9 * uu**4 + np.where(np.arange(n) % 2 == 0, 2.5, -2.5)
             ys[0] = ys[-1] = g.eye_y - 6
             skull = _hair_outer_arc(g, 0.0, g.eye_y - 6, False, rng)
             bangs_poly = np.concatenate([skull, np.stack([xs, ys], 1)[::-1]])
             c.label(bangs_poly, "hair")
-            hair_parts.append(bangs_poly)
     elif rng.random() < 0.85:  # the fringe of hair a bald head keeps above and behind the ears
         for sgn in (1, -1):
             xo = g.cx + sgn * (g.half_width(g.eye_y - 8) + 3)
             xi = g.cx + sgn * (g.half_width(g.eye_y - 8) - 5)
-            f = np.array([(xi, g.eye_y - 12), (xo, g.eye_y - 14), (xo + sgn * 1, g.ear_y + 4), (xi + sgn * 1, g.ear_y + 6)])
-            fringe.append(f)
+            f = np.array(
+                [
+                    (xi, g.eye_y - 12),
+                    (xo, g.eye_y - 14),
+                    (xo + sgn * 1, g.ear_y + 4),
+                    (xi + sgn * 1, g.ear_y + 6),
+                ]
+            )
             c.label(f, "hair")
-            hair_parts.append(f)
 
     hat_poly = None
     if spec.hat:
@@ -392,6 +432,7 @@ def render_face(spec: FaceSpec, rng: np.random.Generator, width: int = CANON_W, 
         c.label(hat_poly, "hat")
 
     glasses = None
+    L_under = c.labels.copy()  # what the lenses cover (they are transparent): used for colouring
     if spec.eyeglasses:
         lw, lh = 15.0, 10.5
         round_ = rng.random() < 0.4
@@ -404,9 +445,20 @@ def render_face(spec: FaceSpec, rng: np.random.Generator, width: int = CANON_W, 
                 pts = _ellipse(0, 0, 1, 1, n=32)
                 sq = np.sign(pts) * np.abs(pts) ** 0.5  # squircle
                 lenses.append(np.stack([ex + lw * sq[:, 0], g.eye_y + 0.5 + lh * sq[:, 1]], 1))
-        bridge = np.array([(g.cx - g.eye_dx + lw - 1, g.eye_y - 3), (g.cx, g.eye_y - 5), (g.cx + g.eye_dx - lw + 1, g.eye_y - 3)])
+        bridge = np.array(
+            [
+                (g.cx - g.eye_dx + lw - 1, g.eye_y - 3),
+                (g.cx, g.eye_y - 5),
+                (g.cx + g.eye_dx - lw + 1, g.eye_y - 3),
+            ]
+        )
         temples = [
-            np.array([(g.cx + sgn * (g.eye_dx + lw - 1), g.eye_y - 3), (g.cx + sgn * (g.half_width(g.eye_y) + 1), g.eye_y - 1)])
+            np.array(
+                [
+                    (g.cx + sgn * (g.eye_dx + lw - 1), g.eye_y - 3),
+                    (g.cx + sgn * (g.half_width(g.eye_y) + 1), g.eye_y - 1),
+                ]
+            )
             for sgn in (1, -1)
         ]
         frame_t = rng.uniform(2.2, 3.4)
@@ -418,89 +470,140 @@ def render_face(spec: FaceSpec, rng: np.random.Generator, width: int = CANON_W, 
     L = c.labels
 
     # ---------------------------------------------------------------- image
-    # background: smooth colour field + a pattern
-    base = rng.uniform(40, 235, 3)
-    grid = np.clip(base + rng.normal(0, 35, (3, 3, 3)), 0, 255).astype(np.float32)
-    img = cv2.resize(grid, (W, H), interpolation=cv2.INTER_CUBIC)
+    # Regions take a flat colour from a per-part table, modulated by two shared texture fields
+    # (isotropic grain and vertical strands), then the details are blended on top.
+    n_iso = _noise(white, 1.6, 1.6)
+    n_str = _noise(white, 0.7, 3.0)
+    lut = np.zeros((len(PARTS), 3), np.float32)
+    amp_iso = np.zeros(len(PARTS), np.float32)
+    amp_str = np.zeros(len(PARTS), np.float32)
+    for name in ("skin", "l_ear", "r_ear"):
+        lut[PARTS[name]] = skin
+    lut[PARTS["nose"]] = skin * 0.9
+    lut[PARTS["neck"]] = skin * 0.84  # in shadow under the chin
+    amp_iso[[PARTS[n] for n in ("skin", "l_ear", "r_ear", "nose", "neck")]] = 0.035
+    lut[PARTS["l_eye"]] = lut[PARTS["r_eye"]] = (236, 234, 228)
+    lut[PARTS["l_brow"]] = lut[PARTS["r_brow"]] = brow_rgb
+    amp_iso[[PARTS["l_brow"], PARTS["r_brow"]]] = 0.12
+    lut[PARTS["u_lip"]] = lip_rgb * 0.9
+    lut[PARTS["l_lip"]] = lip_rgb
+    amp_iso[[PARTS["u_lip"], PARTS["l_lip"]]] = 0.04
+    lut[PARTS["mouth"]] = (72, 22, 28)
+    lut[PARTS["hair"]] = hair
+    amp_str[PARTS["hair"]] = 0.17
+    lut[PARTS["hat"]] = hat_rgb
+    amp_iso[PARTS["hat"]] = 0.05
+    lut[PARTS["cloth"]] = cloth_rgb
+    amp_iso[PARTS["cloth"]] = 0.04
+    metal = np.asarray([(212, 175, 55), (200, 200, 205), (240, 235, 225)][rng.integers(3)], np.float32)
+    lut[PARTS["neck_l"]] = lut[PARTS["ear_r"]] = metal
+    tex = 1 + amp_iso[L_under] * n_iso + amp_str[L_under] * n_str
+    if rng.random() < 0.35:  # striped cloth
+        stripes = np.sign(np.sin(np.arange(H, dtype=np.float32) * rng.uniform(0.4, 0.9)))[:, None]
+        tex = np.where(L_under == PARTS["cloth"], tex * (1 + 0.18 * stripes), tex)
+    img = lut[L_under] * tex[..., None]
+    if not spec.young and spec.hair_colour != "gray":  # salt-and-pepper greying
+        grey = (L_under == PARTS["hair"]) & (n_str > 1.0)
+        img[grey] = _mix(hair, (195, 195, 197), 0.6)
+
+    # background: a muted smooth colour field, sometimes with stripes or blobs
+    base = _mix(rng.uniform(30, 235, 3), (128, 128, 128), rng.uniform(0.35, 0.7))
+    grid = np.clip(base + rng.normal(0, 22, (3, 3, 3)), 0, 255).astype(np.float32)
+    bg = cv2.resize(grid, (W, H), interpolation=cv2.INTER_CUBIC)
     pattern = rng.integers(3)
-    if pattern == 1:  # stripes
+    if pattern == 1:
         yy = np.arange(H, dtype=np.float32)[:, None]
         xx = np.arange(W, dtype=np.float32)[None, :]
         ang = rng.uniform(0, np.pi)
-        stripes = np.sin((xx * np.cos(ang) + yy * np.sin(ang)) * rng.uniform(0.08, 0.3))
-        img += (stripes * rng.uniform(8, 20))[..., None]
-    elif pattern == 2:  # blobs
+        bg += (np.sin((xx * np.cos(ang) + yy * np.sin(ang)) * rng.uniform(0.08, 0.3)) * rng.uniform(6, 16))[
+            ..., None
+        ]
+    elif pattern == 2:
         blobs = np.zeros((H, W), np.uint8)
         for _ in range(6):
-            cv2.circle(blobs, (int(rng.uniform(0, W)), int(rng.uniform(0, H))), int(rng.uniform(8, 30) * c.s), 255, -1)
-        blobs = cv2.GaussianBlur(blobs, (0, 0), 4)
-        _blend(img, blobs, np.clip(base + rng.normal(0, 50, 3), 0, 255), 0.5)
-    img = np.ascontiguousarray(img)
+            cv2.circle(
+                blobs,
+                (int(rng.uniform(0, W)), int(rng.uniform(0, H))),
+                int(rng.uniform(8, 30) * c.s),
+                255,
+                -1,
+            )
+        _blend(bg, cv2.GaussianBlur(blobs, (0, 0), 4), np.clip(base + rng.normal(0, 40, 3), 0, 255), 0.5)
+    is_bg = L_under == PARTS["background"]
+    img[is_bg] = bg[is_bg]
 
     def region(*names: str) -> np.ndarray:
-        sel = np.zeros((H, W), bool)
-        for n in names:
-            sel |= L == PARTS[n]
+        sel = L_under == PARTS[names[0]]
+        for n in names[1:]:
+            sel |= L_under == PARTS[n]
         return sel
 
-    def paint(sel: np.ndarray, colour) -> None:
-        img[sel] = np.asarray(colour, np.float32)[sel] if np.ndim(colour) == 3 else colour
-
-    # cloth (with an optional stripe pattern) and necktie
-    cloth_img = np.empty((H, W, 3), np.float32)
-    cloth_img[:] = cloth_rgb
-    if rng.random() < 0.35:
-        yy = np.arange(H, dtype=np.float32)[:, None]
-        cloth_img *= (1 + 0.18 * np.sign(np.sin(yy * rng.uniform(0.4, 0.9))))[..., None]
-    paint(region("cloth"), cloth_img)
     if spec.necktie:
         a = c.alpha()
-        c.fill(a, np.array([(g.cx - 4, sh_y + 2), (g.cx + 4, sh_y + 2), (g.cx + 7, CANON_H + 10), (g.cx - 7, CANON_H + 10)]), 255)
+        c.fill(a, tie, 255)
         _blend(img, a, rng.uniform(20, 200, 3))
 
-    # skin-coloured parts; the neck is a little darker (in shadow under the chin)
-    skin_img = np.empty((H, W, 3), np.float32)
-    skin_img[:] = skin
-    skin_img *= (1 + 0.03 * _noise(white, 2.0, 2.0))[..., None]
-    paint(region("skin", "l_ear", "r_ear", "nose"), skin_img)
-    paint(region("neck"), skin_img * 0.86)
-    ear_shade = c.alpha()
-    for _name, (_ex, poly) in ears.items():
-        c.stroke(ear_shade, poly, 255, 2.0, aa=True, closed=True)
-    _blend(img, ear_shade, skin * 0.7, 0.6, where=region("l_ear", "r_ear"))
-
-    # nose: a darker tone, a shadow along one side, nostrils
-    paint(region("nose"), skin_img * 0.9)
+    # ears: a darker rim; nose: a shadow along one side and nostrils
+    a = c.alpha()
+    for _ex, poly in ears.values():
+        c.stroke(a, poly, 255, 2.0, aa=True, closed=True)
+    _blend(img, a, skin * 0.7, 0.6, where=region("l_ear", "r_ear"))
     a = c.alpha()
     side = 1 if rng.random() < 0.5 else -1
-    c.stroke(a, np.array([(g.cx + side * 4.5, g.eye_y + 4), (g.cx + side * 6.5, nb - 8), (g.cx + side * (nwid - 1), nb - 2)]), 255, 2.0, aa=True)
+    c.stroke(
+        a,
+        np.array(
+            [
+                (g.cx + side * 4.5, g.eye_y + 4),
+                (g.cx + side * 6.5, nb - 8),
+                (g.cx + side * (nwid - 1), nb - 2),
+            ]
+        ),
+        255,
+        2.0,
+        aa=True,
+    )
     _blend(img, a, skin * 0.62, 0.7)
     a = c.alpha()
     c.fill(a, [_ellipse(g.cx + s_ * 4.5, nb - 0.5, 2.6, 1.5, n=12) for s_ in (1, -1)], 255, aa=True)
     _blend(img, a, skin * 0.35, 0.9)
 
-    # skin details that keep the label "skin"
-    skin_sel = region("skin").astype(np.float32)
-    if not spec.young:  # wrinkles, nasolabial folds, crow's feet, eye bags
+    # details that keep the label "skin"
+    skin_sel = region("skin")
+    if not spec.young:  # forehead wrinkles, nasolabial folds, crow's feet, marionette lines, eye bags
         a = c.alpha()
         for k in range(3):
             y0 = g.hairline + 8 + k * 6.5
             xs = np.linspace(g.cx - 22, g.cx + 22, 10)
-            c.stroke(a, np.stack([xs, y0 + 1.2 * np.sin(xs * 0.25 + k)], 1), 255, 2.2, aa=True)
+            c.stroke(a, np.stack([xs, y0 + 1.2 * np.sin(xs * 0.25 + k)], 1), 255, 2.4, aa=True)
         for sgn in (1, -1):
             fold = np.array([(g.cx + sgn * 11, nb - 4), (g.cx + sgn * (g.mouth_hw + 3), g.mouth_y - 4),
                              (g.cx + sgn * (g.mouth_hw + 5), g.mouth_y + 8)])  # fmt: skip
-            c.stroke(a, fold, 255, 3.0, aa=True)
+            c.stroke(a, fold, 255, 3.2, aa=True)
+            c.stroke(
+                a,
+                np.array(
+                    [
+                        (g.cx + sgn * (g.mouth_hw + 1), g.mouth_y + 4),
+                        (g.cx + sgn * (g.mouth_hw - 1), g.mouth_y + 15),
+                    ]
+                ),
+                255,
+                2.2,
+                aa=True,
+            )
             ox = g.cx + sgn * (g.eye_dx + ew + 2)
             for d in (-4, 0, 4):
-                c.stroke(a, np.array([(ox, g.eye_y + d * 0.3), (ox + sgn * 7, g.eye_y + d)]), 255, 1.6, aa=True)
-        _blend(img, a, skin * 0.55, 0.75, where=skin_sel)
+                c.stroke(
+                    a, np.array([(ox, g.eye_y + d * 0.3), (ox + sgn * 7, g.eye_y + d)]), 255, 1.8, aa=True
+                )
+        _blend(img, a, skin * 0.55, 0.8, where=skin_sel)
         a = c.alpha()
         for sgn in (1, -1):
             ex = g.cx + sgn * g.eye_dx
-            c.fill(a, np.concatenate([_ellipse(ex, g.eye_y + eh * 0.7, ew * 0.95, 5.0, 10, 170, 16),
+            c.fill(a, np.concatenate([_ellipse(ex, g.eye_y + eh * 0.7, ew * 0.95, 5.5, 10, 170, 16),
                                       _ellipse(ex, g.eye_y + eh * 0.7 + 2.0, ew * 0.8, 3.0, 170, 10, 16)]), 255, aa=True)  # fmt: skip
-        _blend(img, a, _mix(skin * 0.6, (90, 60, 90), 0.3), 0.8, where=skin_sel)
+        _blend(img, a, _mix(skin * 0.58, (90, 60, 90), 0.3), 0.85, where=skin_sel)
     if spec.rosy:
         a = c.alpha()
         c.fill(a, [_ellipse(g.cx + s_ * 30, g.eye_y + 22, 10, 7) for s_ in (1, -1)], 255)
@@ -508,10 +611,8 @@ def render_face(spec: FaceSpec, rng: np.random.Generator, width: int = CANON_W, 
     if spec.makeup:
         a = c.alpha()
         for sgn in (1, -1):
-            ex = g.cx + sgn * g.eye_dx
-            c.fill(a, _ellipse(ex, g.eye_y - 4, ew, 5.5, 180, 360, 16), 255, aa=True)
+            c.fill(a, _ellipse(g.cx + sgn * g.eye_dx, g.eye_y - 4, ew, 5.5, 180, 360, 16), 255, aa=True)
         _blend(img, a, rng.choice([(120, 60, 140), (60, 80, 150), (140, 90, 60)]), 0.45, where=skin_sel)
-    beard_alpha = None
     if spec.beard != "none":
         a = c.alpha()
         if spec.beard == "full":
@@ -528,75 +629,43 @@ def render_face(spec: FaceSpec, rng: np.random.Generator, width: int = CANON_W, 
                                 (g.cx + g.mouth_hw - 5, g.chin - 3), (g.cx, g.chin + 1),
                                 (g.cx - g.mouth_hw + 5, g.chin - 3)]), 255)  # fmt: skip
         a = cv2.GaussianBlur(a, (0, 0), 1.2 * c.s)
-        tex = np.clip(0.8 + 0.25 * _noise(white, 0.6, 0.6), 0, 1)
-        beard_alpha = (a * tex).astype(np.uint8)
-        _blend(img, beard_alpha, facial_hair, 0.95, where=skin_sel)
+        beard_a = (a * np.clip(0.8 + 0.25 * n_iso, 0, 1)).astype(np.uint8)
+        _blend(img, beard_a, facial_hair, 0.95, where=skin_sel)
     if spec.mustache:
         a = c.alpha()
         mw = g.mouth_hw
         c.fill(a, np.array([(g.cx - mw - 4, g.mouth_y + 4), (g.cx - mw + 1, g.mouth_y - 8), (g.cx - 12, nb + 1.5),
                             (g.cx, nb + 3), (g.cx + 12, nb + 1.5), (g.cx + mw - 1, g.mouth_y - 8),
                             (g.cx + mw + 4, g.mouth_y + 4), (g.cx, g.mouth_y)]), 255, aa=True)  # fmt: skip
-        tex = np.clip(0.85 + 0.2 * _noise(white, 0.5, 1.5), 0, 1)
-        _blend(img, (a * tex).astype(np.uint8), facial_hair * 0.85, 1.0, where=skin_sel)
-
-    # eyes: sclera, iris, pupil, upper lid
-    eye_sel = region("l_eye", "r_eye")
-    paint(eye_sel, np.array((236, 234, 228), np.float32))
-    a_iris = c.alpha()
-    a_pupil = c.alpha()
-    a_lid = c.alpha()
-    gaze = rng.uniform(-2, 2)
-    for _name, (ex, _poly_, top) in eyes.items():
-        c.fill(a_iris, _ellipse(ex + gaze, g.eye_y, 5.0, 5.0, n=20), 255, aa=True)
-        c.fill(a_pupil, _ellipse(ex + gaze, g.eye_y, 2.2, 2.2, n=12), 255, aa=True)
-        c.stroke(a_lid, top, 255, 1.8, aa=True)
-    ef = eye_sel.astype(np.float32)
-    _blend(img, a_iris, iris, 1.0, where=ef)
-    _blend(img, a_pupil, (15, 12, 12), 1.0, where=ef)
-    _blend(img, a_lid, (30, 22, 20), 0.9)
-
-    # brows (slightly textured)
-    brow_img = np.empty((H, W, 3), np.float32)
-    brow_img[:] = brow_rgb
-    brow_img *= (1 + 0.12 * _noise(white, 0.6, 0.6))[..., None]
-    paint(region("l_brow", "r_brow"), brow_img)
-
-    # lips and mouth
-    paint(region("u_lip"), lip_rgb * 0.92)
-    paint(region("l_lip"), lip_rgb)
-    a = c.alpha()
-    c.stroke(a, np.stack([lx, line], 1), 255, 1.4, aa=True)
-    _blend(img, a, lip_rgb * 0.45, 0.8)
-    if mouth is not None:
-        paint(region("mouth"), np.array((72, 22, 28), np.float32))
-        if spec.smiling:
-            a = c.alpha()
-            c.fill(a, _poly(lx[2:-2], up_low[2:-2], lx[2:-2], up_low[2:-2] + 4.0), 255)
-            _blend(img, a, (236, 232, 222), 1.0, where=region("mouth").astype(np.float32))
-
-    # hair: strands, and a salt-and-pepper greying on older faces
-    hair_sel = region("hair")
-    strands = _noise(white, 0.7, 3.0)
-    hair_img = hair[None, None, :] * (1 + 0.16 * strands)[..., None]
-    if not spec.young and spec.hair_colour != "gray":
-        grey = (strands > 1.0)[..., None]
-        hair_img = np.where(grey, _mix(hair, (190, 190, 192), 0.6), hair_img)
-    paint(hair_sel, hair_img)
+        must_a = (a * np.clip(0.85 + 0.2 * n_str, 0, 1)).astype(np.uint8)
+        _blend(img, must_a, facial_hair * 0.85, 1.0, where=skin_sel)
     if spec.bald:  # a highlight on the skull
         a = c.alpha()
         c.fill(a, _ellipse(g.cx - 8, g.top + 14, 16, 8), 255)
         _blend(img, cv2.GaussianBlur(a, (0, 0), 5), (255, 255, 255), 0.25, where=skin_sel)
 
-    if hat_poly is not None:
-        hat_img = np.empty((H, W, 3), np.float32)
-        hat_img[:] = hat_rgb
-        hat_img *= (1 + 0.05 * _noise(white, 1.0, 1.0))[..., None]
-        paint(region("hat"), hat_img)
+    # eyes: iris, pupil, upper lid
+    eye_sel = region("l_eye", "r_eye")
+    a_iris, a_pupil, a_lid = c.alpha(), c.alpha(), c.alpha()
+    gaze = rng.uniform(-2, 2)
+    for ex, _eye_poly, top in eyes.values():
+        c.fill(a_iris, _ellipse(ex + gaze, g.eye_y, 5.0, 5.0, n=20), 255, aa=True)
+        c.fill(a_pupil, _ellipse(ex + gaze, g.eye_y, 2.2, 2.2, n=12), 255, aa=True)
+        c.stroke(a_lid, top, 255, 1.8, aa=True)
+    _blend(img, a_iris, iris, 1.0, where=eye_sel)
+    _blend(img, a_pupil, (15, 12, 12), 1.0, where=eye_sel)
+    _blend(img, a_lid, (30, 22, 20), 0.9)
 
-    # necklace, earrings
-    metal = np.asarray([(212, 175, 55), (200, 200, 205), (240, 235, 225)][rng.integers(3)], np.float32)
-    paint(region("neck_l", "ear_r"), metal)
+    # the line between the lips; teeth in an open smiling mouth
+    a = c.alpha()
+    c.stroke(a, np.stack([lx, line], 1), 255, 1.4, aa=True)
+    _blend(img, a, lip_rgb * 0.45, 0.8)
+    if mouth is not None and spec.smiling:
+        a = c.alpha()
+        c.fill(a, _poly(lx[2:-2], up_low[2:-2], lx[2:-2], up_low[2:-2] + 4.0), 255)
+        _blend(img, a, (236, 232, 222), 1.0, where=region("mouth"))
+
+    # earrings: a darker rim
     if earrings:
         a = c.alpha()
         for er in earrings:
@@ -622,9 +691,9 @@ def render_face(spec: FaceSpec, rng: np.random.Generator, width: int = CANON_W, 
     xx = np.arange(W, dtype=np.float32)[None, :]
     phi = rng.uniform(0, 2 * np.pi)
     grad = 1 + rng.uniform(0, 0.16) * ((xx - W / 2) * np.cos(phi) + (yy - H / 2) * np.sin(phi)) / (0.5 * W)
-    light = grad * rng.uniform(0.92, 1.06)
-    img *= light[..., None] * rng.uniform(0.97, 1.03, 3)
+    img *= (grad * rng.uniform(0.92, 1.06))[..., None] * rng.uniform(0.97, 1.03, 3).astype(np.float32)
     img = cv2.GaussianBlur(img, (0, 0), 0.65 * max(1.0, c.s))
-    img += rng.standard_normal(img.shape, dtype=np.float32) * np.float32(rng.uniform(1.5, 4.5))
-    out = np.clip(img, 0, 255).astype(np.uint8)
-    return out, L
+    # sensor noise: the white field shifted (decorrelated from the textures), one value per pixel
+    img += (np.roll(white, (H // 2, W // 3), (0, 1)) * np.float32(rng.uniform(1.5, 4.5)))[..., None]
+    np.clip(img, 0, 255, out=img)
+    return img.astype(np.uint8), L

@@ -45,7 +45,14 @@ def contact_sheet(
     root: str | os.PathLike, out: str | os.PathLike, num: int = 24, cols: int = 8, start: int = 0
 ) -> Path:
     """Draw ``num`` items (from ``start``) of the CelebA-format folder ``root`` into the PNG ``out``."""
-    from secgan.data.celeba import ATTR_FILE, IMAGE_DIR, MASK_DIR, parse_attribute_file, read_part_masks, scan_part_masks
+    from secgan.data.celeba import (
+        ATTR_FILE,
+        IMAGE_DIR,
+        MASK_DIR,
+        parse_attribute_file,
+        read_part_masks,
+        scan_part_masks,
+    )
 
     root = Path(root)
     files, names, values = parse_attribute_file(root / ATTR_FILE)

@@ -55,7 +55,9 @@ def split_of(i: int, num: int) -> int:
     return 0 if i < n_train else (1 if i < n_train + n_val else 2)
 
 
-def make_face(seed: int, index: int, width: int = CANON_W, height: int = CANON_H) -> tuple[FaceSpec, np.ndarray, np.ndarray]:
+def make_face(
+    seed: int, index: int, width: int = CANON_W, height: int = CANON_H
+) -> tuple[FaceSpec, np.ndarray, np.ndarray]:
     """``(spec, image uint8 [H, W, 3] RGB, labels uint8 [H, W] 19-class)`` of image ``index``."""
     rng = np.random.default_rng([int(seed), int(index)])
     spec = sample_spec(rng)
@@ -127,7 +129,10 @@ def write_dataset(
         (out / MASK_DIR / str(d)).mkdir(parents=True, exist_ok=True)
     workers = max(1, int(workers if workers is not None else (os.cpu_count() or 1)))
     chunk = max(1, min(64, num // (workers * 4) or 1))
-    jobs = [(str(out), int(seed), list(range(s, min(num, s + chunk))), width, height) for s in range(0, num, chunk)]
+    jobs = [
+        (str(out), int(seed), list(range(s, min(num, s + chunk))), width, height)
+        for s in range(0, num, chunk)
+    ]
     labels = np.zeros((num, len(CELEBA_ATTRIBUTES)), np.int8)
     t0 = time.perf_counter()
     bar = tqdm(total=num, desc="synth", unit="img", disable=not progress)
@@ -154,7 +159,9 @@ def write_dataset(
     lines = [str(num), " ".join(CELEBA_ATTRIBUTES) + " "]
     lines += [image_name(i) + " " + " ".join(f"{v:2d}" for v in labels[i]) for i in range(num)]
     (out / "list_attr_celeba.txt").write_text("\n".join(lines) + "\n")
-    (out / "list_eval_partition.txt").write_text("".join(f"{image_name(i)} {split_of(i, num)}\n" for i in range(num)))
+    (out / "list_eval_partition.txt").write_text(
+        "".join(f"{image_name(i)} {split_of(i, num)}\n" for i in range(num))
+    )
     info = {
         "generator": "secgan.data.synthetic",
         "version": GENERATOR_VERSION,

@@ -1,0 +1,152 @@
+"""``secgan report`` on hand-made evaluation folders: aggregation over seeds, the table files, the figures."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import numpy as np
+import pytest
+
+from secgan.errors import ConfigError
+from secgan.reporting.report import build_report
+from secgan.reporting.table import aggregate, load_run, table_markdown
+
+ATTRS = ["Bald", "Bangs", "Male"]
+S = 16
+
+
+def write_run(root, name, mode, seed, acc, lam=None, fid_cls=1.0, is_cls=1.5, ssfid=None, examples=False):
+    """A run folder with eval/metrics.json in the format ``secgan evaluate`` writes."""
+    eval_dir = root / name / "eval"
+    eval_dir.mkdir(parents=True)
+    per = dict(zip(ATTRS, acc))
+    m = {
+        "format": "secgan-metrics",
+        "version": 1,
+        "model": {
+            "run_dir": str(root / name),
+            "dataset": "celeba",
+            "backbone": "stargan",
+            "mode": mode,
+            "lambda_sc": lam if lam is not None else 0.0,
+            "seed": seed,
+            "image_size": S,
+        },
+        "accuracy": {"per_attribute": per, "mean": float(np.mean(acc))},
+        "distances": {"fid_cls": {"per_attribute": {}, "mean": fid_cls}},
+        "inception_scores": {"is_cls": {"mean": is_cls, "std": 0.1, "splits": []}},
+        "protocol": {
+            "dataset": "celeba",
+            "split": "test",
+            "num_images": 40,
+            "intensity": 1.0,
+            "resolution": S,
+            "feature_extractors": {"fid_cls": {"weights_hash": "abc"}},
+        },
+        "notes": ["ssfid not computed"],
+    }
+    if ssfid is not None:
+        m["distances"]["ssfid"] = {"per_attribute": {}, "mean": ssfid}
+    (eval_dir / "metrics.json").write_text(json.dumps(m))
+    if examples:
+        rng = np.random.default_rng(seed)
+        k = 2
+        np.savez(
+            eval_dir / "examples.npz",
+            images=rng.integers(0, 255, (k, S, S, 3), dtype=np.uint8),
+            names=np.array(["a.jpg", "b.jpg"]),
+            y_src=np.array([[0, 1, 1], [1, 0, 0]], np.float32),
+            groups=np.array(ATTRS),
+            attributes=np.array(ATTRS),
+            translations=rng.integers(0, 255, (3, k, S, S, 3), dtype=np.uint8),
+            y_trg=np.zeros((3, k, 3), np.float32),
+            correct=np.ones((3, k), bool),
+            expressions=np.array(False),
+            mask_in=rng.integers(0, 12, (k, S, S), dtype=np.uint8),
+            mask_out=rng.integers(0, 12, (3, k, S, S), dtype=np.uint8),
+        )
+    return root / name
+
+
+@pytest.fixture()
+def runs(tmp_path):
+    r = tmp_path / "runs"
+    out = [
+        write_run(r, "baseline-s0", "baseline", 0, [0.70, 0.80, 0.90], fid_cls=2.0, examples=True),
+        write_run(r, "baseline-s1", "baseline", 1, [0.60, 0.80, 1.00], fid_cls=4.0),
+        write_run(r, "concat-s0", "concat", 0, [0.75, 0.80, 0.85]),
+        write_run(r, "secgan-s0", "secgan", 0, [0.90, 0.80, 0.90], lam=0.01, examples=True),
+        write_run(r, "secgan-s1", "secgan", 1, [0.80, 0.90, 0.90], lam=0.01),
+        write_run(r, "secgan-lsc0", "secgan", 0, [0.70, 0.70, 0.70], lam=0.0),
+        write_run(r, "secgan-lsc1", "secgan", 0, [0.60, 0.70, 0.80], lam=1.0),
+    ]
+    return out
+
+
+def test_rows_aggregate_seeds_only(runs):
+    rows = aggregate([load_run(p) for p in runs])
+    labels = [(row.first.method, row.first.lambda_sc, len(row.runs)) for row in rows]
+    assert labels == [("baseline", None, 2), ("concat", None, 1), ("secgan", 0.0, 1), ("secgan", 0.01, 2),
+                      ("secgan", 1.0, 1)]  # fmt: skip
+    base = rows[0]
+    mean, std = base.mean_std("accuracy")
+    assert mean == pytest.approx(80.0) and std == pytest.approx(0.0)
+    mean, std = base.mean_std("fid_cls")
+    assert mean == pytest.approx(3.0) and std == pytest.approx(np.std([2.0, 4.0], ddof=1))
+    per = base.per_attribute()
+    assert per["Bald"][0] == pytest.approx(65.0) and per["Bald"][1] == pytest.approx(np.std([70, 60], ddof=1))
+
+
+def test_markdown_table_names_and_substitutes(runs):
+    md = table_markdown(aggregate([load_run(p) for p in runs]))
+    lines = md.strip().splitlines()
+    assert lines[0].startswith("| Data | Res | Backbone | Method | Runs | Accuracy (%) ↑ | clsFID (substitute) ↓")
+    assert "ssFID" not in md  # no run has SwAV numbers
+    assert "| celeba | 16 | stargan | Baseline | 2 | 80.00 ± 0.00 | 3.000 ± 1.414 |" in md
+    assert "SeCGAN (λ_sc=0.01) | 2 | 86.67 ± 0.00" in md
+    assert "Baseline + Concat | 1 | 80.00 |" in md
+
+
+def test_report_files_and_csv(runs, tmp_path):
+    res = build_report(runs, tmp_path / "rep")
+    out = tmp_path / "rep"
+    for f in ("table.md", "table.csv", "runs.csv", "report.md", "figure4-celeba-16-stargan.png",
+              "figure5-celeba-16-stargan.png", "figure3-celeba-16-stargan.png"):  # fmt: skip
+        assert (out / f).is_file() and (out / f).stat().st_size > 0, f
+        assert str(out / f) in res["files"]
+    rows = list(csv.DictReader(io.StringIO((out / "table.csv").read_text())))
+    assert len(rows) == 5
+    sec = [r for r in rows if r["method"] == "SeCGAN" and r["lambda_sc"] == "0.01"][0]
+    assert float(sec["accuracy_mean"]) == pytest.approx(86.6667, rel=1e-4) and sec["seeds"] == "0 1"
+    per_run = list(csv.DictReader(io.StringIO((out / "runs.csv").read_text())))
+    assert len(per_run) == 7 and float(per_run[0]["acc_Bald"]) == pytest.approx(70.0)
+    md = (out / "report.md").read_text()
+    assert "![figure4-celeba-16-stargan](figure4-celeba-16-stargan.png)" in md
+    assert "substitutes" in md and "+6.67 points" in md
+
+
+def test_png_sizes_follow_layout(runs, tmp_path):
+    from PIL import Image
+
+    build_report(runs, tmp_path / "rep")
+    w5, h5 = Image.open(tmp_path / "rep" / "figure5-celeba-16-stargan.png").size
+    assert h5 > w5 / 3  # 3 edit rows x 7 columns
+    w4, h4 = Image.open(tmp_path / "rep" / "figure4-celeba-16-stargan.png").size
+    assert w4 > h4
+
+
+def test_no_sweep_no_figure3(tmp_path):
+    r = tmp_path / "runs"
+    paths = [write_run(r, "b", "baseline", 0, [0.5, 0.5, 0.5]), write_run(r, "s", "secgan", 0, [0.6] * 3, lam=0.01)]
+    res = build_report(paths, tmp_path / "rep")
+    names = [f.rsplit("/", 1)[-1] for f in res["files"]]
+    assert not any(n.startswith("figure3") for n in names)
+    assert not any(n.startswith("figure5") for n in names)  # no examples.npz
+
+
+def test_missing_evaluation_is_a_user_error(tmp_path):
+    (tmp_path / "run").mkdir()
+    with pytest.raises(ConfigError, match="secgan evaluate"):
+        build_report([tmp_path / "run"], tmp_path / "rep")

@@ -1,0 +1,117 @@
+"""Typed config, presets and --set overrides."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from secgan.config import (
+    Config,
+    apply_overrides,
+    from_dict,
+    load_config,
+    preset_names,
+    to_dict,
+)
+from secgan.errors import ConfigError
+
+PAPER_PRESETS = {
+    "celeba-stargan-128-baseline",
+    "celeba-stargan-128-concat",
+    "celeba-stargan-128-secgan",
+    "celeba-attgan-128-baseline",
+    "celeba-attgan-128-concat",
+    "celeba-attgan-128-secgan",
+    "celebahq-stargan-128-baseline",
+    "celebahq-stargan-128-secgan",
+    "celebahq-stargan-256-baseline",
+    "celebahq-stargan-256-secgan",
+    "rafd-stargan-128-baseline",
+    "rafd-stargan-128-secgan",
+}
+
+
+def test_every_table1_setting_has_a_preset():
+    names = set(preset_names())
+    assert PAPER_PRESETS <= names
+    for m in ("baseline", "concat", "secgan"):
+        assert f"synthetic-stargan-64-{m}" in names and f"synthetic-attgan-64-{m}" in names
+    for name in names:
+        cfg = load_config(name)
+        dataset, backbone, res, mode = name.rsplit("-", 3)
+        assert cfg.model.backbone == backbone and cfg.model.mode == mode
+        assert cfg.data.image_size == int(res)
+        if dataset != "synthetic":
+            assert cfg.data.dataset == dataset and cfg.data.root is None
+        assert cfg.loss.lambda_sc == 0.01 and cfg.loss.lambda_gp == 10 and cfg.train.n_critic == 5
+        assert (cfg.train.beta1, cfg.train.beta2) == (0.5, 0.999)
+
+
+def test_paper_hyperparameters():
+    s = load_config("celeba-stargan-128-secgan")
+    assert (s.train.iterations, s.train.batch_size, s.train.g_lr, s.train.d_lr) == (200_000, 16, 1e-4, 1e-4)
+    assert (s.train.schedule, s.train.decay_start) == ("linear", 100_000)
+    assert (s.loss.lambda_cls_g, s.loss.lambda_cls_d, s.loss.lambda_rec) == (1, 1, 10)
+    assert s.loss.cls_reduction == "sum_over_attrs_mean_over_batch" and s.model.conditioning == "diff"
+    a = load_config("celeba-attgan-128-secgan")
+    assert (a.train.batch_size, a.train.g_lr, a.train.schedule, a.train.final_lr) == (32, 2e-4, "exponential", 2e-6)
+    assert a.train.iterations == 200 * 182_000 // 32 and a.train.decay_start == a.train.iterations // 2
+    assert (a.loss.lambda_rec, a.loss.lambda_cls_g, a.loss.lambda_cls_d, a.loss.cls_reduction) == (100, 10, 1, "mean")
+    r = load_config("rafd-stargan-128-secgan")
+    assert r.loss.cls_loss == "ce" and len(r.data.attributes) == 8
+    assert load_config("celebahq-stargan-256-baseline").data.dataset == "celebahq"
+
+
+def test_overrides_are_typed():
+    cfg = load_config("celeba-stargan-128-secgan")
+    cfg2 = apply_overrides(
+        cfg,
+        [
+            "train.iterations=40",
+            "train.g_lr=2e-3",
+            "train.amp=true",
+            "data.root=/x/y",
+            "data.attributes=Bald,Male",
+            "data.max_items=null",
+            "seed=7",
+            "train.decay_start=1_000",
+        ],
+    )
+    assert cfg2.train.iterations == 40 and isinstance(cfg2.train.iterations, int)
+    assert cfg2.train.g_lr == 2e-3 and cfg2.train.amp is True
+    assert cfg2.data.root == "/x/y" and cfg2.data.attributes == ("Bald", "Male") and cfg2.data.max_items is None
+    assert cfg2.seed == 7 and cfg2.train.decay_start == 1000
+    assert cfg.train.iterations == 200_000  # frozen original untouched
+    with pytest.raises(ConfigError, match=r"unknown key 'train.iters'.*valid keys of train: iterations"):
+        apply_overrides(cfg, ["train.iters=3"])
+    with pytest.raises(ConfigError, match="unknown config section 'trian'"):
+        apply_overrides(cfg, ["trian.iterations=3"])
+    with pytest.raises(ConfigError, match="expected an integer"):
+        apply_overrides(cfg, ["train.iterations=1.5"])
+    with pytest.raises(ConfigError, match="model.mode='best'.*baseline, concat, secgan"):
+        apply_overrides(cfg, ["model.mode=best"])
+    with pytest.raises(ConfigError, match="key=value"):
+        apply_overrides(cfg, ["train.iterations"])
+
+
+def test_json_round_trip(tmp_path):
+    cfg = apply_overrides(load_config("rafd-stargan-128-secgan"), ["data.root=/d"])
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(to_dict(cfg)))
+    back = from_dict(json.loads(path.read_text()))
+    assert back == cfg and isinstance(back, Config)
+
+
+def test_yaml_file_extends_a_preset(tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text("extends: celeba-attgan-128-secgan\ntrain:\n  iterations: 12\nseed: 3\n")
+    cfg = load_config(str(path))
+    assert cfg.train.iterations == 12 and cfg.seed == 3 and cfg.model.backbone == "attgan"
+    assert cfg.loss.lambda_rec == 100 and cfg.name == "mine"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("train:\n  iters: 3\n")
+    with pytest.raises(ConfigError, match="unknown key train.iters"):
+        load_config(str(bad))
+    with pytest.raises(ConfigError, match="unknown preset"):
+        load_config("no-such-preset")

@@ -52,7 +52,7 @@ def interpolate(
     ``[N, 1, 1, 1]`` (drawn from ``generator`` unless given). ``fake`` is detached."""
     if alpha is None:
         alpha = torch.rand(real.shape[0], generator=generator, device="cpu").to(real.device)
-    alpha = alpha.to(real.dtype).view(-1, *([1] * (real.dim() - 1)))
+    alpha = alpha.to(device=real.device, dtype=real.dtype).view(-1, *([1] * (real.dim() - 1)))
     return alpha * real.detach() + (1 - alpha) * fake.detach()
 
 

@@ -65,7 +65,13 @@ def test_crop_and_back_round_trip():
     # the centre of the crop maps back onto the same photo pixels (nearest-pixel tolerance)
     centre = apply_affine(invert_affine(m), np.array([[32.0, 32.0]]))[0]
     cx, cy = int(round(centre[0])) - box[0], int(round(centre[1])) - box[1]
-    assert np.abs(back[cy - 3 : cy + 3, cx - 3 : cx + 3] - photo[box[1] + cy - 3 : box[1] + cy + 3, box[0] + cx - 3 : box[0] + cx + 3]).mean() < 20
+    assert (
+        np.abs(
+            back[cy - 3 : cy + 3, cx - 3 : cx + 3]
+            - photo[box[1] + cy - 3 : box[1] + cy + 3, box[0] + cx - 3 : box[0] + cx + 3]
+        ).mean()
+        < 20
+    )
 
 
 def test_large_faces_are_supersampled():

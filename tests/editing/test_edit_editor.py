@@ -60,7 +60,9 @@ def test_edit_targets_conflict_rules():
 
 
 def _editor(conditioning: str = "diff", backbone: str = "stargan", tmp_path=None, **kw) -> Editor:
-    return Editor.load(make_model_dir(tmp_path / f"m_{conditioning}_{backbone}", backbone, conditioning=conditioning, **kw))
+    return Editor.load(
+        make_model_dir(tmp_path / f"m_{conditioning}_{backbone}", backbone, conditioning=conditioning, **kw)
+    )
 
 
 def test_condition_for_each_conditioning(tmp_path):
@@ -121,7 +123,9 @@ def test_stargan_uses_per_image_statistics_without_touching_buffers(tmp_path):
     for k, v in G.state_dict().items():
         assert torch.equal(v, buffers[k]), f"{k} changed"
     # batching: one image at a time gives the same result (per-image statistics)
-    single = torch.cat([editor.edit(x[i : i + 1], {"Bangs": 1, "Male": -1}, source=y[i : i + 1]) for i in range(4)])
+    single = torch.cat(
+        [editor.edit(x[i : i + 1], {"Bangs": 1, "Male": -1}, source=y[i : i + 1]) for i in range(4)]
+    )
     assert torch.allclose(single, out, atol=1e-5)
 
 
@@ -159,8 +163,9 @@ def test_bundled_classifier_predicts_the_source(tmp_path):
 
 
 def test_classifier_dir_overrides(tmp_path):
-    from secgan.models.export import save_pretrained
     from editing_helpers import tiny_classifier
+
+    from secgan.models.export import save_pretrained
 
     cdir = save_pretrained(
         tmp_path / "C",
@@ -192,3 +197,44 @@ def test_labels_from_names(tmp_path):
     assert editor.labels_from_names("").sum() == 0
     with pytest.raises(ConfigError, match="valid attributes"):
         editor.labels_from_names("Purple_Hair")
+
+
+def test_bf16_precision_is_close_to_fp32(tmp_path):
+    model = make_model_dir(tmp_path / "m", "stargan")
+    x, y = _images(2), _labels("Young", n=2)
+    ref = Editor.load(model).edit(x, {"Bangs": 1}, source=y)
+    fast = Editor.load(model, precision="bf16").edit(x, {"Bangs": 1}, source=y)
+    assert fast.dtype == torch.float32 and (fast - ref).abs().max() < 0.1
+    with pytest.raises(ConfigError, match="precision"):
+        Editor.load(model, precision="fp8")
+
+
+def test_norm_stats_meta_override(tmp_path):
+    from secgan.models.export import load_pretrained
+
+    model = make_model_dir(tmp_path / "m", "stargan")
+    nets, meta = load_pretrained(model)
+    editor = Editor(nets["G"], {**meta, "norm_stats": "running"})
+    x, y = _images(2), _labels("Male", n=2)
+    c, _ = editor.condition(y, {"Bangs": 1})
+    ref_G = tiny_stargan().eval()
+    with torch.no_grad():
+        assert torch.allclose(editor.edit(x, {"Bangs": 1}, source=y), ref_G(x, c).clamp(-1, 1), atol=1e-6)
+    with pytest.raises(SecganError, match="norm_stats"):
+        Editor(tiny_stargan(), {**meta, "norm_stats": "batch"})
+
+
+def test_onehot_expressions():
+    from secgan.data.attributes import RAFD_EXPRESSIONS
+
+    E = list(RAFD_EXPRESSIONS)
+    y_src = torch.zeros(2, 8)
+    y_src[0, E.index("neutral")] = 1
+    y_src[1, E.index("happy")] = 1
+    y, w, _ = edit_targets(y_src, {"happy": 1.0}, E, onehot=True)
+    assert torch.equal(y, torch.zeros(2, 8).index_fill_(1, torch.tensor([E.index("happy")]), 1.0))
+    assert w[0, E.index("neutral")] == 1.0
+    with pytest.raises(ConfigError, match="exactly one"):
+        edit_targets(y_src, {"happy": 1.0, "sad": 1.0}, E, onehot=True)
+    with pytest.raises(ConfigError, match="exactly one"):
+        edit_targets(y_src, {"happy": -1.0}, E, onehot=True)

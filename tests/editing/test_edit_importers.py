@@ -52,7 +52,11 @@ class RefStarGANGenerator(nn.Module):
             d *= 2
         layers += [RefResidualBlock(d) for _ in range(repeat_num)]
         for _ in range(2):
-            layers += [nn.ConvTranspose2d(d, d // 2, 4, 2, 1, bias=False), norm(d // 2), nn.ReLU(inplace=True)]
+            layers += [
+                nn.ConvTranspose2d(d, d // 2, 4, 2, 1, bias=False),
+                norm(d // 2),
+                nn.ReLU(inplace=True),
+            ]
             d //= 2
         layers += [nn.Conv2d(d, 3, 7, 1, 3, bias=False), nn.Tanh()]
         self.main = nn.Sequential(*layers)
@@ -76,7 +80,9 @@ class RefAttGANGenerator(nn.Module):
     """The PyTorch AttGAN layout: ``enc_layers`` / ``dec_layers`` ModuleLists of blocks holding
     ``layers = Sequential(conv, [BN], [act])``; convs carry a bias only without a norm."""
 
-    def __init__(self, enc_dim=64, dec_dim=64, n_layers=5, n_attrs=13, shortcut_layers=1, inject_layers=1, img_size=128):
+    def __init__(
+        self, enc_dim=64, dec_dim=64, n_layers=5, n_attrs=13, shortcut_layers=1, inject_layers=1, img_size=128
+    ):
         super().__init__()
         max_dim = 1024
         self.shortcut_layers = min(shortcut_layers, n_layers - 1)
@@ -128,7 +134,10 @@ def _randomise(net: nn.Module, seed: int = 0) -> nn.Module:
             elif name.endswith("running_var"):
                 t.copy_(0.5 + torch.rand(t.shape, generator=g))
             elif t.is_floating_point():
-                t.copy_(0.3 * torch.randn(t.shape, generator=g) + (1.0 if name.endswith(".weight") and t.dim() == 1 else 0.0))
+                t.copy_(
+                    0.3 * torch.randn(t.shape, generator=g)
+                    + (1.0 if name.endswith(".weight") and t.dim() == 1 else 0.0)
+                )
     return net
 
 
@@ -141,7 +150,9 @@ def test_stargan_reference_keys_are_the_official_layout():
     keys = RefStarGANGenerator(conv_dim=4).state_dict().keys()
     tops = sorted({int(k.split(".")[1]) for k in keys})
     assert tops == [0, 1, 3, 4, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 18, 19, 21]
-    assert "main.9.main.0.weight" in keys and "main.14.main.4.running_var" in keys and "main.21.weight" in keys
+    assert (
+        "main.9.main.0.weight" in keys and "main.14.main.4.running_var" in keys and "main.21.weight" in keys
+    )
 
 
 @pytest.mark.parametrize("drop_counters", [False, True])
@@ -155,7 +166,9 @@ def test_import_stargan_computes_the_same_function(tmp_path, drop_counters):
     out = import_stargan(ckpt, tmp_path / "M", attributes=list(STARGAN_PUBLIC_ATTRIBUTES), image_size=32)
     config = json.loads((out / "config.json").read_text())
     assert config["conditioning"] == "target01" and config["attributes"] == list(STARGAN_PUBLIC_ATTRIBUTES)
-    assert config["networks"]["G"]["kwargs"]["conv_dim"] == 4 and config["networks"]["G"]["kwargs"]["n_res"] == 6
+    assert (
+        config["networks"]["G"]["kwargs"]["conv_dim"] == 4 and config["networks"]["G"]["kwargs"]["n_res"] == 6
+    )
 
     editor = Editor.load(out)
     x = _images()
@@ -196,7 +209,12 @@ def test_import_attgan_computes_the_same_function(tmp_path, shortcut, inject, pr
     torch.save({"G": state, "optim_G": {"state": {}, "param_groups": []}}, ckpt)
     out = import_attgan(ckpt, tmp_path / "M", image_size=32)
     kw = json.loads((out / "config.json").read_text())["networks"]["G"]["kwargs"]
-    assert (kw["shortcut_layers"], kw["inject_layers"], kw["enc_dim"], kw["n_layers"]) == (shortcut, inject, 4, 5)
+    assert (kw["shortcut_layers"], kw["inject_layers"], kw["enc_dim"], kw["n_layers"]) == (
+        shortcut,
+        inject,
+        4,
+        5,
+    )
 
     editor = Editor.load(out)
     A = list(PAPER_ATTRIBUTES)
@@ -236,13 +254,34 @@ def test_import_cli(tmp_path, capsys):
     assert rc == 0
     result = json.loads(capsys.readouterr().out)
     assert result["conditioning"] == "target01" and result["image_size"] == 32
-    rc = cli_main(["import", "stargan", str(tmp_path / "G.ckpt"), "--attrs", "Black_Hair,Purple_Hair", "--out", str(tmp_path / "N")])
+    rc = cli_main(
+        [
+            "import",
+            "stargan",
+            str(tmp_path / "G.ckpt"),
+            "--attrs",
+            "Black_Hair,Purple_Hair",
+            "--out",
+            str(tmp_path / "N"),
+        ]
+    )
     assert rc == 2 and "Purple_Hair" in capsys.readouterr().err
     # an import has no classifier: editing without --source says what to do
     (tmp_path / "img").mkdir()
     from PIL import Image
 
     Image.new("RGB", (32, 32), (120, 90, 60)).save(tmp_path / "img" / "a.png")
-    rc = cli_main(["edit", str(tmp_path / "M"), str(tmp_path / "img"), "--aligned", "--edit", "-Male", "--out", str(tmp_path / "o")])
+    rc = cli_main(
+        [
+            "edit",
+            str(tmp_path / "M"),
+            str(tmp_path / "img"),
+            "--aligned",
+            "--edit",
+            "-Male",
+            "--out",
+            str(tmp_path / "o"),
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 2 and "--source" in err and "--classifier" in err

@@ -97,15 +97,111 @@ def test_aligned_folder_with_masks(tmp_path, capsys):
     assert rc == 0 and json.loads(capsys.readouterr().out)["edited"] == 2
     out = tmp_path / "o" / "crops"
     assert Image.open(out / "a.png").size == (32, 32)  # aligned inputs give the model's crop
-    assert (out / "sub" / "b.jpg").is_file() and (out / "a_masks.png").is_file() and (out / "sub" / "b_diff.png").is_file()
+    assert (
+        (out / "sub" / "b.jpg").is_file()
+        and (out / "a_masks.png").is_file()
+        and (out / "sub" / "b_diff.png").is_file()
+    )
 
 
 def test_bad_attribute_lists_the_valid_ones(model_dir, astronaut, tmp_path, capsys):
-    rc = cli_main(["edit", str(model_dir), str(astronaut), "--edit", "+Purple_Hair", "--source", "", "--out", str(tmp_path)])
+    rc = cli_main(
+        [
+            "edit",
+            str(model_dir),
+            str(astronaut),
+            "--edit",
+            "+Purple_Hair",
+            "--source",
+            "",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 2 and "Purple_Hair" in err and "Blond_Hair" in err and "Eyeglasses" in err
-    rc = cli_main(["edit", str(model_dir), str(astronaut), "--edit", "+Bangs", "--source", "Purple", "--out", str(tmp_path)])
+    rc = cli_main(
+        [
+            "edit",
+            str(model_dir),
+            str(astronaut),
+            "--edit",
+            "+Bangs",
+            "--source",
+            "Purple",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert rc == 2 and "valid attributes" in capsys.readouterr().err
     (tmp_path / "notes.png").write_text("not an image")
-    rc = cli_main(["edit", str(model_dir), str(tmp_path / "notes.png"), "--edit", "+Bangs", "--source", "", "--out", str(tmp_path / "x")])
+    rc = cli_main(
+        [
+            "edit",
+            str(model_dir),
+            str(tmp_path / "notes.png"),
+            "--edit",
+            "+Bangs",
+            "--source",
+            "",
+            "--out",
+            str(tmp_path / "x"),
+        ]
+    )
     assert rc == 2 and "notes.png" in capsys.readouterr().err
+
+
+def test_regions_limit_the_change(tmp_path, astronaut):
+    import torch
+
+    from secgan.data.masks import SEGMENTS_12
+    from secgan.editing.editor import Editor
+    from secgan.editing.photo import PhotoEditor
+
+    editor = Editor.load(make_model_dir(tmp_path / "M", "stargan", size=SIZE, parser=True))
+    hair, skin = SEGMENTS_12.index("hair"), SEGMENTS_12.index("skin")
+
+    def fake_parse(images):  # hair in the top quarter of every crop, skin below
+        lab = torch.full((images.shape[0], SIZE, SIZE), skin, dtype=torch.long)
+        lab[:, : SIZE // 4] = hair
+        return lab
+
+    editor.parse = fake_parse
+    pe = PhotoEditor(editor, regions=True)
+    src = editor.labels_from_names("Young")[0]
+    crop = np.asarray(Image.open(astronaut).resize((SIZE, SIZE)))
+    out = pe.edit(crop, {"Blond_Hair": 1}, source=src, aligned=True)
+    changed = np.any(out.image != crop, axis=-1)
+    assert changed[: SIZE // 4].mean() > 0.9 and not changed[SIZE // 2 :].any()
+    # a global attribute (Young) is not limited
+    out = pe.edit(crop, {"Young": -1}, source=src, aligned=True)
+    assert np.any(out.image != crop, axis=-1)[SIZE // 2 :].mean() > 0.9
+    # photos: the change stays in the upper part of the face crop
+    photo = np.asarray(Image.open(astronaut))
+    res = pe.edit(photo, {"Blond_Hair": 1}, source=src)
+    face = res.faces[0]
+    from secgan.editing.align import apply_affine, invert_affine
+
+    chin = apply_affine(invert_affine(face.matrix), np.array([[SIZE / 2, SIZE * 0.8]]))[0].round().astype(int)
+    assert np.array_equal(res.image[chin[1] - 3 : chin[1] + 3, chin[0] - 3 : chin[0] + 3],
+                          photo[chin[1] - 3 : chin[1] + 3, chin[0] - 3 : chin[0] + 3])  # fmt: skip
+    assert np.any(res.image != photo)
+
+
+def test_missing_photo_extra_is_a_clear_error(monkeypatch):
+    import sys
+
+    from secgan.editing import detect
+    from secgan.errors import SecganError
+
+    detect._load_models.cache_clear()
+    monkeypatch.setitem(sys.modules, "dlib", None)  # as if dlib-bin were not installed
+    try:
+        with pytest.raises(SecganError, match=r"secgan\[photos\].*--aligned"):
+            detect.FaceDetector()
+    finally:
+        detect._load_models.cache_clear()
+    monkeypatch.delitem(sys.modules, "dlib")
+    monkeypatch.setattr(detect.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(SecganError, match="face_recognition_models"):
+        detect.landmark_model_path()

@@ -16,7 +16,9 @@ from secgan.app.web import WebDemo, make_examples  # noqa: E402
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    model = make_model_dir(tmp_path_factory.mktemp("m") / "M", "stargan", size=32, parser=True, classifier=True)
+    model = make_model_dir(
+        tmp_path_factory.mktemp("m") / "M", "stargan", size=32, parser=True, classifier=True
+    )
     return WebDemo(Editor.load(model), max_upload_mb=0.05)
 
 

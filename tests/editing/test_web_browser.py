@@ -20,12 +20,16 @@ ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} not installed (make browser installs it)"),
+    pytest.mark.skipif(
+        not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} not installed (make browser installs it)"
+    ),
 ]
 pytest.importorskip("gradio", reason="the web demo needs gradio (secgan[web])")
 sync_api = pytest.importorskip("playwright.sync_api", reason="the browser test needs playwright (python)")
 
-SCREENSHOT_DIR = Path(os.environ.get("SECGAN_SCREENSHOTS", "")) if os.environ.get("SECGAN_SCREENSHOTS") else None
+SCREENSHOT_DIR = (
+    Path(os.environ.get("SECGAN_SCREENSHOTS", "")) if os.environ.get("SECGAN_SCREENSHOTS") else None
+)
 
 
 def _free_port() -> int:
@@ -39,12 +43,15 @@ def server(tmp_path_factory):
     from secgan.app.web import serve
 
     tmp = tmp_path_factory.mktemp("web")
-    os.environ["XDG_CACHE_HOME"] = str(tmp / "cache")  # example faces go here
-    model = make_model_dir(tmp / "M", "stargan", size=32, parser=True)
-    port = _free_port()
-    demo = serve(model, host="127.0.0.1", port=port, max_upload_mb=1, block=False)
-    yield f"http://127.0.0.1:{port}/", tmp
-    demo.close()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CACHE_HOME", str(tmp / "cache"))  # the example faces are written here
+        model = make_model_dir(tmp / "M", "stargan", size=32, parser=True)
+        port = _free_port()
+        demo = serve(model, host="127.0.0.1", port=port, max_upload_mb=1, block=False)
+        try:
+            yield f"http://127.0.0.1:{port}/", tmp
+        finally:
+            demo.close()
 
 
 def test_upload_slide_edit(server):
@@ -53,6 +60,8 @@ def test_upload_slide_edit(server):
     rng = np.random.default_rng(0)
     Image.fromarray(rng.integers(0, 256, (218, 178, 3), dtype=np.uint8)).save(face)
     (tmp / "notes.png").write_text("this is not an image")
+    big = tmp / "big.png"
+    Image.fromarray(rng.integers(0, 256, (800, 800, 3), dtype=np.uint8)).save(big)  # ~1.9 MB of noise
     outside: list[str] = []
 
     def guard(route):
@@ -70,14 +79,18 @@ def test_upload_slide_edit(server):
             page.goto(url, wait_until="domcontentloaded")
             page.wait_for_selector("#edit-button", timeout=60_000)
 
+            # an upload over the limit (1 MB here) is refused with a message
+            page.set_input_files("#upload input[type=file]", str(big))
+            page.wait_for_selector("text=exceed the maximum allowed size", timeout=30_000)
+
             # a non-image is refused with a message
             page.set_input_files("#upload input[type=file]", str(tmp / "notes.png"))
             page.wait_for_selector("text=notes.png is not a usable image", timeout=30_000)
             page.click("#upload button[aria-label=Clear]")
 
             # an example face: fills the upload and ticks "Aligned crop"
-            page.click("#examples button[aria-label=\"Thumbnail 1 of 4\"]")
-            page.wait_for_selector("#upload td[aria-label=\"synthetic_00.png\"]", timeout=30_000)
+            page.click('#examples button[aria-label="Thumbnail 1 of 4"]')
+            page.wait_for_selector('#upload td[aria-label="synthetic_00.png"]', timeout=30_000)
             assert page.is_checked("#aligned input[type=checkbox]")
             page.click("#upload button[aria-label=Clear]")
 

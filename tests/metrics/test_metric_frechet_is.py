@@ -128,3 +128,16 @@ def test_bernoulli_heads_is():
     p = torch.tensor([[1.0, 0.3], [0.0, 0.3]]).repeat(50, 1)
     mean, _ = inception_score(bernoulli_probs(p), splits=10)
     assert mean == pytest.approx(1.5, rel=1e-9)
+
+
+def test_frechet_matches_eigenvalue_formula_for_random_psd():
+    # tr sqrt(S1 S2) = sum sqrt(eig(S1^1/2 S2 S1^1/2)) for PSD S1, S2 (an independent computation).
+    rng = np.random.default_rng(6)
+    a, b = rng.normal(size=(30, 12)), rng.normal(size=(40, 12)) * 2
+    s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    w, v = np.linalg.eigh(s1)
+    root1 = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+    tr_covmean = np.sqrt(np.clip(np.linalg.eigvalsh(root1 @ s2 @ root1), 0, None)).sum()
+    mu1, mu2 = a.mean(0), b.mean(0)
+    expected = np.sum((mu1 - mu2) ** 2) + np.trace(s1) + np.trace(s2) - 2 * tr_covmean
+    assert frechet_distance(mu1, s1, mu2, s2) == pytest.approx(expected, rel=1e-7)

@@ -102,7 +102,9 @@ def test_rows_aggregate_seeds_only(runs):
 def test_markdown_table_names_and_substitutes(runs):
     md = table_markdown(aggregate([load_run(p) for p in runs]))
     lines = md.strip().splitlines()
-    assert lines[0].startswith("| Data | Res | Backbone | Method | Runs | Accuracy (%) ↑ | clsFID (substitute) ↓")
+    assert lines[0].startswith(
+        "| Data | Res | Backbone | Method | Runs | Accuracy (%) ↑ | clsFID (substitute) ↓"
+    )
     assert "ssFID" not in md  # no run has SwAV numbers
     assert "| celeba | 16 | stargan | Baseline | 2 | 80.00 ± 0.00 | 3.000 ± 1.414 |" in md
     assert "SeCGAN (λ_sc=0.01) | 2 | 86.67 ± 0.00" in md
@@ -139,7 +141,10 @@ def test_png_sizes_follow_layout(runs, tmp_path):
 
 def test_no_sweep_no_figure3(tmp_path):
     r = tmp_path / "runs"
-    paths = [write_run(r, "b", "baseline", 0, [0.5, 0.5, 0.5]), write_run(r, "s", "secgan", 0, [0.6] * 3, lam=0.01)]
+    paths = [
+        write_run(r, "b", "baseline", 0, [0.5, 0.5, 0.5]),
+        write_run(r, "s", "secgan", 0, [0.6] * 3, lam=0.01),
+    ]
     res = build_report(paths, tmp_path / "rep")
     names = [f.rsplit("/", 1)[-1] for f in res["files"]]
     assert not any(n.startswith("figure3") for n in names)

@@ -138,3 +138,27 @@ def test_concat_export_needs_a_mask(tmp_path):
     tr.train()
     nets, meta = load_pretrained(tmp_path / "run" / "export")
     assert meta["needs_mask"] is True and meta["in_channels"] == 15 and set(nets) == {"G"}
+
+
+def _amp_run(tmp_path, device):
+    cfg = tiny_config("stargan", "secgan", "train.iterations=2", "train.amp=true", "data.num_workers=1")
+    tr = Trainer(cfg, tmp_path / "run", device=device, dataset=ToyFaces(), parser=tiny_parser(), progress=False)
+    seen = []
+    tr.D_rgb.register_forward_hook(lambda m, i, o: seen.append((i[0].shape[0], o[0].dtype)))
+    out = tr.train()
+    assert out["step"] == 2 and all(map(lambda v: v == v, out["last_stats"].values()))
+    # step 1: the critic sees real+fake (8 images) under bf16 autocast, then the GP interpolates
+    # (4 images) in float32; step 2 adds the generator's pass (4 images, bf16)
+    assert seen[:2] == [(8, torch.bfloat16), (4, torch.float32)]
+    assert (4, torch.bfloat16) in seen[2:]
+    assert all(p.dtype == torch.float32 for p in tr.G_rgb.parameters())
+
+
+def test_bf16_autocast_keeps_the_gradient_penalty_in_float32(tmp_path):
+    _amp_run(tmp_path, "cpu")
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_bf16_autocast_on_cuda(tmp_path):
+    _amp_run(tmp_path, "cuda")

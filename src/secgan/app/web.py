@@ -139,7 +139,9 @@ class WebDemo:
                              masks=ed.has_parser)  # fmt: skip
         except NoFaceError as err:
             raise SecganError(f"{err}; tick 'Aligned crop' if the photo is already a face crop") from err
-        lines = [f"**{len(result.faces)} face(s)** edited: " + ", ".join(f"{k} {v:+g}" for k, v in edits.items())]
+        lines = [
+            f"**{len(result.faces)} face(s)** edited: " + ", ".join(f"{k} {v:+g}" for k, v in edits.items())
+        ]
         for i, face in enumerate(result.faces):
             has = [a for a, v in zip(ed.attributes, face.source) if v > 0.5]
             lines.append(f"- face {i + 1} source: {', '.join(has) or 'none of the attributes'}")
@@ -177,7 +179,9 @@ class WebDemo:
                     preview = gr.Image(
                         label="Input", type="numpy", interactive=False, height=256, elem_id="input-preview"
                     )
-                    aligned = gr.Checkbox(label="Aligned crop (no face detection)", value=False, elem_id="aligned")
+                    aligned = gr.Checkbox(
+                        label="Aligned crop (no face detection)", value=False, elem_id="aligned"
+                    )
                     strength = gr.Slider(0.0, 2.0, value=1.0, step=0.05, label="Strength", elem_id="strength")
                     regions = gr.Checkbox(
                         label="Limit changes to the edited regions (parser masks)",
@@ -197,15 +201,23 @@ class WebDemo:
                     )
                 with gr.Column(scale=1):
                     sliders = [
-                        gr.Slider(-1.0, 1.0, value=0.0, step=0.1, label=a.replace("_", " "), elem_id=f"slider-{a}")
+                        gr.Slider(
+                            -1.0, 1.0, value=0.0, step=0.1, label=a.replace("_", " "), elem_id=f"slider-{a}"
+                        )
                         for a in ed.attributes
                     ]
                     button = gr.Button("Edit", variant="primary", elem_id="edit-button")
                 with gr.Column(scale=2):
-                    edited = gr.Image(label="Edited", type="numpy", interactive=False, height=420, elem_id="edited")
+                    edited = gr.Image(
+                        label="Edited", type="numpy", interactive=False, height=420, elem_id="edited"
+                    )
                     with gr.Row():
                         heat = gr.Image(
-                            label="|difference|", type="numpy", interactive=False, height=240, elem_id="heatmap"
+                            label="|difference|",
+                            type="numpy",
+                            interactive=False,
+                            height=240,
+                            elem_id="heatmap",
                         )
                         masks = gr.Image(
                             label="Segments",
@@ -285,6 +297,7 @@ def serve(
     device: str = "cpu",
     classifier_dir: str | os.PathLike | None = None,
     parser_dir: str | os.PathLike | None = None,
+    precision: str = "fp32",
     block: bool = True,
     examples: bool = True,
 ) -> Any:
@@ -293,7 +306,9 @@ def serve(
         import gradio  # noqa: F401
     except ImportError as err:
         raise SecganError("the web demo needs gradio: pip install 'secgan[web]'") from err
-    editor = Editor.load(model_dir, device=device, classifier_dir=classifier_dir, parser_dir=parser_dir)
+    editor = Editor.load(
+        model_dir, device=device, classifier_dir=classifier_dir, parser_dir=parser_dir, precision=precision
+    )
     paths = make_examples() if examples else []
     demo = WebDemo(editor, max_upload_mb=max_upload_mb).build(paths)
     if host not in ("127.0.0.1", "localhost", "::1"):

@@ -60,7 +60,9 @@ def collect_inputs(inputs: list[str]) -> list[tuple[Path, Path]]:
     seen: dict[Path, Path] = {}
     for src, rel in pairs:
         if rel in seen:
-            raise DataError(f"inputs {seen[rel]} and {src} would both be written to {rel}; pass them separately")
+            raise DataError(
+                f"inputs {seen[rel]} and {src} would both be written to {rel}; pass them separately"
+            )
         seen[rel] = src
     return pairs
 
@@ -88,7 +90,15 @@ def save_photo(array, path: Path) -> None:
 
     path.parent.mkdir(parents=True, exist_ok=True)
     suffix = path.suffix.lower()
-    fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".bmp": "BMP", ".webp": "WEBP", ".tif": "TIFF", ".tiff": "TIFF"}
+    fmt = {
+        ".jpg": "JPEG",
+        ".jpeg": "JPEG",
+        ".png": "PNG",
+        ".bmp": "BMP",
+        ".webp": "WEBP",
+        ".tif": "TIFF",
+        ".tiff": "TIFF",
+    }
     with atomic_path(path) as tmp:
         kwargs = {"quality": 95} if fmt.get(suffix) in ("JPEG", "WEBP") else {}
         Image.fromarray(array).save(tmp, format=fmt.get(suffix, "PNG"), **kwargs)
@@ -105,7 +115,11 @@ def cmd_edit(args: argparse.Namespace) -> int:
         raise ConfigError("no edits given: use e.g. --edit +Bangs --edit -Young")
     pairs = collect_inputs(args.inputs)
     editor = Editor.load(
-        args.model_dir, device=_device(args.device), classifier_dir=args.classifier, parser_dir=args.parser
+        args.model_dir,
+        device=_device(args.device),
+        classifier_dir=args.classifier,
+        parser_dir=args.parser,
+        precision=args.precision,
     )
     edits = parse_edits(args.edit, editor.attributes)
     source = editor.labels_from_names(args.source)[0] if args.source is not None else None
@@ -141,7 +155,13 @@ def cmd_edit(args: argparse.Namespace) -> int:
         written.append(str(target))
     if not written:
         raise NoFaceError(f"no face found in any of the {len(pairs)} input(s)")
-    summary = {"out": str(out_dir), "edited": len(written), "faces": n_faces, "skipped": skipped, "edits": edits}
+    summary = {
+        "out": str(out_dir),
+        "edited": len(written),
+        "faces": n_faces,
+        "skipped": skipped,
+        "edits": edits,
+    }
     sys.stdout.write(json.dumps(summary, indent=2) + "\n")
     return 0
 
@@ -151,10 +171,16 @@ def cmd_import(args: argparse.Namespace) -> int:
     from secgan.editing import importers
 
     if args.import_kind == "stargan":
-        out = importers.import_stargan(args.checkpoint, args.out, attributes=args.attrs, image_size=args.image_size)
+        out = importers.import_stargan(
+            args.checkpoint, args.out, attributes=args.attrs, image_size=args.image_size
+        )
     else:
         out = importers.import_attgan(
-            args.checkpoint, args.out, attributes=args.attrs, image_size=args.image_size, thres_int=args.thres_int
+            args.checkpoint,
+            args.out,
+            attributes=args.attrs,
+            image_size=args.image_size,
+            thres_int=args.thres_int,
         )
     from secgan.models.export import read_config
 
@@ -183,6 +209,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         device=_device(args.device),
         classifier_dir=args.classifier,
         parser_dir=args.parser,
+        precision=args.precision,
     )
     return 0
 
@@ -212,13 +239,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="comma-separated attributes the faces HAVE (the others are taken as absent); "
         "default: predicted by the model's classifier",
     )
-    e.add_argument("--classifier", default=None, metavar="C_DIR", help="classifier folder for the source labels")
+    e.add_argument(
+        "--classifier", default=None, metavar="C_DIR", help="classifier folder for the source labels"
+    )
     e.add_argument("--parser", default=None, metavar="P_DIR", help="parser folder (masks, --regions)")
     e.add_argument("--heatmap", action="store_true", help="also write NAME_diff.png (|edited - input|)")
     e.add_argument("--masks", action="store_true", help="also write NAME_masks.png (the parser's segments)")
     e.add_argument("--regions", action="store_true", help="limit changes to the segments each edit touches")
     e.add_argument("--blend", default="residual", choices=("residual", "replace"), help="paste-back mode")
     e.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda when available)")
+    e.add_argument("--precision", default="fp32", choices=("fp32", "bf16"), help="bf16: faster, approximate")
     e.add_argument("--out", required=True, help="output folder (edited images keep their names)")
     e.set_defaults(func=cmd_edit)
 
@@ -250,4 +280,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     v.add_argument("--classifier", default=None, metavar="C_DIR")
     v.add_argument("--parser", default=None, metavar="P_DIR")
     v.add_argument("--device", default=None)
+    v.add_argument("--precision", default="fp32", choices=("fp32", "bf16"))
     v.set_defaults(func=cmd_serve)

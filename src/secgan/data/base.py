@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from secgan.data.masks import map_19_to_12
 from secgan.errors import ConfigError, DataError
 from secgan.utils.images import read_image
 
@@ -97,7 +98,7 @@ class FaceDataset(Dataset):
         if mask_array is None:
             self.mask_array = None
             return
-        arr = np.asarray(mask_array) if not hasattr(mask_array, "shape") else mask_array
+        arr = mask_array if hasattr(mask_array, "shape") else np.asarray(mask_array)  # keeps np.memmap lazy
         want = (len(self.paths), self.image_size, self.image_size)
         if tuple(arr.shape) != want:
             raise DataError(
@@ -141,8 +142,6 @@ class FaceDataset(Dataset):
         if self.mask_array is not None:
             mask = torch.from_numpy(np.asarray(self.mask_array[i], dtype=np.int64))
         elif self.mask_reader is not None:
-            from secgan.data.masks import map_19_to_12
-
             lab19 = self.mask_reader(i)
             if lab19 is None:  # no part files at all: everything is "others"
                 lab19 = np.zeros((h, w), dtype=np.uint8)

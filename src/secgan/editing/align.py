@@ -117,7 +117,9 @@ def crop_quad(matrix: np.ndarray, size: int) -> np.ndarray:
     return apply_affine(invert_affine(matrix), corners)
 
 
-def crop_bbox(matrix: np.ndarray, size: int, shape: tuple[int, int], pad: int = 2) -> tuple[int, int, int, int]:
+def crop_bbox(
+    matrix: np.ndarray, size: int, shape: tuple[int, int], pad: int = 2
+) -> tuple[int, int, int, int]:
     """Integer box ``(x0, y0, x1, y1)`` (exclusive ends) of the crop in a photo of ``shape = (H, W)``,
     padded by ``pad`` pixels and clipped to the photo; empty boxes have ``x1 <= x0`` or ``y1 <= y0``."""
     quad = crop_quad(matrix, size)

@@ -132,7 +132,20 @@ def paste_back(
     return out
 
 
-def paste_labels(canvas: np.ndarray, labels12: np.ndarray, matrix: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+def blend_crops(crop: np.ndarray, edited: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """``crop * (1 - alpha) + edited * alpha`` for aligned crops ``[S, S, 3]`` uint8 and ``alpha [S, S]``;
+    pixels where ``alpha`` is 0 keep the crop's exact values."""
+    a = alpha.astype(np.float32)[..., None]
+    out = np.clip(np.rint(crop.astype(np.float32) * (1.0 - a) + edited.astype(np.float32) * a), 0, 255)
+    out = out.astype(np.uint8)
+    keep = alpha <= 0.0
+    out[keep] = crop[keep]
+    return out
+
+
+def paste_labels(
+    canvas: np.ndarray, labels12: np.ndarray, matrix: np.ndarray, alpha: np.ndarray
+) -> np.ndarray:
     """Warp a crop's label map ``[S, S]`` back into a photo-sized label canvas ``[H, W]`` uint8 (255 = no
     face), where the feathered ``alpha`` is above one half; returns the updated canvas."""
     size = labels12.shape[0]

@@ -48,7 +48,9 @@ def _import_dlib() -> Any:
     try:
         import dlib
     except ImportError as err:
-        raise SecganError(f"face detection needs dlib: {EXTRA_HINT}; or pass --aligned for CelebA-style crops") from err
+        raise SecganError(
+            f"face detection needs dlib: {EXTRA_HINT}; or pass --aligned for CelebA-style crops"
+        ) from err
     return dlib
 
 
@@ -59,7 +61,9 @@ def landmark_model_path() -> Path:
         raise SecganError(f"face landmarks need the face_recognition_models package: {EXTRA_HINT}")
     path = Path(list(spec.submodule_search_locations)[0]) / "models" / LANDMARK_FILE
     if not path.is_file():
-        raise SecganError(f"landmark model not found at {path}: reinstall face-recognition-models ({EXTRA_HINT})")
+        raise SecganError(
+            f"landmark model not found at {path}: reinstall face-recognition-models ({EXTRA_HINT})"
+        )
     return path
 
 
@@ -104,7 +108,9 @@ class FaceDetector:
         rects, scores, _ = self._detector.run(small, self.upsample, self.threshold)
         faces = []
         for rect, score in zip(rects, scores):
-            x0, y0, x1, y1 = (round(v / scale) for v in (rect.left(), rect.top(), rect.right(), rect.bottom()))
+            x0, y0, x1, y1 = (
+                round(v / scale) for v in (rect.left(), rect.top(), rect.right(), rect.bottom())
+            )
             shape = self._predictor(image, dlib.rectangle(x0, y0, x1, y1))
             pts = np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float64)
             landmarks = np.stack(

@@ -38,6 +38,7 @@ from secgan.models.conditioning import CONDITIONINGS, make_condition
 log = logging.getLogger(__name__)
 
 NORM_STATS = ("input", "running")
+PRECISIONS = ("fp32", "bf16")
 
 
 # --------------------------------------------------------------------------------------------- targets
@@ -84,7 +85,9 @@ def parse_edits(edits: Mapping[str, float] | Sequence[str], attributes: Sequence
                 raise ConfigError(f"bad edit {raw!r}: write +Attribute, -Attribute or Attribute=VALUE")
     for name, value in items:
         if name not in attributes:
-            raise ConfigError(f"unknown attribute {name!r} for this model; valid attributes: {', '.join(attributes)}")
+            raise ConfigError(
+                f"unknown attribute {name!r} for this model; valid attributes: {', '.join(attributes)}"
+            )
         if value != value or abs(value) == float("inf"):
             raise ConfigError(f"edit of {name!r}: value must be a finite number, got {value}")
         out[name] = value
@@ -92,7 +95,7 @@ def parse_edits(edits: Mapping[str, float] | Sequence[str], attributes: Sequence
 
 
 def edit_targets(
-    y_src: torch.Tensor, edits: Mapping[str, float], attributes: Sequence[str]
+    y_src: torch.Tensor, edits: Mapping[str, float], attributes: Sequence[str], onehot: bool = False
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Target labels for the edits.
 
@@ -100,6 +103,8 @@ def edit_targets(
         y_src: ``[N, n_a]`` source labels in {0, 1}.
         edits: validated ``{name: value}`` (see :func:`parse_edits`); 0 = keep.
         attributes: the ``n_a`` attribute names (column order).
+        onehot: the labels are one-hot classes (RaFD expressions): ``+name`` moves the face to that class
+            (every other class off); only one class can be the target.
 
     Returns:
         ``(y_trg [N, n_a] in {0, 1}, weight [N, n_a] >= 0, edited [N, n_a] bool)``: the target with every
@@ -114,9 +119,15 @@ def edit_targets(
     weight = torch.zeros_like(y)
     edited = torch.zeros_like(y, dtype=torch.bool)
     active = {k: v for k, v in edits.items() if v != 0}
+    if onehot and (sum(v > 0 for v in active.values()) != 1 or any(v < 0 for v in active.values())):
+        raise ConfigError(
+            f"this model's classes are exclusive ({', '.join(attributes)}): give exactly one +class edit, "
+            "e.g. --edit +happy"
+        )
     for name, value in active.items():  # implied changes first ...
         if value > 0:
-            for off in conflict_offs(name, attributes):
+            offs = [a for a in attributes if a != name] if onehot else conflict_offs(name, attributes)
+            for off in offs:
                 j = attributes.index(off)
                 y[:, j] = 0
                 weight[:, j] = torch.maximum(weight[:, j], torch.full_like(weight[:, j], abs(value)))
@@ -129,7 +140,9 @@ def edit_targets(
 
 
 # ------------------------------------------------------------------------------------- instance norms
-def _instance_norm_input_stats(module: nn.modules.instancenorm._InstanceNorm, x: torch.Tensor) -> torch.Tensor:
+def _instance_norm_input_stats(
+    module: nn.modules.instancenorm._InstanceNorm, x: torch.Tensor
+) -> torch.Tensor:
     """InstanceNorm with each image's own statistics; the running buffers are neither used nor updated."""
     return F.instance_norm(x, None, None, module.weight, module.bias, True, 0.0, module.eps)
 
@@ -165,6 +178,8 @@ class Editor:
         parser: optional module with ``labels12(x [N, 3, H, W] in [-1, 1]) -> [N, H, W]``.
         device: where the networks run.
         batch_size: images per forward pass.
+        precision: ``"fp32"`` or ``"bf16"`` (autocast: about 1.5-2x faster on CPUs with AVX512-BF16 or
+            AMX and on GPUs, outputs differ from fp32 by up to a few 1e-2).
     """
 
     def __init__(
@@ -175,8 +190,12 @@ class Editor:
         parser: nn.Module | None = None,
         device: str | torch.device = "cpu",
         batch_size: int = 32,
+        precision: str = "fp32",
     ) -> None:
         self.meta = dict(meta)
+        if precision not in PRECISIONS:
+            raise ConfigError(f"unknown precision {precision!r}; valid: {', '.join(PRECISIONS)}")
+        self.precision = precision
         self.attributes: list[str] = list(self.meta.get("attributes") or [])
         if not self.attributes:
             raise WeightsError("model meta has no 'attributes' list")
@@ -188,6 +207,7 @@ class Editor:
         self.target_scale = float(self.meta.get("target_scale", 0.5))
         self.image_size = int(self.meta.get("image_size", 128))
         self.needs_mask = bool(self.meta.get("needs_mask", False))
+        self.onehot = bool(self.meta.get("onehot_labels", False))
         self.device = torch.device(device)
         self.batch_size = int(batch_size)
         n_attrs = getattr(generator, "n_attrs", len(self.attributes))
@@ -200,7 +220,9 @@ class Editor:
             p.requires_grad_(False)
         self.norm_stats = str(self.meta.get("norm_stats") or default_norm_stats(self.G))
         if self.norm_stats not in NORM_STATS:
-            raise WeightsError(f"model meta: unknown norm_stats {self.norm_stats!r}; valid: {', '.join(NORM_STATS)}")
+            raise WeightsError(
+                f"model meta: unknown norm_stats {self.norm_stats!r}; valid: {', '.join(NORM_STATS)}"
+            )
         if self.norm_stats == "input":
             use_input_statistics(self.G)
         self.classifier = None
@@ -221,6 +243,7 @@ class Editor:
         classifier_dir: str | os.PathLike | None = None,
         parser_dir: str | os.PathLike | None = None,
         batch_size: int = 32,
+        precision: str = "fp32",
     ) -> Editor:
         """Load an exported model folder (its ``G`` and, when present, ``classifier`` and ``parser``).
 
@@ -233,7 +256,9 @@ class Editor:
         config = read_config(model_dir)
         present = set(config["networks"])
         if "G" not in present:
-            raise WeightsError(f"{model_dir / 'config.json'}: no generator 'G' (networks: {', '.join(sorted(present))})")
+            raise WeightsError(
+                f"{model_dir / 'config.json'}: no generator 'G' (networks: {', '.join(sorted(present))})"
+            )
         names = ["G"] + [n for n in ("classifier", "parser") if n in present]
         nets, meta = load_pretrained(model_dir, names=names, device="cpu")
         classifier = None
@@ -250,7 +275,10 @@ class Editor:
             parser = FrozenParser.load(parser_dir, device="cpu")
         elif "parser" in nets:
             parser = _bundled_parser(nets["parser"], meta)
-        editor = cls(nets["G"], meta, classifier=classifier, parser=parser, device=device, batch_size=batch_size)
+        editor = cls(
+            nets["G"], meta, classifier=classifier, parser=parser, device=device, batch_size=batch_size,
+            precision=precision,
+        )  # fmt: skip
         editor.model_dir = model_dir
         log.info(
             "loaded %s (%s, %d attributes, %d px, conditioning %s, norm stats %s)",
@@ -289,7 +317,9 @@ class Editor:
         y = torch.zeros(n, len(self.attributes))
         for name in present:
             if name not in self.attributes:
-                raise ConfigError(f"--source: unknown attribute {name!r}; valid attributes: {', '.join(self.attributes)}")
+                raise ConfigError(
+                    f"--source: unknown attribute {name!r}; valid attributes: {', '.join(self.attributes)}"
+                )
             y[:, self.attributes.index(name)] = 1
         return y
 
@@ -322,7 +352,7 @@ class Editor:
         self, y_src: torch.Tensor, edits: Mapping[str, float], intensity: float = 1.0
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """``(c [N, n_a], y_trg [N, n_a])`` for validated edits under the model's conditioning."""
-        y_trg, weight, edited = edit_targets(y_src, edits, self.attributes)
+        y_trg, weight, edited = edit_targets(y_src, edits, self.attributes, onehot=self.onehot)
         w = weight * float(intensity)
         if self.conditioning == "diff":
             c = make_condition(y_src, y_trg, "diff", intensity=w)
@@ -376,7 +406,9 @@ class Editor:
             x = x.to(self.device, torch.float32)
             if self.needs_mask:
                 x = torch.cat([x, one_hot(self.parser.labels12(x), NUM_SEGMENTS)], dim=1)
-            out.append(self.G(x, cc.to(self.device)).clamp(-1, 1))
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+                y = self.G(x, cc.to(self.device))
+            out.append(y.float().clamp(-1, 1))
         return torch.cat(out).to(images.device)
 
 

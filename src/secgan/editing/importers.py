@@ -51,11 +51,15 @@ def _tensor_dict(obj: Any, path: Path, what: str) -> dict[str, torch.Tensor]:
             obj = obj[key]
             break
     if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise WeightsError(f"{path}: not a {what} state dict (expected a mapping of parameter names to tensors)")
+        raise WeightsError(
+            f"{path}: not a {what} state dict (expected a mapping of parameter names to tensors)"
+        )
     return dict(obj)
 
 
-def check_layout(net: nn.Module, state: dict[str, torch.Tensor], path: Path, what: str) -> dict[str, torch.Tensor]:
+def check_layout(
+    net: nn.Module, state: dict[str, torch.Tensor], path: Path, what: str
+) -> dict[str, torch.Tensor]:
     """Compare ``state`` with ``net``'s state dict key by key (in ``net``'s order) and raise a
     :class:`WeightsError` naming the file and the first mismatching key. BatchNorm/InstanceNorm
     ``num_batches_tracked`` counters absent from older files are filled with zeros. Returns the state
@@ -104,7 +108,9 @@ def stargan_from_state_dict(state: dict[str, torch.Tensor], path: Path, n_attrs:
     state = strip_prefix(state)
     w0 = _weight(state, "main.0.weight", path, what)
     if w0.dim() != 4 or w0.shape[2:] != (7, 7):
-        raise WeightsError(f"{path}: not {what}: first mismatching key 'main.0.weight' has shape {tuple(w0.shape)}")
+        raise WeightsError(
+            f"{path}: not {what}: first mismatching key 'main.0.weight' has shape {tuple(w0.shape)}"
+        )
     conv_dim, in_ch = int(w0.shape[0]), int(w0.shape[1])
     c_dim = in_ch - 3
     if c_dim != n_attrs:
@@ -116,7 +122,9 @@ def stargan_from_state_dict(state: dict[str, torch.Tensor], path: Path, n_attrs:
     if not res_idx:
         raise WeightsError(f"{path}: not {what}: no residual blocks (keys main.N.main.*)")
     n_down = (res_idx[0] - 3) // 3
-    G = StarGANGenerator(3, 3, n_attrs=c_dim, conv_dim=conv_dim, n_res=len(res_idx), n_down=n_down, output="tanh")
+    G = StarGANGenerator(
+        3, 3, n_attrs=c_dim, conv_dim=conv_dim, n_res=len(res_idx), n_down=n_down, output="tanh"
+    )
     G.load_state_dict(check_layout(G, state, path, what), strict=True)
     return G
 
@@ -133,13 +141,19 @@ def import_stargan(
     from secgan.models.export import save_pretrained
 
     path = Path(ckpt)
-    attrs = resolve_attributes(attributes if attributes is not None else list(STARGAN_PUBLIC_ATTRIBUTES), CELEBA_ATTRIBUTES)
+    attrs = resolve_attributes(
+        attributes if attributes is not None else list(STARGAN_PUBLIC_ATTRIBUTES), CELEBA_ATTRIBUTES
+    )
     state = _tensor_dict(load_torch_file(path, "StarGAN generator checkpoint"), path, "StarGAN generator")
     G = stargan_from_state_dict(state, path, len(attrs))
     meta = _common_meta(attrs, image_size, path, "stargan")
-    meta.update({"conditioning": "target01", "target_scale": 1.0, "backbone": "stargan", "norm_stats": "input"})
+    meta.update(
+        {"conditioning": "target01", "target_scale": 1.0, "backbone": "stargan", "norm_stats": "input"}
+    )
     out = save_pretrained(out_dir, {"G": G}, meta)
-    log.info("imported %s -> %s (%d attributes, conv_dim %d)", path, out, len(attrs), G.spec_kwargs["conv_dim"])
+    log.info(
+        "imported %s -> %s (%d attributes, conv_dim %d)", path, out, len(attrs), G.spec_kwargs["conv_dim"]
+    )
     return out
 
 
@@ -148,14 +162,20 @@ def attgan_from_state_dict(state: dict[str, torch.Tensor], path: Path, n_attrs: 
     """Build our AttGAN generator from a PyTorch-AttGAN generator state dict and load it strictly."""
     what = "a PyTorch AttGAN generator checkpoint"
     state = strip_prefix(state)
-    enc = sorted({int(m.group(1)) for k in state if (m := re.match(r"enc_layers\.(\d+)\.layers\.0\.weight$", k))})
-    dec = sorted({int(m.group(1)) for k in state if (m := re.match(r"dec_layers\.(\d+)\.layers\.0\.weight$", k))})
+    enc = sorted(
+        {int(m.group(1)) for k in state if (m := re.match(r"enc_layers\.(\d+)\.layers\.0\.weight$", k))}
+    )
+    dec = sorted(
+        {int(m.group(1)) for k in state if (m := re.match(r"dec_layers\.(\d+)\.layers\.0\.weight$", k))}
+    )
     if not enc or not dec:
         key = "enc_layers.0.layers.0.weight" if not enc else "dec_layers.0.layers.0.weight"
         raise WeightsError(f"{path}: not {what}: first mismatching key {key!r} is missing from the file")
     n_layers = len(enc)
     if len(dec) != n_layers:
-        raise WeightsError(f"{path}: {n_layers} encoder but {len(dec)} decoder layers; only equal depths are supported")
+        raise WeightsError(
+            f"{path}: {n_layers} encoder but {len(dec)} decoder layers; only equal depths are supported"
+        )
     enc_ch = [int(state[f"enc_layers.{i}.layers.0.weight"].shape[0]) for i in range(n_layers)]
     enc_dim = enc_ch[0]
     # ConvTranspose2d weights are [in, out, k, k]
@@ -199,14 +219,21 @@ def import_attgan(
     from secgan.models.export import save_pretrained
 
     path = Path(ckpt)
-    attrs = resolve_attributes(attributes if attributes is not None else list(PAPER_ATTRIBUTES), CELEBA_ATTRIBUTES)
+    attrs = resolve_attributes(
+        attributes if attributes is not None else list(PAPER_ATTRIBUTES), CELEBA_ATTRIBUTES
+    )
     state = _tensor_dict(load_torch_file(path, "AttGAN checkpoint"), path, "AttGAN generator")
     G = attgan_from_state_dict(state, path, len(attrs))
-    if image_size % (2 ** G.n_layers):
+    if image_size % (2**G.n_layers):
         raise WeightsError(f"--image-size {image_size} must be divisible by 2**{G.n_layers} for this AttGAN")
     meta = _common_meta(attrs, image_size, path, "attgan")
     meta.update(
-        {"conditioning": "target_pm", "target_scale": float(thres_int), "backbone": "attgan", "norm_stats": "running"}
+        {
+            "conditioning": "target_pm",
+            "target_scale": float(thres_int),
+            "backbone": "attgan",
+            "norm_stats": "running",
+        }
     )
     out = save_pretrained(out_dir, {"G": G}, meta)
     log.info(

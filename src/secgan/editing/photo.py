@@ -16,6 +16,7 @@ import torch
 
 from secgan.editing.align import alignment_matrix, square_crop_matrix, warp_to_crop
 from secgan.editing.blend import (
+    blend_crops,
     colorize_labels,
     difference_heatmap,
     feather_mask,
@@ -77,7 +78,9 @@ class PhotoEditor:
         self.regions = regions
         self._detector = detector
         if regions and not editor.has_parser:
-            raise SecganError("region-limited blending needs a parser: the model folder has none (pass --parser)")
+            raise SecganError(
+                "region-limited blending needs a parser: the model folder has none (pass --parser)"
+            )
 
     @property
     def detector(self):
@@ -96,7 +99,9 @@ class PhotoEditor:
             return [warp_to_crop(photo, m, size)], [m], [None]
         faces = self.detector.detect(photo)
         if not faces:
-            raise NoFaceError("no face found in the photo (try a larger, frontal face, or --aligned for crops)")
+            raise NoFaceError(
+                "no face found in the photo (try a larger, frontal face, or --aligned for crops)"
+            )
         mats = [alignment_matrix(f.landmarks, size) for f in faces]
         return [warp_to_crop(photo, m, size) for m in mats], mats, faces
 
@@ -137,15 +142,20 @@ class PhotoEditor:
             )
             for f, m, c, e, s, lab in zip(faces, mats, crops, edited, src, labels)
         ]
+        edited_names = [k for k, v in edits.items() if v != 0]
         if aligned:
             out = edited[0]
+            if self.regions and labels[0] is not None:
+                region = region_mask(labels[0], edited_names)
+                if region is not None:
+                    out = blend_crops(crops[0], out, region)
+                    results[0].edited = out
             heat = difference_heatmap(crops[0], out)
             drawn = colorize_labels(labels[0]) if (masks and labels[0] is not None) else None
             return PhotoEdit(image=out, heatmap=heat, masks=drawn, faces=results)
 
         size = ed.image_size
         box_alpha = feather_mask(size)
-        edited_names = [k for k, v in edits.items() if v != 0]
         out = photo
         canvas = np.full(photo.shape[:2], 255, dtype=np.uint8) if (masks and ed.has_parser) else None
         for face in results:

@@ -27,9 +27,9 @@ def frechet_distance(
     Args:
         mu1, mu2: means ``[D]``.
         sigma1, sigma2: covariances ``[D, D]``.
-        eps: when the product of the covariances is singular (e.g. fewer samples than dimensions: scipy
-            warns, or the root is not finite), ``eps * I`` is added to both covariances and the root taken
-            again, as the reference FID implementations do. Imaginary parts from numerical error are dropped (an error is
+        eps: when the matrix square root is not finite (singular product, e.g. fewer samples than
+            dimensions), ``eps * I`` is added to both covariances and the root taken again, as the
+            reference FID implementations do. Imaginary parts from numerical error are dropped (an error is
             raised when they are not small).
     """
     mu1, mu2 = np.atleast_1d(np.asarray(mu1, np.float64)), np.atleast_1d(np.asarray(mu2, np.float64))
@@ -42,16 +42,14 @@ def frechet_distance(
             f"shape mismatch: mu {mu1.shape} vs {mu2.shape}, sigma {sigma1.shape} vs {sigma2.shape}"
         )
     diff = mu1 - mu2
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", scipy.linalg.LinAlgWarning)
+    with warnings.catch_warnings():
+        # scipy warns on a singular product (fewer samples than dimensions); its root is still used, as the
+        # reference FID implementations do, and only a non-finite root triggers the offset below.
+        warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
         covmean = scipy.linalg.sqrtm(sigma1 @ sigma2)
-    singular = any(issubclass(w.category, scipy.linalg.LinAlgWarning) for w in caught)
-    if singular or not np.isfinite(covmean).all():
-        # Fewer samples than dimensions, or collinear features: regularise as the reference FID code does.
-        log.debug("Fréchet distance: singular product of covariances; adding %g to the diagonals", eps)
-        offset = np.eye(sigma1.shape[0]) * eps
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
+        if not np.isfinite(covmean).all():
+            log.warning("Fréchet distance: singular product of covariances; adding %g to the diagonals", eps)
+            offset = np.eye(sigma1.shape[0]) * eps
             covmean = scipy.linalg.sqrtm((sigma1 + offset) @ (sigma2 + offset))
     if np.iscomplexobj(covmean):
         imag = np.max(np.abs(covmean.imag))

@@ -162,13 +162,14 @@ def mean_over_ranks(t: torch.Tensor) -> torch.Tensor:
     return t / dist.get_world_size()
 
 
-def any_rank(flag: bool, device: torch.device) -> bool:
-    """True when ``flag`` is set on any rank (used so that every rank stops at the same step)."""
+def agree(flags: list[bool], device: torch.device) -> list[bool]:
+    """Each flag set on any rank is set on every rank (one MAX all-reduce), so that every rank stops (a
+    signal) or fails (a NaN loss) at the same step."""
     if not _active():
-        return flag
-    t = torch.tensor([1.0 if flag else 0.0], device=device)
+        return list(flags)
+    t = torch.tensor([1.0 if f else 0.0 for f in flags], device=device)
     dist.all_reduce(t, op=dist.ReduceOp.MAX)
-    return bool(t.item() > 0)
+    return [bool(v > 0) for v in t.tolist()]
 
 
 def barrier() -> None:

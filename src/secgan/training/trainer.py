@@ -56,6 +56,13 @@ log = logging.getLogger(__name__)
 MAIN_STATS = ("D_rgb/loss", "G_rgb/loss", "G_rgb/sc", "D_seg/loss", "G_seg/loss")
 
 
+def _worker_init(worker_id: int) -> None:
+    """DataLoader workers: seeded, and deaf to SIGINT (Ctrl-C reaches the whole process group; the main
+    process finishes its step and checkpoints, which needs the workers alive)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    worker_init_fn(worker_id)
+
+
 def _requires_grad(module: nn.Module | None, flag: bool) -> None:
     if module is not None:
         for p in module.parameters():
@@ -109,6 +116,8 @@ class Trainer:
             )
         self._stop_signal: int | None = None
         self.step = 0
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick the fastest kernels
 
         # Networks: the same initial weights on every rank (seeded identically, then broadcast).
         seed_everything(cfg.seed)
@@ -569,7 +578,7 @@ class Trainer:
             batch_sampler=sampler,
             num_workers=workers,
             pin_memory=self.device.type == "cuda",
-            worker_init_fn=worker_init_fn if workers > 0 else None,
+            worker_init_fn=_worker_init if workers > 0 else None,
             generator=torch.Generator().manual_seed(self.cfg.seed * 1000 + self.dist.rank),
             persistent_workers=False,
             prefetch_factor=4 if workers > 0 else None,
@@ -628,7 +637,7 @@ class Trainer:
                     # One host synchronisation per step: the NaN/Inf check of every loss.
                     vals = torch.stack([v.float() for v in stats.values()])
                     bad = not bool(torch.isfinite(vals).all())
-                    stop_any, bad_any = self._agree(self._stop_signal is not None, bad)
+                    stop_any, bad_any = D.agree([self._stop_signal is not None, bad], self.device)
                     if bad_any:
                         self._raise_nonfinite(step, stats, bad, last_ckpt)
                     for k, v in stats.items():
@@ -665,14 +674,6 @@ class Trainer:
             "checkpoint": str(last_ckpt) if last_ckpt else None,
             "last_stats": last_stats,
         }
-
-    def _agree(self, stop: bool, bad: bool) -> tuple[bool, bool]:
-        """Every rank stops (signal) or fails (NaN) at the same step."""
-        if not self.dist.enabled:
-            return stop, bad
-        t = torch.tensor([float(stop), float(bad)], device=self.device)
-        torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX)
-        return bool(t[0] > 0), bool(t[1] > 0)
 
     def _raise_nonfinite(self, step: int, stats: dict[str, torch.Tensor], local: bool, ckpt: Path | None) -> None:
         names = [k for k, v in stats.items() if not math.isfinite(float(v))] if local else []

@@ -46,7 +46,13 @@ class RandomFaces(Dataset):
         return len(self.names)
 
     def __getitem__(self, i: int) -> dict:
-        return {"image": self.images[i], "label": self._labels[i], "index": i, "name": self.names[i], "mask": self.masks[i]}
+        return {
+            "image": self.images[i],
+            "label": self._labels[i],
+            "index": i,
+            "name": self.names[i],
+            "mask": self.masks[i],
+        }
 
 
 def bench_mode(args: argparse.Namespace, mode: str, device: torch.device) -> dict:
@@ -73,12 +79,17 @@ def bench_mode(args: argparse.Namespace, mode: str, device: torch.device) -> dic
     parser = None
     if mode == "secgan":
         torch.manual_seed(0)
-        parser = FrozenParser(BiSeNet(base_width=args.parser_width), input_size=args.parser_size or cfg.data.image_size)
+        parser = FrozenParser(
+            BiSeNet(base_width=args.parser_width), input_size=args.parser_size or cfg.data.image_size
+        )
         parser.to(device)
     with tempfile.TemporaryDirectory() as tmp:
         tr = Trainer(cfg, tmp, device=device, dataset=ds, parser=parser, progress=False)
         batches = [
-            {k: torch.stack([ds[j][k] for j in range(i * bs, (i + 1) * bs)]) for k in ("image", "label", "mask")}
+            {
+                k: torch.stack([ds[j][k] for j in range(i * bs, (i + 1) * bs)])
+                for k in ("image", "label", "mask")
+            }
             for i in range(4)
         ]
         if device.type == "cuda":
@@ -114,17 +125,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     p.add_argument("--amp", action="store_true", help="bf16 autocast")
     p.add_argument("--channels-last", action="store_true")
-    p.add_argument("--iters", type=int, default=10, help="timed iterations (rounded to whole n_critic cycles)")
+    p.add_argument(
+        "--iters", type=int, default=10, help="timed iterations (rounded to whole n_critic cycles)"
+    )
     p.add_argument("--warmup", type=int, default=1, help="warm-up n_critic cycles")
     p.add_argument("--batch", type=int, help="override train.batch_size")
     p.add_argument("--parser-width", type=int, default=64, help="BiSeNet width (64 = the paper's parser)")
     p.add_argument("--parser-size", type=int, help="parser input side (default: the image size)")
-    p.add_argument("--threads", type=int, help="torch intra-op threads on CPU")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch intra-op threads on CPU (default 1: stable figures on a shared machine, where OpenMP "
+        "threads spinning against other jobs make small convolutions many times slower)",
+    )
     p.add_argument("--modes", default="baseline,secgan")
     p.add_argument("--set", action="append", default=[], help="extra config overrides key=value")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    if args.threads:
+    if args.threads and args.device == "cpu":
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     if device.type == "cuda":
@@ -140,7 +159,9 @@ def main(argv: list[str] | None = None) -> int:
     for mode in modes:
         result[mode] = bench_mode(args, mode, device)
     if "baseline" in result and "secgan" in result:
-        result["ratio_secgan_over_baseline"] = round(result["secgan"]["s_per_iter"] / result["baseline"]["s_per_iter"], 3)
+        result["ratio_secgan_over_baseline"] = round(
+            result["secgan"]["s_per_iter"] / result["baseline"]["s_per_iter"], 3
+        )
     sys.stdout.write(json.dumps(result, indent=2) + "\n")
     return 0
 

@@ -55,9 +55,19 @@ def test_paper_hyperparameters():
     assert (s.loss.lambda_cls_g, s.loss.lambda_cls_d, s.loss.lambda_rec) == (1, 1, 10)
     assert s.loss.cls_reduction == "sum_over_attrs_mean_over_batch" and s.model.conditioning == "diff"
     a = load_config("celeba-attgan-128-secgan")
-    assert (a.train.batch_size, a.train.g_lr, a.train.schedule, a.train.final_lr) == (32, 2e-4, "exponential", 2e-6)
+    assert (a.train.batch_size, a.train.g_lr, a.train.schedule, a.train.final_lr) == (
+        32,
+        2e-4,
+        "exponential",
+        2e-6,
+    )
     assert a.train.iterations == 200 * 182_000 // 32 and a.train.decay_start == a.train.iterations // 2
-    assert (a.loss.lambda_rec, a.loss.lambda_cls_g, a.loss.lambda_cls_d, a.loss.cls_reduction) == (100, 10, 1, "mean")
+    assert (a.loss.lambda_rec, a.loss.lambda_cls_g, a.loss.lambda_cls_d, a.loss.cls_reduction) == (
+        100,
+        10,
+        1,
+        "mean",
+    )
     r = load_config("rafd-stargan-128-secgan")
     assert r.loss.cls_loss == "ce" and len(r.data.attributes) == 8
     assert load_config("celebahq-stargan-256-baseline").data.dataset == "celebahq"
@@ -80,7 +90,9 @@ def test_overrides_are_typed():
     )
     assert cfg2.train.iterations == 40 and isinstance(cfg2.train.iterations, int)
     assert cfg2.train.g_lr == 2e-3 and cfg2.train.amp is True
-    assert cfg2.data.root == "/x/y" and cfg2.data.attributes == ("Bald", "Male") and cfg2.data.max_items is None
+    assert (
+        cfg2.data.root == "/x/y" and cfg2.data.attributes == ("Bald", "Male") and cfg2.data.max_items is None
+    )
     assert cfg2.seed == 7 and cfg2.train.decay_start == 1000
     assert cfg.train.iterations == 200_000  # frozen original untouched
     with pytest.raises(ConfigError, match=r"unknown key 'train.iters'.*valid keys of train: iterations"):

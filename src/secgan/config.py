@@ -149,7 +149,9 @@ def to_dict(cfg: Config) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for f in dataclasses.fields(cfg):
         v = getattr(cfg, f.name)
-        out[f.name] = {k: conv(x) for k, x in dataclasses.asdict(v).items()} if dataclasses.is_dataclass(v) else v
+        out[f.name] = (
+            {k: conv(x) for k, x in dataclasses.asdict(v).items()} if dataclasses.is_dataclass(v) else v
+        )
     return out
 
 
@@ -237,7 +239,9 @@ def from_dict(d: dict[str, Any]) -> Config:
         elif key in ("seed", "name"):
             kwargs[key] = _coerce(value, hints[key], key)
         else:
-            raise ConfigError(f"unknown config section {key!r}; valid: {', '.join([*classes, 'seed', 'name'])}")
+            raise ConfigError(
+                f"unknown config section {key!r}; valid: {', '.join([*classes, 'seed', 'name'])}"
+            )
     cfg = Config(**kwargs)
     validate(cfg)
     return cfg
@@ -281,7 +285,9 @@ def validate(cfg: Config) -> None:
 def preset_names() -> list[str]:
     """Names of the presets shipped in ``secgan/presets`` (without ``.yaml``; ``_base*`` files excluded)."""
     root = resources.files("secgan") / "presets"
-    return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".yaml") and not p.name.startswith("_"))
+    return sorted(
+        p.name[:-5] for p in root.iterdir() if p.name.endswith(".yaml") and not p.name.startswith("_")
+    )
 
 
 def _read_yaml(path_or_name: str, seen: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -358,10 +364,14 @@ def apply_overrides(cfg: Config, overrides: list[str] | tuple[str, ...]) -> Conf
             d[key] = value
             continue
         if "." not in key:
-            raise ConfigError(f"override key {key!r} must be section.key; sections: {', '.join(classes)}, seed")
+            raise ConfigError(
+                f"override key {key!r} must be section.key; sections: {', '.join(classes)}, seed"
+            )
         section, sub = key.split(".", 1)
         if section not in classes:
-            raise ConfigError(f"unknown config section {section!r} in {item!r}; valid: {', '.join(classes)}, seed")
+            raise ConfigError(
+                f"unknown config section {section!r} in {item!r}; valid: {', '.join(classes)}, seed"
+            )
         names = [f.name for f in dataclasses.fields(classes[section])]
         if sub not in names:
             raise ConfigError(f"unknown key {key!r}; valid keys of {section}: {', '.join(names)}")

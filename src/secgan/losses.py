@@ -46,7 +46,10 @@ def g_adv_loss(fake_adv: torch.Tensor) -> tuple[torch.Tensor, Stats]:
 
 
 def interpolate(
-    real: torch.Tensor, fake: torch.Tensor, alpha: torch.Tensor | None = None, generator: torch.Generator | None = None
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    alpha: torch.Tensor | None = None,
+    generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """Per-sample uniform interpolates ``alpha * real + (1 - alpha) * fake`` with ``alpha ~ U[0, 1]`` of shape
     ``[N, 1, 1, 1]`` (drawn from ``generator`` unless given). ``fake`` is detached."""
@@ -76,7 +79,9 @@ def gradient_penalty(
     """
     x_hat = interpolate(real.float(), fake.float(), alpha, generator).requires_grad_(True)
     out = critic(x_hat).float()
-    (grad,) = torch.autograd.grad(outputs=out, inputs=x_hat, grad_outputs=torch.ones_like(out), create_graph=True)
+    (grad,) = torch.autograd.grad(
+        outputs=out, inputs=x_hat, grad_outputs=torch.ones_like(out), create_graph=True
+    )
     norm = grad.flatten(1).norm(2, dim=1)
     loss = ((norm - 1) ** 2).mean()
     return loss, {"gp": _d(loss), "grad_norm": _d(norm.mean())}
@@ -98,7 +103,9 @@ def bce_cls_loss(
     elif reduction == "mean":
         loss = per.mean()
     else:
-        raise ConfigError(f"unknown classification reduction {reduction!r}; valid: {', '.join(CLS_REDUCTIONS)}")
+        raise ConfigError(
+            f"unknown classification reduction {reduction!r}; valid: {', '.join(CLS_REDUCTIONS)}"
+        )
     acc = ((logits.detach() > 0).float() == target.float()).float().mean()
     return loss, {"cls": _d(loss), "cls_acc": acc}
 
@@ -113,7 +120,10 @@ def ce_cls_loss(logits: torch.Tensor, target_onehot: torch.Tensor) -> tuple[torc
 
 
 def cls_loss(
-    logits: torch.Tensor, target: torch.Tensor, kind: str = "bce", reduction: str = "sum_over_attrs_mean_over_batch"
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    kind: str = "bce",
+    reduction: str = "sum_over_attrs_mean_over_batch",
 ) -> tuple[torch.Tensor, Stats]:
     """Dispatch: ``kind="bce"`` (multi-label attributes) or ``"ce"`` (one-hot expressions)."""
     if kind == "bce":

@@ -24,7 +24,18 @@ def _json(capsys) -> dict:
 
 def test_parser_commands(synth, tmp_path, capsys):
     p_dir = tmp_path / "P"
-    args = ["parser", "train", "--data", str(synth), "--dataset", "celeba", "--size", "32", "--out", str(p_dir)]
+    args = [
+        "parser",
+        "train",
+        "--data",
+        str(synth),
+        "--dataset",
+        "celeba",
+        "--size",
+        "32",
+        "--out",
+        str(p_dir),
+    ]
     assert main(args + ["--epochs", "1", "--batch", "8", "--base-width", "4"]) == 0
     result = _json(capsys)
     assert result["size"] == 32 and result["eval_split"] == "test" and len(result["iou"]) == 12
@@ -41,7 +52,10 @@ def test_parser_commands(synth, tmp_path, capsys):
     assert abs(sum(pred["fractions"].values()) - 1) < 1e-3
     assert Image.open(tmp_path / "m.png").size == Image.open(img).size
 
-    assert main(["parser", "cache", str(p_dir), "--data", str(synth), "--dataset", "celeba", "--size", "32"]) == 0
+    assert (
+        main(["parser", "cache", str(p_dir), "--data", str(synth), "--dataset", "celeba", "--size", "32"])
+        == 0
+    )
     cache = _json(capsys)
     masks = np.load(f"{cache['cache_dir']}/masks.npy")
     assert masks.shape == (cache["count"], 32, 32) and masks.dtype == np.uint8
@@ -56,7 +70,18 @@ def test_parser_commands(synth, tmp_path, capsys):
 
 def test_classifier_commands(synth, tmp_path, capsys):
     c_dir = tmp_path / "C"
-    args = ["classifier", "train", "--data", str(synth), "--dataset", "celeba", "--size", "32", "--out", str(c_dir)]
+    args = [
+        "classifier",
+        "train",
+        "--data",
+        str(synth),
+        "--dataset",
+        "celeba",
+        "--size",
+        "32",
+        "--out",
+        str(c_dir),
+    ]
     assert main(args + ["--epochs", "1", "--batch", "16", "--attrs", "Male,Eyeglasses"]) == 0
     result = _json(capsys)
     assert list(result["accuracy"]) == ["Male", "Eyeglasses"] and 0 <= result["mean_accuracy"] <= 1

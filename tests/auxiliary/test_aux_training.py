@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from tiny_faces import TinyFaces
 
@@ -14,7 +16,9 @@ from secgan.data.masks import SEGMENTS_12, soft_19_to_12
 
 def test_log_probs12_equals_log_of_merged_softmax():
     z = torch.randn(2, 19, 5, 4) * 3
-    torch.testing.assert_close(log_probs12(z), torch.log(soft_19_to_12(torch.softmax(z, 1))), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(
+        log_probs12(z), torch.log(soft_19_to_12(torch.softmax(z, 1))), atol=1e-5, rtol=1e-5
+    )
 
 
 def test_iou_report_by_hand():
@@ -34,7 +38,9 @@ def test_fit_parser_learns_the_tiny_faces(tmp_path):
     result = fit_parser(train, test, tmp_path / "P", epochs=12, batch_size=8, base_width=8, lr=3e-3)
     assert result["steps"] == 12 * 6 and result["size"] == 32 and result["input_size"] == 32
     # predicting the majority segment everywhere scores ~0.64; the trained parser must do much better
-    majority = max(torch.bincount(torch.stack([it["mask"] for it in test.items]).flatten()).tolist()) / (16 * 32 * 32)
+    majority = max(torch.bincount(torch.stack([it["mask"] for it in test.items]).flatten()).tolist()) / (
+        16 * 32 * 32
+    )
     assert majority < 0.7
     assert result["pixel_accuracy"] > majority + 0.15
     assert result["iou"]["others"] > 0.8 and result["iou"]["skin"] > 0.6
@@ -45,7 +51,14 @@ def test_fit_parser_learns_the_tiny_faces(tmp_path):
 def test_fit_classifier_multilabel_and_predict_api(tmp_path):
     train, test = TinyFaces(n=64, size=32, seed=0), TinyFaces(n=32, size=32, seed=1)
     result = fit_classifier(
-        train, test, tmp_path / "C", ["Has_Hair", "Big_Mouth"], epochs=8, batch_size=16, widths=(8, 16), fc_dim=32
+        train,
+        test,
+        tmp_path / "C",
+        ["Has_Hair", "Big_Mouth"],
+        epochs=8,
+        batch_size=16,
+        widths=(8, 16),
+        fc_dim=32,
     )
     assert result["accuracy"]["Has_Hair"] >= 0.9 and result["mean_accuracy"] >= 0.8
     net, meta = load_classifier(tmp_path / "C")
@@ -61,11 +74,42 @@ def test_fit_classifier_multilabel_and_predict_api(tmp_path):
 
 
 def test_fit_classifier_multiclass_one_hot(tmp_path):
-    train, test = TinyFaces(n=48, size=32, seed=0, one_hot=True), TinyFaces(n=16, size=32, seed=1, one_hot=True)
+    train, test = (
+        TinyFaces(n=48, size=32, seed=0, one_hot=True),
+        TinyFaces(n=16, size=32, seed=1, one_hot=True),
+    )
     result = fit_classifier(
-        train, test, tmp_path / "C", ["expr_a", "expr_b"], multilabel=False, epochs=2, batch_size=16, widths=(4, 8), fc_dim=16
+        train,
+        test,
+        tmp_path / "C",
+        ["expr_a", "expr_b"],
+        multilabel=False,
+        epochs=2,
+        batch_size=16,
+        widths=(4, 8),
+        fc_dim=16,
     )
     assert "overall_accuracy" in result and not result["multilabel"]
     net, meta = load_classifier(tmp_path / "C")
     labels = predict_labels(net, meta, torch.stack([it["image"] for it in test.items]))
     assert torch.equal(labels.sum(1), torch.ones(16))  # one-hot
+
+
+def test_cosine_schedule_by_steps_and_by_time(monkeypatch):
+    import secgan.auxiliary.schedule as sched
+
+    s = sched.CosineSchedule(total_steps=100, base_lr=1.0, warmup_steps=10)
+    assert s.lr(0) == 0.1 and s.lr(9) == 1.0
+    assert abs(s.lr(55) - 0.5) < 1e-9  # half-way through the decay
+    lrs = [s.lr(k) for k in range(10, 100)]
+    assert all(a >= b for a, b in zip(lrs, lrs[1:])) and s.lr(100) == 0.0
+    assert not s.done(99) and s.done(100)
+
+    clock = [1000.0]
+    monkeypatch.setattr(sched.time, "monotonic", lambda: clock[0])
+    s = sched.CosineSchedule(total_steps=1000, base_lr=1.0, warmup_steps=10, time_limit=60.0)
+    clock[0] += 30.0  # half the budget gone after only 20 steps: the decay follows the clock
+    assert s.progress(20) == 0.5
+    assert abs(s.lr(20) - 0.5 * (1 + math.cos(math.pi * (0.5 - 0.01) / 0.99))) < 1e-9
+    clock[0] += 30.0
+    assert s.done(40) and s.lr(40) == 0.0

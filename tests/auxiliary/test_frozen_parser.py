@@ -17,7 +17,9 @@ from secgan.errors import WeightsError
 from secgan.models.bisenet import BiSeNet
 from secgan.models.export import read_config
 
-_spec = importlib.util.spec_from_file_location("bisenet_keys", Path(__file__).parents[1] / "models" / "bisenet_keys.py")
+_spec = importlib.util.spec_from_file_location(
+    "bisenet_keys", Path(__file__).parents[1] / "models" / "bisenet_keys.py"
+)
 bisenet_keys = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bisenet_keys)
 
@@ -114,7 +116,11 @@ def test_import_public_checkpoint_layout(tmp_path, prefix, with_counters):
             if with_counters:
                 state[prefix + k] = torch.tensor(80000)
             continue
-        t = torch.rand(shape, generator=g) + 0.5 if "running_var" in k else torch.randn(shape, generator=g) * 0.05
+        t = (
+            torch.rand(shape, generator=g) + 0.5
+            if "running_var" in k
+            else torch.randn(shape, generator=g) * 0.05
+        )
         state[prefix + k] = t
     pth = tmp_path / "79999_iter.pth"
     torch.save(state, pth)

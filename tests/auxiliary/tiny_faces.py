@@ -6,7 +6,13 @@ import torch
 from torch.utils.data import Dataset
 
 # segment ids (SEGMENTS_12): 0 skin, 2 eyes, 7 mouth, 10 hair, 11 others
-COLOURS = {0: (0.8, 0.4, 0.2), 2: (-0.9, -0.9, 0.6), 7: (0.2, -0.8, -0.5), 10: (-0.6, -0.7, -0.8), 11: (0.1, 0.5, 0.1)}
+COLOURS = {
+    0: (0.8, 0.4, 0.2),
+    2: (-0.9, -0.9, 0.6),
+    7: (0.2, -0.8, -0.5),
+    10: (-0.6, -0.7, -0.8),
+    11: (0.1, 0.5, 0.1),
+}
 
 
 class TinyFaces(Dataset):

@@ -47,7 +47,14 @@ def test_stargan_official_key_layout():
     assert not any(k.startswith("main.22") for k in sd)
     d = StarGANDiscriminator(image_size=128, n_attrs=5)
     sd = d.state_dict()
-    assert sorted({k.split(".")[1] for k in sd if k.startswith("main.")}, key=int) == ["0", "2", "4", "6", "8", "10"]
+    assert sorted({k.split(".")[1] for k in sd if k.startswith("main.")}, key=int) == [
+        "0",
+        "2",
+        "4",
+        "6",
+        "8",
+        "10",
+    ]
     assert sd["main.10.weight"].shape == (2048, 1024, 4, 4) and sd["main.10.bias"].shape == (2048,)
     assert sd["conv1.weight"].shape == (1, 2048, 3, 3) and "conv1.bias" not in sd
     assert sd["conv2.weight"].shape == (5, 2048, 2, 2)
@@ -64,7 +71,9 @@ def test_stargan_discriminator_outputs():
 
 def test_attgan_generator_shapes_skip_and_inject():
     torch.manual_seed(0)
-    g = AttGANGenerator(n_attrs=3, enc_dim=4, dec_dim=4, n_layers=3, shortcut_layers=1, inject_layers=1, max_dim=16)
+    g = AttGANGenerator(
+        n_attrs=3, enc_dim=4, dec_dim=4, n_layers=3, shortcut_layers=1, inject_layers=1, max_dim=16
+    )
     x, c = torch.randn(2, 3, 32, 32), torch.randn(2, 3)
     zs = g.encode(x)
     assert [tuple(z.shape) for z in zs] == [(2, 4, 16, 16), (2, 8, 8, 8), (2, 16, 4, 4)]

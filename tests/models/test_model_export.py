@@ -72,7 +72,9 @@ def test_save_load_round_trip(tmp_path):
         for k, v in net.state_dict().items():
             assert torch.equal(loaded[name].state_dict()[k], v), (name, k)
         out_a, out_b = _run(net), _run(loaded[name])
-        for a, b in zip(out_a if isinstance(out_a, tuple) else (out_a,), out_b if isinstance(out_b, tuple) else (out_b,)):
+        for a, b in zip(
+            out_a if isinstance(out_a, tuple) else (out_a,), out_b if isinstance(out_b, tuple) else (out_b,)
+        ):
             torch.testing.assert_close(a, b)
     assert load_file(str(tmp_path / "n5.safetensors"))["cp.resnet.bn1.num_batches_tracked"].item() == 1
     only, _ = load_pretrained(tmp_path, names=["n6"])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from toy import tiny_parser
+from secgan_train_toys import tiny_parser
 
 from secgan.cli import main
 from secgan.config import apply_overrides, load_config
@@ -46,7 +46,10 @@ def test_dry_run_prints_the_reference_parameter_counts(preset, expected, capsys)
 
 
 def test_dry_run_rejects_an_unknown_key(capsys):
-    assert main(["train", "--config", "celeba-stargan-128-baseline", "--dry-run", "--set", "loss.lambda_x=1"]) == 2
+    assert (
+        main(["train", "--config", "celeba-stargan-128-baseline", "--dry-run", "--set", "loss.lambda_x=1"])
+        == 2
+    )
     assert "valid keys of loss" in capsys.readouterr().err
 
 
@@ -74,6 +77,9 @@ def test_train_command_on_synthetic_data(synth, tmp_path, capsys):
     cfg = json.loads((run / "config.json").read_text())
     assert cfg["data"]["root"] == str(root) and cfg["parser"]["dir"] == str(pdir)
     assert (run / "export" / "G.safetensors").is_file() and (run / "samples" / "step-000004.png").is_file()
+    # the same folder again without --resume is refused (no silent mix of two runs' checkpoints)
+    assert main(args) == 2
+    assert "--resume" in capsys.readouterr().err
     # --resume of a finished run with more iterations continues from step 4
     assert main(["train", "--out", str(run), "--resume", "--no-progress", "--set", "train.iterations=6"]) == 0
     summary = json.loads(capsys.readouterr().out)
@@ -91,7 +97,9 @@ def test_mask_cache_is_used_when_present(synth, tmp_path):
     parser = FrozenParser.load(pdir)
     ds = build_dataset("celeba", root, split="train", image_size=32)
     build_mask_cache(parser, ds, default_cache_dir(root, "celeba", "train", 32, parser_hash(parser)))
-    cfg = apply_overrides(load_config("synthetic-stargan-64-secgan"), [*TINY, f"data.root={root}", f"parser.dir={pdir}"])
+    cfg = apply_overrides(
+        load_config("synthetic-stargan-64-secgan"), [*TINY, f"data.root={root}", f"parser.dir={pdir}"]
+    )
     tr = Trainer(cfg, tmp_path / "run", progress=False)
     assert tr.dataset.mask_array is not None and tr.dataset.mask_array.shape == (len(ds), 32, 32)
     item = tr.dataset[0]

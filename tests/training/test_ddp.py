@@ -9,8 +9,8 @@ import socket
 import pytest
 import torch
 import torch.multiprocessing as mp
-from ddp_worker import DDP_EXTRA, run_rank
-from toy import ToyFaces, tiny_config, tiny_parser
+from secgan_train_ddp_worker import DDP_EXTRA, run_rank
+from secgan_train_toys import ToyFaces, tiny_config, tiny_parser
 
 from secgan.training.checkpoint import latest_checkpoint, load_checkpoint, load_network_state
 from secgan.training.networks import build_networks

@@ -7,7 +7,7 @@ import os
 import signal
 
 import torch
-from toy import ToyFaces, tiny_config, tiny_parser
+from secgan_train_toys import ToyFaces, tiny_config, tiny_parser
 
 from secgan.training.checkpoint import latest_checkpoint, load_checkpoint
 from secgan.training.trainer import Trainer

@@ -6,7 +6,7 @@ import json
 
 import pytest
 import torch
-from toy import ToyFaces, tiny_config, tiny_parser
+from secgan_train_toys import ToyFaces, tiny_config, tiny_parser
 
 from secgan import losses as L
 from secgan.errors import ConfigError, TrainingError
@@ -27,7 +27,11 @@ def test_every_backbone_and_mode_trains(tmp_path, backbone, mode):
     before = {n: _weights(m) for n, m in tr.nets.items()}
     out = tr.train()
     assert out["step"] == 4 and not out["interrupted"]
-    expected = {"baseline": {"G_rgb", "D_rgb"}, "concat": {"G_rgb", "D_rgb"}, "secgan": {"G_rgb", "D_rgb", "G_seg", "D_seg"}}
+    expected = {
+        "baseline": {"G_rgb", "D_rgb"},
+        "concat": {"G_rgb", "D_rgb"},
+        "secgan": {"G_rgb", "D_rgb", "G_seg", "D_seg"},
+    }
     assert set(tr.nets) == expected[mode]
     for name, net in tr.nets.items():
         w = net.state_dict()
@@ -77,7 +81,7 @@ def test_source_masks_from_the_parser_when_the_data_has_none(tmp_path):
     batch = next(iter(tr._loader(0)))
     tr.rng.manual_seed(99)
     b = tr.prepare_batch(batch)
-    # undo the flip the step drew to compare with the parser on the stored images
+    # s_lab is the parser's labelling of the (possibly flipped) batch images
     torch.testing.assert_close(b["s_lab"], parser.labels12(b["x"]))
     assert b["s_in"].shape == (4, 12, 32, 32) and torch.all(b["s_in"].sum(1) == 1)
 
@@ -109,7 +113,9 @@ def test_nan_loss_stops_with_the_loss_and_step_named(tmp_path, monkeypatch):
 
 
 def test_run_folder_and_export(tmp_path):
-    cfg = tiny_config("stargan", "secgan", "log.sample_every=2", "log.checkpoint_every=3", "log.tensorboard=true")
+    cfg = tiny_config(
+        "stargan", "secgan", "log.sample_every=2", "log.checkpoint_every=3", "log.tensorboard=true"
+    )
     run = tmp_path / "run"
     tr = Trainer(cfg, run, dataset=ToyFaces(), parser=tiny_parser(), progress=False)
     tr.train()
@@ -120,7 +126,11 @@ def test_run_folder_and_export(tmp_path):
     assert [x["step"] for x in lines] == [1, 2, 3, 4, 5, 6]
     assert {"lr_G", "lr_D", "img_per_s", "D_rgb/loss", "D_seg/loss"} <= set(lines[-1])
     assert lines[2]["lr_G"] == pytest.approx(1e-4) and lines[-1]["lr_G"] == 0.0  # linear decay to 0
-    assert sorted(p.name for p in (run / "samples").iterdir()) == ["step-000002.png", "step-000004.png", "step-000006.png"]
+    assert sorted(p.name for p in (run / "samples").iterdir()) == [
+        "step-000002.png",
+        "step-000004.png",
+        "step-000006.png",
+    ]
     assert list((run / "tb").glob("events.out.tfevents.*"))
     assert [p.name for p in sorted((run / "checkpoints").iterdir())] == ["step-000003.pt", "step-000006.pt"]
     nets, meta = load_pretrained(run / "export")
@@ -142,7 +152,9 @@ def test_concat_export_needs_a_mask(tmp_path):
 
 def _amp_run(tmp_path, device):
     cfg = tiny_config("stargan", "secgan", "train.iterations=2", "train.amp=true", "data.num_workers=1")
-    tr = Trainer(cfg, tmp_path / "run", device=device, dataset=ToyFaces(), parser=tiny_parser(), progress=False)
+    tr = Trainer(
+        cfg, tmp_path / "run", device=device, dataset=ToyFaces(), parser=tiny_parser(), progress=False
+    )
     seen = []
     tr.D_rgb.register_forward_hook(lambda m, i, o: seen.append((i[0].shape[0], o[0].dtype)))
     out = tr.train()

@@ -9,7 +9,6 @@ itself (image and mask together), so both paths see the same augmentation.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Iterator
 
 import torch
@@ -99,12 +98,3 @@ def random_hflip(batch: dict, generator: torch.Generator | None = None, p: float
     if "mask" in batch:
         out["mask"] = torch.where(flip[:, None, None], batch["mask"].flip(-1), batch["mask"])
     return out
-
-
-def cosine_lr(step: int, total: int, base: float, warmup: int) -> float:
-    """Learning rate at ``step`` (0-based): linear warm-up over ``warmup`` steps, then cosine decay from
-    ``base`` to 0 at ``total``."""
-    if step < warmup:
-        return base * (step + 1) / warmup
-    t = (step - warmup) / max(1, total - warmup)
-    return base * 0.5 * (1 + math.cos(math.pi * min(1.0, t)))

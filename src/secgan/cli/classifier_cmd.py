@@ -88,10 +88,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--eval-split", default="test", choices=("val", "test"))
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--lr", type=float, default=1e-3)
-    t.add_argument("--time-limit", type=float, default=None, help="stop training after this many seconds")
+    t.add_argument(
+        "--time-limit",
+        type=float,
+        default=None,
+        help="end training within this many seconds (data loading included; the LR decay is compressed to fit)",
+    )
     t.add_argument("--workers", type=int, default=0, help="DataLoader workers")
     t.add_argument(
-        "--threads", type=int, default=None, help="torch CPU threads (1 is fastest on a CPU shared with other jobs)"
+        "--threads",
+        type=int,
+        default=None,
+        help="torch CPU threads (1 is fastest on a CPU shared with other jobs)",
     )
     t.add_argument("--device", default=None)
     t.set_defaults(func=cmd_train)

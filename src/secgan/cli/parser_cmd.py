@@ -45,6 +45,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         base_width=args.base_width,
         input_size=args.input_size,
         lr=args.lr,
+        class_balance=args.class_balance,
         eval_split=args.eval_split,
         max_eval_images=args.max_eval_images,
         device=_device(args.device),
@@ -143,10 +144,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--base-width", type=int, default=64, help="BiSeNet width (64 = the public architecture)")
     t.add_argument("--input-size", type=int, default=None, help="side the network runs at (default: --size)")
     t.add_argument("--lr", type=float, default=2e-3)
-    t.add_argument("--time-limit", type=float, default=None, help="stop training after this many seconds")
+    t.add_argument(
+        "--class-balance",
+        type=float,
+        default=0.5,
+        help="loss weight per segment = frequency**-X (0: unweighted)",
+    )
+    t.add_argument(
+        "--time-limit",
+        type=float,
+        default=None,
+        help="end training within this many seconds (data loading included; the LR decay is compressed to fit)",
+    )
     t.add_argument("--workers", type=int, default=0, help="DataLoader workers")
     t.add_argument(
-        "--threads", type=int, default=None, help="torch CPU threads (1 is fastest on a CPU shared with other jobs)"
+        "--threads",
+        type=int,
+        default=None,
+        help="torch CPU threads (1 is fastest on a CPU shared with other jobs)",
     )
     common(t)
     t.set_defaults(func=cmd_train)

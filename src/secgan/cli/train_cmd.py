@@ -1,7 +1,13 @@
 """``secgan train``: train SeCGAN (or a baseline) from a preset or a YAML config into a run folder.
 
 Also the entry point of distributed training: ``torchrun --nproc_per_node=K -m secgan train ...`` starts
-one process per device; each joins the process group from torchrun's environment variables.
+one process per device; each joins the process group from torchrun's environment variables
+(``train.batch_size`` is the global batch, split over the processes). Several nodes, e.g. under SLURM with
+one task per node and the run folder on a shared filesystem::
+
+    srun torchrun --nnodes=$SLURM_NNODES --nproc_per_node=4 --rdzv_backend=c10d \
+        --rdzv_endpoint=$(scontrol show hostnames $SLURM_JOB_NODELIST | head -n1):29500 \
+        -m secgan train --config celeba-stargan-128-secgan --data DIR --parser P_DIR --out RUN_DIR
 """
 
 from __future__ import annotations
@@ -62,7 +68,9 @@ def resolve_config(args: argparse.Namespace):
     elif args.config:
         cfg = load_config(args.config)
     else:
-        raise ConfigError("--config PRESET_OR_YAML is required (or --resume with a run folder holding config.json)")
+        raise ConfigError(
+            "--config PRESET_OR_YAML is required (or --resume with a run folder holding config.json)"
+        )
     extra = []
     if args.data:
         extra.append(f"data.root={args.data}")
@@ -102,7 +110,9 @@ def run(args: argparse.Namespace) -> int:
     if not info.is_main:
         logging.getLogger().setLevel(logging.WARNING)
     try:
-        trainer = Trainer(cfg, args.out, device=dev, resume=args.resume, dist_info=info, progress=not args.no_progress)
+        trainer = Trainer(
+            cfg, args.out, device=dev, resume=args.resume, dist_info=info, progress=not args.no_progress
+        )
         summary = trainer.train()
     finally:
         D.shutdown()

@@ -166,7 +166,11 @@ def _load_parser(opts: EvalOptions, nets: dict[str, nn.Module], meta: dict, devi
         from secgan.auxiliary.parser.frozen import FrozenParser
 
         p = FrozenParser.load(opts.parser, device)
-        return p, {"source": str(opts.parser), "input_size": p.input_size}
+        return p, {
+            "source": str(opts.parser),
+            "input_size": p.input_size,
+            "weights_sha256": _dir_hashes(Path(opts.parser)),
+        }
     if "parser" in nets:
         net = nets["parser"]
         if hasattr(net, "labels12"):
@@ -463,6 +467,7 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
             "model_weights_sha256": _dir_hashes(model_dir),
             "classifier": {
                 "dir": str(opts.classifier),
+                "weights_sha256": _dir_hashes(Path(opts.classifier)),
                 "weights_hash": cfeat.weights_hash,
                 "image_size": cfeat.image_size,
                 "multilabel": multilabel,

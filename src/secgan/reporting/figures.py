@@ -180,7 +180,9 @@ def _diff_map(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def figure5(rows: Sequence[Row], path: Path, title: str, max_rows: int | None = None) -> Path | None:
-    """The qualitative comparison: one edit per row (edit ``g`` applied to example image ``g mod K``)."""
+    """The qualitative comparison: one edit per row (edit ``g`` applied to example image ``g mod K``).
+
+    ``title`` may hold ``{methods}``, replaced by the methods shown (e.g. "Baseline vs SeCGAN")."""
     main = main_rows(rows)
     methods = [m for m in ("baseline", "secgan") if m in main]
     if not methods:
@@ -202,6 +204,7 @@ def figure5(rows: Sequence[Row], path: Path, title: str, max_rows: int | None = 
             log.warning("Figure 5 %s: the runs' example images differ; showing %s only", title, methods[0])
             methods = methods[:1]
             break
+    title = title.replace("{methods}", " vs ".join(METHOD_NAMES[m] for m in methods))
     mask_src = exs.get("secgan", ref)
     has_in = "mask_in" in mask_src
     out_key = (
@@ -248,7 +251,7 @@ def figure5(rows: Sequence[Row], path: Path, title: str, max_rows: int | None = 
         caption = describe_edit(groups[gi], ref["y_src"][ki], attributes, expressions)
         axes[r, 0].set_ylabel(caption, fontsize=7, rotation=0, ha="right", va="center")
     fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / (cell * n_rows + 0.6)))
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path

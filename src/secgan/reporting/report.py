@@ -52,7 +52,7 @@ def build_report(paths: Sequence[str | os.PathLike], out: str | os.PathLike) -> 
         p = figure4(srows, out / f"figure4-{name}.png", f"Accuracy per attribute ({label})")
         if p:
             figs["figure4"].append(p)
-        p = figure5(srows, out / f"figure5-{name}.png", f"Baseline vs SeCGAN ({label})")
+        p = figure5(srows, out / f"figure5-{name}.png", f"{{methods}} ({label})")
         if p:
             figs["figure5"].append(p)
         p = figure3(srows, out / f"figure3-{name}.png", f"Accuracy vs λ_sc ({label})")

@@ -80,7 +80,9 @@ def strip_prefixes(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return out
 
 
-def load_network_state(module: nn.Module, state: dict[str, torch.Tensor], name: str, path: str | Path) -> None:
+def load_network_state(
+    module: nn.Module, state: dict[str, torch.Tensor], name: str, path: str | Path
+) -> None:
     """Strictly load ``state`` into ``module``; :class:`WeightsError` names the network and file when the
     architecture differs (missing/unexpected keys or shape mismatches)."""
     try:
@@ -88,4 +90,6 @@ def load_network_state(module: nn.Module, state: dict[str, torch.Tensor], name: 
     except RuntimeError as err:
         first = str(err).strip().splitlines()
         detail = " ".join(line.strip() for line in first[:3])
-        raise WeightsError(f"{path}: network {name} does not match the configured architecture: {detail}") from err
+        raise WeightsError(
+            f"{path}: network {name} does not match the configured architecture: {detail}"
+        ) from err

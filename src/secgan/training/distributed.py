@@ -52,7 +52,9 @@ def env_dist_info() -> DistInfo:
     return DistInfo(rank=rank, world_size=world, local_rank=local)
 
 
-def init_distributed(device: str = "cpu", info: DistInfo | None = None, timeout_s: float = 1800) -> tuple[DistInfo, torch.device]:
+def init_distributed(
+    device: str = "cpu", info: DistInfo | None = None, timeout_s: float = 1800
+) -> tuple[DistInfo, torch.device]:
     """Join the process group when started by torchrun and pick this process's device.
 
     ``device``: ``"cpu"`` (gloo) or ``"cuda"`` (NCCL, one GPU per process: ``cuda:LOCAL_RANK``).

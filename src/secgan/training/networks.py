@@ -88,4 +88,6 @@ def build_networks(cfg: Config, n_attrs: int | None = None) -> dict[str, nn.Modu
 
 def parameter_counts(nets: dict[str, nn.Module]) -> dict[str, int]:
     """Parameters of each of the four networks (0 for a network the mode does not use)."""
-    return {name: sum(p.numel() for p in nets[name].parameters()) if name in nets else 0 for name in NETWORK_NAMES}
+    return {
+        name: sum(p.numel() for p in nets[name].parameters()) if name in nets else 0 for name in NETWORK_NAMES
+    }

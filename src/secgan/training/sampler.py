@@ -45,7 +45,9 @@ class StepBatchSampler:
         world_size: int = 1,
     ) -> None:
         if batch_size % world_size:
-            raise ConfigError(f"train.batch_size={batch_size} must be divisible by the {world_size} processes")
+            raise ConfigError(
+                f"train.batch_size={batch_size} must be divisible by the {world_size} processes"
+            )
         if n_items < batch_size:
             raise DataError(f"the dataset has {n_items} items, fewer than one batch of {batch_size}")
         self.n, self.batch_size, self.seed = n_items, batch_size, seed

@@ -16,7 +16,9 @@ from secgan.data.masks import colorize
 from secgan.utils.io import atomic_path
 
 
-def attribute_edit_targets(y: torch.Tensor, attributes: Sequence[str], onehot: bool = False) -> list[torch.Tensor]:
+def attribute_edit_targets(
+    y: torch.Tensor, attributes: Sequence[str], onehot: bool = False
+) -> list[torch.Tensor]:
     """One target label set per attribute: ``[n_a]`` tensors ``[N, n_a]``.
 
     Multi-label (CelebA): invert attribute ``i``, then apply the conflict rules of the evaluation protocol
@@ -67,8 +69,11 @@ def _to_uint8(x: torch.Tensor) -> np.ndarray:
 
 
 def compose_grid(
-    images: torch.Tensor, edits: list[torch.Tensor], masks_in: torch.Tensor | None = None,
-    masks_out: list[torch.Tensor] | None = None, pad: int = 2,
+    images: torch.Tensor,
+    edits: list[torch.Tensor],
+    masks_in: torch.Tensor | None = None,
+    masks_out: list[torch.Tensor] | None = None,
+    pad: int = 2,
 ) -> np.ndarray:
     """Grid ``[rows * H + pads, (1 + n_edits) * W + pads, 3]`` uint8.
 

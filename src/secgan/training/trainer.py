@@ -53,6 +53,8 @@ from secgan.utils.seed import get_rng_state, seed_everything, set_rng_state, wor
 
 log = logging.getLogger(__name__)
 
+# The preprocessing each dataset's loader applies (secgan.data.transforms), recorded in the export.
+CROPS = {"celeba": "celeba-center-178", "celebahq": "celebahq-full", "rafd": "rafd-head-600"}
 MAIN_STATS = ("D_rgb/loss", "G_rgb/loss", "G_rgb/sc", "D_seg/loss", "G_seg/loss")
 
 
@@ -126,7 +128,7 @@ class Trainer:
         self.dataset = dataset if dataset is not None else self._build_dataset()
         self._check_dataset()
         self.nets = build_networks(cfg, len(self.attributes))
-        for name, net in self.nets.items():
+        for net in self.nets.values():
             net.to(self.device, memory_format=self.memory_format)
             net.train()
             D.broadcast_module(net)
@@ -153,7 +155,9 @@ class Trainer:
         pdir = self.cfg.parser.dir
         if pdir is None:
             if self.mode == "secgan":
-                raise ConfigError("model.mode=secgan needs the frozen parser P: pass --parser P_DIR (or parser.dir)")
+                raise ConfigError(
+                    "model.mode=secgan needs the frozen parser P: pass --parser P_DIR (or parser.dir)"
+                )
             return None
         from secgan.auxiliary.parser import FrozenParser
 
@@ -226,12 +230,20 @@ class Trainer:
             return nets["classifier"], meta
         if len(nets) == 1:
             return next(iter(nets.values())), meta
-        raise ConfigError(f"export.classifier={cdir}: expected one network named 'classifier', found {list(nets)}")
+        raise ConfigError(
+            f"export.classifier={cdir}: expected one network named 'classifier', found {list(nets)}"
+        )
 
     def _load_resume_state(self) -> None:
-        if not self.resume:
-            return
         path = latest_checkpoint(self.run.checkpoints)
+        if not self.resume:
+            if D.agree([path is not None], self.device)[0]:
+                raise ConfigError(
+                    f"{self.run.root} already holds checkpoints ({path.name if path else 'on rank 0'}): pass "
+                    "--resume to continue that run, or choose another --out"
+                )
+            return
+        # Every rank reads the checkpoint itself: a multi-node run needs the run folder on a shared filesystem.
         if path is None:
             log.warning("--resume: no checkpoint in %s; starting from step 0", self.run.checkpoints)
             return
@@ -330,7 +342,9 @@ class Trainer:
         if self.need_mask:
             s_lab = self._source_masks(x, mask)
             out["s_lab"] = s_lab
-            out["s_in"] = one_hot(s_lab, NUM_SEGMENTS).to(x.dtype).contiguous(memory_format=self.memory_format)
+            out["s_in"] = (
+                one_hot(s_lab, NUM_SEGMENTS).to(x.dtype).contiguous(memory_format=self.memory_format)
+            )
         return out
 
     def critic_step(
@@ -479,7 +493,11 @@ class Trainer:
             "networks": {name: plain_state_dict(net) for name, net in self.nets.items()},
             "optimizers": {name: opt.state_dict() for name, opt in self.opts.items()},
             "rng": {"global": get_rng_state(), "train": self.rng.get_state()},
-            "data": {"n_items": len(self.dataset), "batch_size": self.cfg.train.batch_size, "seed": self.cfg.seed},
+            "data": {
+                "n_items": len(self.dataset),
+                "batch_size": self.cfg.train.batch_size,
+                "seed": self.cfg.seed,
+            },
             "world_size": self.dist.world_size,
         }
 
@@ -489,7 +507,9 @@ class Trainer:
             D.average_buffers(net)
         path = None
         if self.dist.is_main:
-            path = save_checkpoint(self.run.checkpoints, step, self.state_dict(), keep=self.cfg.log.keep_checkpoints)
+            path = save_checkpoint(
+                self.run.checkpoints, step, self.state_dict(), keep=self.cfg.log.keep_checkpoints
+            )
             if export:
                 self.export(step)
         D.barrier()
@@ -504,7 +524,7 @@ class Trainer:
             "target_scale": cfg.model.target_scale,
             "image_size": cfg.data.image_size,
             "dataset": cfg.data.dataset,
-            "crop": getattr(self.dataset, "crop", None),
+            "crop": getattr(self.dataset, "crop", None) or CROPS.get(cfg.data.dataset),
             "backbone": cfg.model.backbone,
             "mode": cfg.model.mode,
             "in_channels": 3 + (NUM_SEGMENTS if self.mode == "concat" else 0),
@@ -552,7 +572,9 @@ class Trainer:
             if self._stop_signal is not None and signum == signal.SIGINT:
                 raise KeyboardInterrupt
             self._stop_signal = signum
-            log.warning("%s received: stopping after this step with a checkpoint", signal.Signals(signum).name)
+            log.warning(
+                "%s received: stopping after this step with a checkpoint", signal.Signals(signum).name
+            )
 
         old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
@@ -654,7 +676,9 @@ class Trainer:
                     if self.dist.is_main and (step % cfg.log.sample_every == 0 or last):
                         self.make_samples(step)
                     if step % cfg.log.checkpoint_every == 0 or last or stop_any:
-                        last_ckpt = self.save(step, export=cfg.log.export_every_checkpoint or last) or last_ckpt
+                        last_ckpt = (
+                            self.save(step, export=cfg.log.export_every_checkpoint or last) or last_ckpt
+                        )
                     if stop_any:
                         interrupted = not last
                         break
@@ -675,7 +699,9 @@ class Trainer:
             "last_stats": last_stats,
         }
 
-    def _raise_nonfinite(self, step: int, stats: dict[str, torch.Tensor], local: bool, ckpt: Path | None) -> None:
+    def _raise_nonfinite(
+        self, step: int, stats: dict[str, torch.Tensor], local: bool, ckpt: Path | None
+    ) -> None:
         names = [k for k, v in stats.items() if not math.isfinite(float(v))] if local else []
         what = ", ".join(names) if names else "a loss on another process"
         kept = f"the last good checkpoint is {ckpt}" if ckpt else "no checkpoint was written yet"
@@ -699,7 +725,13 @@ class Trainer:
         means = torch.stack([sums[k] / counts[k] for k in keys])
         means = D.mean_over_ranks(means)
         values = dict(zip(keys, means.tolist()))
-        record = {"step": step, "time": round(elapsed, 3), "img_per_s": round(ips, 2), "lr_G": lr_g, "lr_D": lr_d}
+        record = {
+            "step": step,
+            "time": round(elapsed, 3),
+            "img_per_s": round(ips, 2),
+            "lr_G": lr_g,
+            "lr_D": lr_d,
+        }
         record.update({k: round(v, 6) for k, v in values.items()})
         if self.dist.is_main:
             self.run.log_stats(record)

@@ -22,8 +22,9 @@ from torch import nn
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from secgan.auxiliary.batches import BatchSource, cosine_lr, random_hflip
+from secgan.auxiliary.batches import BatchSource, random_hflip
 from secgan.auxiliary.classifier import CLASSIFIER_NAME, load_classifier
+from secgan.auxiliary.schedule import CosineSchedule
 from secgan.errors import ConfigError, DataError
 from secgan.models.classifier import AttributeClassifier
 from secgan.models.export import save_pretrained
@@ -104,7 +105,8 @@ def fit_classifier(
     Args:
         multilabel: sigmoid/BCE per attribute (True) or softmax/CE over one-hot classes (False).
         lr: peak Adam learning rate (linear warm-up, then cosine decay to 0).
-        time_limit: stop training after this many seconds (the schedule is not shortened).
+        time_limit: wall-clock budget in seconds for this call up to the end of training (decoding the
+            data included, the final evaluation not): the cosine decay is compressed to end in time.
     """
     if epochs < 1 or batch_size < 1:
         raise ConfigError(f"epochs and batch size must be >= 1 (got {epochs}, {batch_size})")
@@ -119,14 +121,13 @@ def fit_classifier(
 
     net = AttributeClassifier(
         len(attributes), image_size=size, widths=widths, fc_dim=fc_dim, multilabel=multilabel
-    )
-    net = net.to(device)
+    ).to(device)
     opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=1e-5)
     gen = torch.Generator().manual_seed(seed)
     steps_per_epoch = math.ceil(len(train_src) / batch_size)
-    total = epochs * steps_per_epoch
-    warmup = min(100, max(1, total // 20))
-    step, stopped_early = 0, False
+    budget = None if time_limit is None else max(1.0, time_limit - (time.time() - t0))
+    schedule = CosineSchedule(epochs * steps_per_epoch, lr, time_limit=budget)
+    step = 0
     t_train = time.time()
     for epoch in range(epochs):
         net.train()
@@ -138,9 +139,11 @@ def fit_classifier(
             leave=False,
         )
         for batch in bar:
+            if schedule.done(step):
+                break
             batch = random_hflip(batch, gen)
             for g in opt.param_groups:
-                g["lr"] = cosine_lr(step, total, lr, warmup)
+                g["lr"] = schedule.lr(step)
             loss = classifier_loss(net(batch["image"].to(device)), batch["label"].to(device), multilabel)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -148,19 +151,19 @@ def fit_classifier(
             losses.append(float(loss.detach()))
             bar.set_postfix(loss=f"{losses[-1]:.3f}")
             step += 1
-            if time_limit is not None and time.time() - t_train > time_limit:
-                stopped_early = True
-                break
-        log.info(
-            "classifier epoch %d/%d: loss %.4f (%.0f s)",
-            epoch + 1,
-            epochs,
-            float(np.mean(losses)),
-            time.time() - t_train,
-        )
-        if stopped_early:
-            log.warning("time limit of %.0f s reached after %d of %d steps", time_limit, step, total)
+        if losses:
+            log.info(
+                "classifier epoch %d/%d: loss %.4f (%.0f s)",
+                epoch + 1,
+                epochs,
+                np.mean(losses),
+                time.time() - t_train,
+            )
+        if schedule.done(step):
             break
+    stopped_early = step < schedule.total
+    if stopped_early:
+        log.warning("time limit of %.0f s reached after %d of %d steps", time_limit, step, schedule.total)
     train_s = time.time() - t_train
 
     meta = {
@@ -180,6 +183,7 @@ def fit_classifier(
         "train_images": len(train_src),
         "epochs": epochs,
         "steps": step,
+        "planned_steps": schedule.total,
         "stopped_early": stopped_early,
         "load_seconds": round(load_s, 1),
         "train_seconds": round(train_s, 1),

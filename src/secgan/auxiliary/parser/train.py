@@ -26,24 +26,20 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from secgan.auxiliary.batches import BatchSource, cosine_lr, random_hflip
+from secgan.auxiliary.batches import BatchSource, random_hflip
 from secgan.auxiliary.parser.frozen import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     FrozenParser,
     normalize_images,
 )
-from secgan.data.masks import LUT_19_TO_12, NUM_SEGMENTS, SEGMENTS_12, matrix_19_to_12
+from secgan.auxiliary.schedule import CosineSchedule
+from secgan.data.masks import NUM_SEGMENTS, SEGMENTS_12, matrix_19_to_12
 from secgan.errors import ConfigError, DataError
 from secgan.models.bisenet import BiSeNet
 from secgan.utils.seed import seed_everything
 
 log = logging.getLogger(__name__)
-
-# BiSeNet classes merged into each of the 12 segments.
-SEGMENT_GROUPS: tuple[tuple[int, ...], ...] = tuple(
-    tuple(k for k, c in enumerate(LUT_19_TO_12) if c == seg) for seg in range(NUM_SEGMENTS)
-)
 
 
 def log_probs12(logits19: torch.Tensor) -> torch.Tensor:
@@ -58,9 +54,12 @@ def log_probs12(logits19: torch.Tensor) -> torch.Tensor:
     return sums.clamp_min(1e-30).log() - sums.sum(dim=1, keepdim=True).log()
 
 
-def parser_loss(outputs: tuple[torch.Tensor, ...], mask12: torch.Tensor) -> torch.Tensor:
-    """Sum over the heads of the mean per-pixel NLL of the 12-segment target ``mask12 [N, H, W]`` (long)."""
-    return sum(F.nll_loss(log_probs12(o), mask12) for o in outputs)  # type: ignore[return-value]
+def parser_loss(
+    outputs: tuple[torch.Tensor, ...], mask12: torch.Tensor, weights: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Sum over the heads of the per-pixel NLL of the 12-segment target ``mask12 [N, H, W]`` (long),
+    weighted by ``weights [12]`` when given (a weighted mean, as ``nll_loss`` defines it)."""
+    return sum(F.nll_loss(log_probs12(o), mask12, weight=weights) for o in outputs)  # type: ignore[return-value]
 
 
 def confusion_matrix(pred: torch.Tensor, target: torch.Tensor, n: int = NUM_SEGMENTS) -> torch.Tensor:
@@ -100,6 +99,24 @@ def evaluate_parser(parser: FrozenParser, source: BatchSource) -> dict[str, Any]
     return out
 
 
+def segment_weights(source: BatchSource, power: float = 0.5, max_items: int = 512) -> torch.Tensor:
+    """Per-segment loss weights ``[12]`` ``~ frequency ** -power`` (segments absent from the data get the
+    largest weight seen), normalised so the pixel-weighted mean weight is 1. Frequencies come from the
+    in-memory masks, or from the first ``max_items`` items of a streamed dataset."""
+    if source.tensors is not None:
+        masks = source.tensors["mask"]
+    else:
+        n = min(len(source), max_items)
+        masks = torch.stack([source.ds[i]["mask"] for i in range(n)])
+    freq = torch.bincount(masks.reshape(-1), minlength=NUM_SEGMENTS).double()
+    freq = freq / freq.sum()
+    w = torch.zeros(NUM_SEGMENTS, dtype=torch.float64)
+    present = freq > 0
+    w[present] = freq[present] ** -power
+    w[~present] = w[present].max() if present.any() else 1.0
+    return (w / (w * freq).sum()).float()
+
+
 def fit_parser(
     train_ds: Dataset,
     eval_ds: Dataset,
@@ -110,6 +127,7 @@ def fit_parser(
     base_width: int = 64,
     input_size: int | None = None,
     lr: float = 2e-3,
+    class_balance: float = 0.5,
     device: str | torch.device = "cpu",
     time_limit: float | None = None,
     num_workers: int = 0,
@@ -121,10 +139,14 @@ def fit_parser(
 
     Args:
         input_size: the side the network runs at (default ``S``); images are resized to it and the logits
-            back to ``S``, exactly as :class:`FrozenParser` does at inference.
+            go straight back to ``S``, exactly as :class:`FrozenParser` does at inference. Running a
+            stride-8 network above the image size resolves small parts (eyes, earrings) of small images.
         base_width: BiSeNet width (64 = the public architecture; smaller is faster).
-        lr: peak Adam learning rate (linear warm-up, then cosine decay to 0 over all steps).
-        time_limit: stop training after this many seconds (the schedule is not shortened).
+        lr: peak Adam learning rate (linear warm-up, then cosine decay to 0).
+        class_balance: segment weights ``frequency ** -class_balance`` in the loss (0 = unweighted); the
+            small segments otherwise weigh little in a loss that the mean IoU weighs equally.
+        time_limit: wall-clock budget in seconds for this call up to the end of training (decoding the
+            data included, the final evaluation not): the cosine decay is compressed to end in time.
     """
     if epochs < 1 or batch_size < 1:
         raise ConfigError(f"epochs and batch size must be >= 1 (got {epochs}, {batch_size})")
@@ -138,6 +160,7 @@ def fit_parser(
         raise DataError("parser training needs a dataset with masks (masks='gt')")
     size = int(train_ds[0]["image"].shape[-1])
     input_size = int(input_size or size)
+    weights = segment_weights(train_src, class_balance).to(device) if class_balance > 0 else None
     load_s = time.time() - t0
 
     net = BiSeNet(n_classes=19, base_width=base_width).to(device)
@@ -146,9 +169,9 @@ def fit_parser(
     opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=1e-5)
     gen = torch.Generator().manual_seed(seed)
     steps_per_epoch = math.ceil(len(train_src) / batch_size)
-    total = epochs * steps_per_epoch
-    warmup = min(100, max(1, total // 20))
-    step, stopped_early = 0, False
+    budget = None if time_limit is None else max(1.0, time_limit - (time.time() - t0))
+    schedule = CosineSchedule(epochs * steps_per_epoch, lr, time_limit=budget)
+    step = 0
     t_train = time.time()
     for epoch in range(epochs):
         net.train()
@@ -160,48 +183,54 @@ def fit_parser(
             leave=False,
         )
         for batch in bar:
+            if schedule.done(step):
+                break
             batch = random_hflip(batch, gen)
             x = batch["image"].to(device)
             mask = batch["mask"].to(device)
             for g in opt.param_groups:
-                g["lr"] = cosine_lr(step, total, lr, warmup)
+                g["lr"] = schedule.lr(step)
             outputs = net(normalize_images(x, mean, std, input_size), output_size=tuple(x.shape[2:]))
-            loss = parser_loss(outputs, mask)
+            loss = parser_loss(outputs, mask, weights)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             losses.append(float(loss.detach()))
             bar.set_postfix(loss=f"{losses[-1]:.3f}")
             step += 1
-            if time_limit is not None and time.time() - t_train > time_limit:
-                stopped_early = True
-                break
-        log.info(
-            "parser epoch %d/%d: loss %.4f (%.0f s)",
-            epoch + 1,
-            epochs,
-            float(np.mean(losses)),
-            time.time() - t_train,
-        )
-        if stopped_early:
-            log.warning("time limit of %.0f s reached after %d of %d steps", time_limit, step, total)
+        if losses:
+            log.info(
+                "parser epoch %d/%d: loss %.4f (%.0f s)",
+                epoch + 1,
+                epochs,
+                np.mean(losses),
+                time.time() - t_train,
+            )
+        if schedule.done(step):
             break
+    stopped_early = step < schedule.total
+    if stopped_early:
+        log.warning("time limit of %.0f s reached after %d of %d steps", time_limit, step, schedule.total)
     train_s = time.time() - t_train
 
     parser = FrozenParser(net.cpu(), input_size=input_size)
     parser.save(out, trained_on=trained_on)
+    t_eval = time.time()
     report = evaluate_parser(parser.to(device), eval_src)
     return {
         "parser_dir": str(out),
         "size": size,
         "input_size": input_size,
         "base_width": base_width,
+        "class_balance": class_balance,
         "train_images": len(train_src),
         "epochs": epochs,
         "steps": step,
+        "planned_steps": schedule.total,
         "stopped_early": stopped_early,
         "load_seconds": round(load_s, 1),
         "train_seconds": round(train_s, 1),
+        "eval_seconds": round(time.time() - t_eval, 1),
         **report,
     }
 

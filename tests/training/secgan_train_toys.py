@@ -14,7 +14,9 @@ ATTRS = PAPER_ATTRIBUTES[:4]  # Bald, Bangs, Black_Hair, Blond_Hair
 class ToyFaces(Dataset):
     """``n`` random images ``[3, S, S]`` in [-1, 1] with random labels and 12-segment masks."""
 
-    def __init__(self, n: int = 24, size: int = 32, attributes=ATTRS, seed: int = 0, masks: bool = True) -> None:
+    def __init__(
+        self, n: int = 24, size: int = 32, attributes=ATTRS, seed: int = 0, masks: bool = True
+    ) -> None:
         g = torch.Generator().manual_seed(seed)
         self.attributes = list(attributes)
         self.images = torch.rand(n, 3, size, size, generator=g) * 2 - 1

@@ -1,0 +1,6 @@
+"""Suite-wide settings: one intra-op thread (tiny convolutions run many times slower when two threads fight
+over two shared cores, and results are then independent of the machine's core count)."""
+
+import torch
+
+torch.set_num_threads(1)

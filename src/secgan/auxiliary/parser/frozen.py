@@ -78,6 +78,9 @@ class FrozenParser(nn.Module):
         self.net = net
         self.input_size = int(input_size)
         self.meta: dict = {}  # config.json extras when loaded from a parser directory
+        # the exact values (the float32 buffers below would round them in config.json and the hash)
+        self.mean_values = [float(m) for m in mean]
+        self.std_values = [float(v) for v in std]
         self.register_buffer(
             "mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1), persistent=False
         )
@@ -114,9 +117,7 @@ class FrozenParser(nn.Module):
         """Write this parser as a parser directory."""
         from secgan.models.export import save_pretrained
 
-        meta = parser_meta(
-            self.input_size, trained_on, self.mean.flatten().tolist(), self.std.flatten().tolist()
-        )
+        meta = parser_meta(self.input_size, trained_on, self.mean_values, self.std_values)
         return save_pretrained(directory, {PARSER_NAME: self.net}, meta)
 
     # ------------------------------------------------------------------ inference
@@ -164,9 +165,7 @@ def parser_hash(parser: FrozenParser | str | os.PathLike) -> str:
     parser directory and the :class:`FrozenParser` loaded from it."""
     if isinstance(parser, FrozenParser):
         state = dict(parser.net.state_dict())
-        extras = _hash_extras(
-            parser.input_size, parser.mean.flatten().tolist(), parser.std.flatten().tolist()
-        )
+        extras = _hash_extras(parser.input_size, parser.mean_values, parser.std_values)
     else:
         from safetensors.torch import load_file
 

@@ -103,6 +103,7 @@ class TrainConfig:
     final_lr: float = 0.0  # exponential: the lr at the last step
     amp: bool = False  # bf16 autocast (CUDA); the gradient penalty stays in float32
     channels_last: bool = False
+    compile: bool = False  # torch.compile the step's forward passes (the gradient penalty's stays eager)
 
 
 @dataclass(frozen=True)

@@ -113,3 +113,27 @@ def test_cosine_schedule_by_steps_and_by_time(monkeypatch):
     assert abs(s.lr(20) - 0.5 * (1 + math.cos(math.pi * (0.5 - 0.01) / 0.99))) < 1e-9
     clock[0] += 30.0
     assert s.done(40) and s.lr(40) == 0.0
+
+
+def test_segment_weights_closed_form():
+    from secgan.auxiliary.batches import BatchSource
+    from secgan.auxiliary.parser.train import segment_weights
+
+    class Masks(torch.utils.data.Dataset):
+        def __init__(self):
+            m = torch.zeros(4, 4, dtype=torch.long)
+            m[0, :] = 2  # 4 of 16 pixels are eyes, 12 skin; nothing else occurs
+            self.m = m
+
+        def __len__(self):
+            return 2
+
+        def __getitem__(self, i):
+            return {"image": torch.zeros(3, 4, 4), "label": torch.zeros(1), "index": i, "mask": self.m}
+
+    w = segment_weights(BatchSource(Masks(), batch_size=2), power=0.5)
+    f_skin, f_eyes = 0.75, 0.25
+    z = f_skin * f_skin**-0.5 + f_eyes * f_eyes**-0.5
+    torch.testing.assert_close(w[0], torch.tensor(f_skin**-0.5 / z))
+    torch.testing.assert_close(w[2], torch.tensor(f_eyes**-0.5 / z))
+    assert torch.all(w[[1, 3, 4, 5, 6, 7, 8, 9, 10, 11]] == w[2])  # absent segments: the largest weight

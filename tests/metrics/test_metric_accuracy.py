@@ -129,3 +129,10 @@ def test_receding_hairline_follows_bald_rule():
     assert t.tolist() == [[0.0, 1.0, 0.0]]
     t = celeba_edit_targets(torch.tensor([[0.0, 1.0, 1.0]]), 0, attrs)
     assert t.tolist() == [[1.0, 0.0, 0.0]]
+
+
+def test_counter_empty_group_is_none_not_nan():
+    c = AccuracyCounter(["a", "b"])
+    c.update(0, torch.tensor([True, False]))
+    c.update(1, torch.tensor([], dtype=torch.bool))
+    assert c.per_group() == {"a": 0.5, "b": None} and c.mean() == 0.5

@@ -119,12 +119,14 @@ class AccuracyCounter:
         if unchanged is not None:
             self.unchanged[group] += int(unchanged.sum())
 
-    def per_group(self) -> dict[str, float]:
-        return {g: (c / t if t else float("nan")) for g, c, t in zip(self.groups, self.correct, self.total)}
+    def per_group(self) -> dict[str, float | None]:
+        """Accuracy per group; ``None`` for a group that saw no image (kept JSON-valid, unlike NaN)."""
+        return {g: (c / t if t else None) for g, c, t in zip(self.groups, self.correct, self.total)}
 
-    def mean(self) -> float:
-        values = [v for v in self.per_group().values() if v == v]
-        return sum(values) / len(values) if values else float("nan")
+    def mean(self) -> float | None:
+        """Unweighted mean over the groups that saw images."""
+        values = [v for v in self.per_group().values() if v is not None]
+        return sum(values) / len(values) if values else None
 
     def summary(self) -> dict:
         """``{"per_attribute": {name: acc}, "mean": acc, "counts": {name: n}, "unchanged_targets": {...}}``."""

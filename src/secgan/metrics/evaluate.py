@@ -353,11 +353,11 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
         logits_real, feats_real = cfeat.logits_and_features(x)
         logits_real = logits_real[:, cols]
         for gi in range(n_groups):
-            if expressions:
-                correct = logits_real.argmax(1) == y_src.argmax(1)
+            if expressions:  # per expression: recall on the real images showing it
+                shown = y_src.argmax(1) == gi
+                real_counter.update(gi, (logits_real.argmax(1) == gi)[shown])
             else:
-                correct = (logits_real[:, gi] > 0) == (y_src[:, gi] > 0.5)
-            real_counter.update(gi, correct)
+                real_counter.update(gi, (logits_real[:, gi] > 0) == (y_src[:, gi] > 0.5))
         for key in real_acc:
             real_acc[key].update(feats_real if key == "classifier" else extractors[key](x)["features"])
         if take:

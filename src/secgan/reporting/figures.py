@@ -93,11 +93,14 @@ def figure4(rows: Sequence[Row], path: Path, title: str) -> Path | None:
     ax.set_xticklabels([a.replace("_", " ") for a in attrs], rotation=40, ha="right", fontsize=8)
     ax.set_ylabel("editing accuracy (%)")
     ax.set_ylim(0, 112)
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7, loc="upper center", ncol=n_m, bbox_to_anchor=(0.5, -0.22), frameon=False)
     ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120, bbox_inches="tight")
+    fig.suptitle(title, fontsize=10, y=0.99)
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(
+        handles, labels, fontsize=7, loc="upper center", ncol=n_m, bbox_to_anchor=(0.5, 0.955), frameon=False
+    )
+    fig.tight_layout(rect=(0, 0, 1, 0.9))
+    fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
 

@@ -129,7 +129,9 @@ def load_run(path: str | os.PathLike) -> Run:
         lambda_sc=float(lam) if lam is not None and mode == "secgan" else None,
         seed=model.get("seed"),
         values=values,
-        per_attribute={k: 100.0 * float(v) for k, v in m["accuracy"]["per_attribute"].items()},
+        per_attribute={
+            k: 100.0 * float(v) for k, v in m["accuracy"]["per_attribute"].items() if v is not None
+        },
         protocol_key=(proto.get("split"), proto.get("num_images"), proto.get("intensity"), extractors),
     )
 

@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 FORMAT = "secgan-checkpoint"
 VERSION = 1
 _NAME = re.compile(r"^step-(\d+)\.pt$")
+# The temporary files of secgan.utils.io.atomic_path: ".NAME.XXXXXXXX.tmp" (tempfile.mkstemp's 8 characters).
+_TEMP = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
 
 
 def checkpoint_path(ckpt_dir: str | Path, step: int) -> Path:
@@ -36,6 +38,25 @@ def list_checkpoints(ckpt_dir: str | Path) -> list[tuple[int, Path]]:
         if m and p.is_file():
             out.append((int(m.group(1)), p))
     return sorted(out)
+
+
+def remove_stale_temp_files(*folders: str | Path) -> list[Path]:
+    """Delete the temporary files that a process killed mid-write (SIGKILL, power loss) left in
+    ``folders`` (``.NAME.XXXXXXXX.tmp`` of :func:`secgan.utils.io.atomic_path`; they are never listed as
+    checkpoints, but each can be as large as one). Call it only while no other process writes there.
+    Returns the removed paths."""
+    removed = []
+    for folder in folders:
+        d = Path(folder)
+        if not d.is_dir():
+            continue
+        for p in d.iterdir():
+            if _TEMP.match(p.name) and p.is_file():
+                p.unlink(missing_ok=True)
+                removed.append(p)
+    if removed:
+        log.info("removed %d temporary file(s) of an interrupted write: %s", len(removed), removed[0].name)
+    return removed
 
 
 def latest_checkpoint(ckpt_dir: str | Path) -> Path | None:

@@ -20,10 +20,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import re
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ from torch.utils.data import DataLoader
 from secgan import losses as L
 from secgan.config import Config, to_dict
 from secgan.data.masks import NUM_SEGMENTS, one_hot
-from secgan.errors import ConfigError, DataError, TrainingError
+from secgan.errors import ConfigError, DataError, SecganError, TrainingError
 from secgan.models.conditioning import make_condition
 from secgan.training import distributed as D
 from secgan.training.checkpoint import (
@@ -42,6 +43,7 @@ from secgan.training.checkpoint import (
     load_checkpoint,
     load_network_state,
     plain_state_dict,
+    remove_stale_temp_files,
     save_checkpoint,
 )
 from secgan.training.networks import build_networks, config_attributes, parameter_counts
@@ -56,6 +58,8 @@ log = logging.getLogger(__name__)
 # The preprocessing each dataset's loader applies (secgan.data.transforms), recorded in the export.
 CROPS = {"celeba": "celeba-center-178", "celebahq": "celebahq-full", "rafd": "rafd-head-600"}
 MAIN_STATS = ("D_rgb/loss", "G_rgb/loss", "G_rgb/sc", "D_seg/loss", "G_seg/loss")
+# torch.compile backend of train.compile ("inductor": generated kernels; the tests use "aot_eager").
+COMPILE_BACKEND = "inductor"
 
 
 def _worker_init(worker_id: int) -> None:
@@ -63,6 +67,20 @@ def _worker_init(worker_id: int) -> None:
     process finishes its step and checkpoints, which needs the workers alive)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     worker_init_fn(worker_id)
+
+
+def _next_batch(loader_iter: Iterator[dict]) -> dict:
+    """The next batch; a user error raised in a DataLoader worker (an unreadable image...) comes back as
+    the same one-line error, not the worker's traceback that PyTorch puts into the re-raised message."""
+    try:
+        return next(loader_iter)
+    except SecganError as err:
+        msg = str(err)
+        if not (msg.startswith("Caught ") and "Original Traceback" in msg):
+            raise
+        last = msg.strip().splitlines()[-1]  # "secgan.errors.DataError: <the original message>"
+        m = re.match(r"^[\w.]+: (.+)$", last)
+        raise type(err)(m.group(1) if m else last) from None
 
 
 def _requires_grad(module: nn.Module | None, flag: bool) -> None:
@@ -134,6 +152,12 @@ class Trainer:
             D.broadcast_module(net)
         self.G_rgb, self.D_rgb = self.nets["G_rgb"], self.nets["D_rgb"]
         self.G_seg, self.D_seg = self.nets.get("G_seg"), self.nets.get("D_seg")
+        # The callables of the step's forward passes: the networks themselves, or their compiled forms
+        # (sharing the parameters) with train.compile. Checkpoints, samples and exports use self.nets.
+        self.fwd: dict[str, Callable[..., Any]] = dict(self.nets)
+        self.parser_probs = self.parser.probs12 if self.parser is not None else None
+        if cfg.train.compile:
+            self._compile()
         t = cfg.train
         self.opts = {
             name: torch.optim.Adam(
@@ -151,6 +175,20 @@ class Trainer:
         self._prepare_samples()
 
     # ------------------------------------------------------------------------------------------ setup
+    def _compile(self) -> None:
+        """``torch.compile`` the generators, the critics' loss passes and (secgan mode) the parser's
+        ``probs12`` on G_rgb's output, each with static shapes.
+
+        The critics' gradient-penalty pass stays eager: AOTAutograd (torch.compile's autograd) does not
+        support double backward, which the penalty's ``create_graph=True`` needs. The compiled and eager
+        critics share their parameters, so both passes train the same weights.
+        """
+        for name, net in self.nets.items():
+            self.fwd[name] = torch.compile(net, dynamic=False, backend=COMPILE_BACKEND)
+        if self.mode == "secgan" and self.parser is not None:
+            self.parser_probs = torch.compile(self.parser.probs12, dynamic=False, backend=COMPILE_BACKEND)
+        log.info("train.compile: generators, critics (gradient penalty eager) and parser compiled")
+
     def _load_parser(self) -> Any:
         pdir = self.cfg.parser.dir
         if pdir is None:
@@ -305,8 +343,9 @@ class Trainer:
         """Move a local batch to the device and draw this step's randomness for the *global* batch.
 
         Returns ``x [n, 3, S, S]``, ``y_src``/``y_trg [n, n_a]``, ``c``/``c0 [n, n_a]`` (edit and
-        reconstruction conditions), ``alpha_rgb``/``alpha_seg [n]`` and, with masks, ``s_lab [n, S, S]`` and
-        ``s_in [n, 12, S, S]`` (one-hot).
+        reconstruction conditions), ``alpha_rgb``/``alpha_seg [n]``, with masks ``s_lab [n, S, S]`` and
+        ``s_in [n, 12, S, S]`` (one-hot), and ``g_in``, G_rgb's input (``x``, or ``concat(x, s_in)``
+        ``[n, 15, S, S]`` in concat mode).
         """
         n = batch["image"].shape[0]
         world, rank = self.dist.world_size, self.dist.rank
@@ -345,6 +384,7 @@ class Trainer:
             out["s_in"] = (
                 one_hot(s_lab, NUM_SEGMENTS).to(x.dtype).contiguous(memory_format=self.memory_format)
             )
+        out["g_in"] = torch.cat([x, out["s_in"]], dim=1) if self.mode == "concat" else x
         return out
 
     def critic_step(
@@ -355,7 +395,7 @@ class Trainer:
         _requires_grad(net, True)
         n = real.shape[0]
         with self._autocast():
-            adv, cls = net(torch.cat([real, fake.detach()]))
+            adv, cls = self.fwd[name](torch.cat([real, fake.detach()]))
         l_adv, s_adv = L.d_adv_loss(adv[:n], adv[n:])
         l_cls, s_cls = self._cls(cls[:n], y_src)
         with self._fp32():
@@ -377,11 +417,10 @@ class Trainer:
         lc = self.cfg.loss
         _requires_grad(self.D_rgb, False)
         _requires_grad(self.D_seg, False)
-        g_in = torch.cat([b["x"], b["s_in"]], dim=1) if self.mode == "concat" else b["x"]
         with self._autocast():
-            adv, cls = self.D_rgb(x_fake)
-            x_rec = self.G_rgb(g_in, b["c0"])
-            p_out = self.parser.probs12(x_fake) if self.mode == "secgan" else None
+            adv, cls = self.fwd["D_rgb"](x_fake)
+            x_rec = self.fwd["G_rgb"](b["g_in"], b["c0"])
+            p_out = self.parser_probs(x_fake) if self.mode == "secgan" else None
         l_adv, s_adv = L.g_adv_loss(adv)
         l_cls, s_cls = self._cls(cls, b["y_trg"])
         l_rec, s_rec = L.rec_l1_loss(b["x"], x_rec)
@@ -393,8 +432,8 @@ class Trainer:
             loss_rgb = loss_rgb + lc.lambda_sc * l_sc
             stats_rgb.update(s_sc)
             with self._autocast():
-                adv_s, cls_s = self.D_seg(s_fake)
-                s_rec = self.G_seg(b["s_in"], b["c0"])
+                adv_s, cls_s = self.fwd["D_seg"](s_fake)
+                s_rec = self.fwd["G_seg"](b["s_in"], b["c0"])
             la, sa = L.g_adv_loss(adv_s)
             lcl, scl = self._cls(cls_s, b["y_trg"])
             lr_, sr = L.rec_mask_loss(b["s_lab"], s_rec)  # eq. 10
@@ -408,12 +447,11 @@ class Trainer:
         """Algorithm 1, one iteration: critics every step, generators when ``step % n_critic == 0``."""
         b = self.prepare_batch(batch)
         g_step = step % self.cfg.train.n_critic == 0
-        g_in = torch.cat([b["x"], b["s_in"]], dim=1) if self.mode == "concat" else b["x"]
         # The translations are computed once: detached for the critics, with their graph for the
         # generator update of the same step (G does not change in between).
         with torch.set_grad_enabled(g_step), self._autocast():
-            x_fake = self.G_rgb(g_in, b["c"])
-            s_fake = self.G_seg(b["s_in"], b["c"]) if self.mode == "secgan" else None
+            x_fake = self.fwd["G_rgb"](b["g_in"], b["c"])
+            s_fake = self.fwd["G_seg"](b["s_in"], b["c"]) if self.mode == "secgan" else None
         stats = self.critic_step("D_rgb", b["x"], x_fake, b["y_src"], b["alpha_rgb"])
         if self.mode == "secgan":
             stats.update(self.critic_step("D_seg", b["s_in"], s_fake, b["y_src"], b["alpha_seg"]))
@@ -617,6 +655,9 @@ class Trainer:
         cfg = self.cfg
         total = cfg.train.iterations
         start = self.step
+        if self.dist.is_main:  # leftovers of a run killed mid-write (they never count as checkpoints)
+            r = self.run
+            remove_stale_temp_files(r.root, r.checkpoints, r.export, r.samples)
         self.run.create(to_dict(cfg), environment(self.device, self.dist.world_size), resume_step=start)
         tb = self.run.tensorboard(cfg.log.tensorboard, purge_step=start + 1 if start else None)
         if self.dist.is_main:
@@ -651,7 +692,7 @@ class Trainer:
             loader_iter = iter(self._loader(start)) if start < total else iter(())
             try:
                 for step in range(start + 1, total + 1):
-                    batch = next(loader_iter)
+                    batch = _next_batch(loader_iter)
                     lr_g, lr_d = self.set_learning_rates(step)
                     stats = self.train_step(step, batch)
                     self.step = step

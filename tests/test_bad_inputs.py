@@ -15,10 +15,12 @@ from __future__ import annotations
 import ast
 import hashlib
 import io
+import logging
 import os
 import pickle
 import shutil
 import struct
+import sys
 import zlib
 from pathlib import Path
 
@@ -62,6 +64,9 @@ TINY_TRAIN = [
 def _cli(capsys, *args: str) -> tuple[int, str]:
     """Run ``secgan ARGS``; returns ``(status, the single error line)`` (no line when status is 0)."""
     capsys.readouterr()
+    for h in logging.getLogger().handlers:  # the CLI's log handler writes to this test's captured stderr
+        if type(h) is logging.StreamHandler:
+            h.stream = sys.stderr  # (not setStream: it flushes the previous test's closed stream)
     rc = main([str(a) for a in args])
     err = capsys.readouterr().err
     assert "Traceback" not in err, err
@@ -320,6 +325,7 @@ def test_model_folder_with_weights_of_another_network(other, model_dir, tmp_path
     before = _tree_digest(bad)
     with pytest.raises(WeightsError, match=rf"G.safetensors: checkpoint of another architecture.*{expect}"):
         load_pretrained(bad)
+    (tmp_path / "x.jpg").write_bytes(_jpeg_bytes())
     rc, line = _cli(capsys, "edit", bad, tmp_path / "x.jpg", "--aligned", "--source", "Male",
                     "--edit", "+Bangs", "--out", tmp_path / "out")  # fmt: skip
     assert rc == 2 and "G.safetensors" in line and "another architecture" in line

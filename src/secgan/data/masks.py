@@ -62,7 +62,8 @@ def matrix_19_to_12(device: torch.device | str | None = None, dtype: torch.dtype
 def soft_19_to_12(probs19: torch.Tensor) -> torch.Tensor:
     """Differentiable: probabilities ``[N, 19, H, W]`` -> ``[N, 12, H, W]`` by summing merged classes."""
     m = matrix_19_to_12(probs19.device, probs19.dtype)
-    return torch.einsum("nkhw,kc->nchw", probs19, m)
+    # einsum gives a permuted view; some CPU backward kernels (nll_loss) need a contiguous tensor.
+    return torch.einsum("nkhw,kc->nchw", probs19, m).contiguous()
 
 
 def one_hot(labels: torch.Tensor, num_classes: int = NUM_SEGMENTS) -> torch.Tensor:

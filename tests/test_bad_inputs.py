@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import io
+import json
 import logging
 import os
 import pickle
@@ -61,21 +62,19 @@ TINY_TRAIN = [
 
 
 # ------------------------------------------------------------------------------------------- helpers
-def _cli(capsys, *args: str) -> tuple[int, str]:
-    """Run ``secgan ARGS``; returns ``(status, the single error line)`` (no line when status is 0)."""
+def _cli(capsys, *args: str) -> tuple[int, str, str]:
+    """Run ``secgan ARGS``; returns ``(status, the error line or "", stdout)``. Status 2 must come with
+    exactly one ``secgan: error: ...`` line, and no status with a traceback."""
     capsys.readouterr()
     for h in logging.getLogger().handlers:  # the CLI's log handler writes to this test's captured stderr
         if type(h) is logging.StreamHandler:
             h.stream = sys.stderr  # (not setStream: it flushes the previous test's closed stream)
     rc = main([str(a) for a in args])
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
     assert "Traceback" not in err, err
     lines = [x for x in err.splitlines() if x.startswith("secgan: error:")]
-    if rc == 0:
-        assert not lines, err
-        return rc, ""
-    assert len(lines) == 1, err
-    return rc, lines[0]
+    assert len(lines) == (1 if rc == 2 else 0), err
+    return rc, (lines[0] if lines else ""), out
 
 
 def _train_args(data: Path, out: Path, *extra: str) -> list[str]:
@@ -157,7 +156,7 @@ def _write_exploits(directory: Path, marker: Path) -> dict[str, Path]:
     zip_path = directory / "evil-zip.pt"
     torch.save({"state_dict": {"w": torch.zeros(2)}, "x": _Exploit(marker)}, zip_path)
     raw_path = directory / "evil-raw.pt"
-    raw_path.write_bytes(pickle.dumps({"step": 5, "x": _Exploit(marker)}))
+    raw_path.write_bytes(pickle.dumps({"step": 5, "x": _Exploit(marker)}, protocol=2))
     return {"zip": zip_path, "raw": raw_path}
 
 
@@ -237,7 +236,7 @@ def test_decompression_bomb_is_refused_from_its_header(tmp_path):
 def test_bad_photo_to_the_edit_command(kind, model_dir, tmp_path, capsys):
     path = _make_bad_photo(kind, tmp_path)
     out = tmp_path / "edited"
-    rc, line = _cli(capsys, "edit", model_dir, path, "--aligned", "--source", "Male", "--edit", "+Bangs",
+    rc, line, _ = _cli(capsys, "edit", model_dir, path, "--aligned", "--source", "Male", "--edit", "+Bangs",
                     "--out", out, "--device", "cpu")  # fmt: skip
     assert rc == 2 and path.name in line
     assert not out.exists() or not any(out.iterdir())
@@ -265,13 +264,15 @@ def test_bad_image_in_the_training_set(kind, faces, tmp_path, capsys):
     victim = data / "img_align_celeba" / "000002.jpg"
     victim.write_bytes(victim.read_bytes()[:300] if kind == "truncated" else b"")
     before = _tree_digest(data)
-    rc, line = _cli(capsys, *_train_args(data, tmp_path / "run", "train.iterations=8", "log.n_samples=0"))
-    assert rc == 2 and "000002.jpg" in line and ("truncated" in line or "empty" in line)
+    rc, line, _ = _cli(capsys, *_train_args(data, tmp_path / "run", "train.iterations=8", "log.n_samples=0"))
+    assert rc == 2 and "000002.jpg" in line and ("cannot read" in line or "empty" in line)
     assert "DataLoader worker" not in line  # the worker's traceback is not the message
     assert _tree_digest(data) == before
     # `secgan data check --deep` reports the file instead of failing (status 1, a JSON report)
-    rc, _ = _cli(capsys, "data", "check", data, "--dataset", "celeba", "--deep", "--no-progress")
-    assert rc == 1
+    rc, _, out = _cli(capsys, "data", "check", data, "--dataset", "celeba", "--deep", "--no-progress")
+    report = json.loads(out)
+    assert rc == 1 and not report["ok"]
+    assert [Path(b["file"]).name for b in report["deep"]["unreadable"]] == ["000002.jpg"]
 
 
 # ----------------------------------------------------------------------------------- attribute files
@@ -288,12 +289,14 @@ def test_attribute_file_with_wrong_columns(faces, tmp_path, capsys):
     data = tmp_path / "data"
     shutil.copytree(faces, data)
     path, lineno = _break_columns(data)
-    with pytest.raises(DataError, match=rf"list_attr_celeba.txt:{lineno}: expected a file name and 40 values"):
+    with pytest.raises(
+        DataError, match=rf"list_attr_celeba.txt:{lineno}: expected a file name and 40 values"
+    ):
         parse_attribute_file(path)
     before = _tree_digest(data)
-    rc, line = _cli(capsys, "data", "check", data, "--dataset", "celeba", "--no-progress")
-    assert rc == 2 and f"list_attr_celeba.txt:{lineno}:" in line and "found 39 columns" in line
-    rc, line = _cli(capsys, *_train_args(data, tmp_path / "run"))
+    rc, line, _ = _cli(capsys, "data", "check", data, "--dataset", "celeba", "--no-progress")
+    assert rc == 2 and f"list_attr_celeba.txt:{lineno}:" in line and "found 40 columns" in line
+    rc, line, _ = _cli(capsys, *_train_args(data, tmp_path / "run"))
     assert rc == 2 and f"list_attr_celeba.txt:{lineno}:" in line
     assert _tree_digest(data) == before and not (tmp_path / "run" / "checkpoints").exists()
 
@@ -305,7 +308,7 @@ def test_attribute_file_without_a_trained_attribute(faces, tmp_path, capsys):
     lines = path.read_text().splitlines()
     lines[1] = lines[1].replace("Bangs", "Fringe")
     path.write_text("\n".join(lines) + "\n")
-    rc, line = _cli(capsys, *_train_args(data, tmp_path / "run"))
+    rc, line, _ = _cli(capsys, *_train_args(data, tmp_path / "run"))
     assert rc == 2 and "'Bangs'" in line and "list_attr_celeba.txt" in line
 
 
@@ -326,7 +329,7 @@ def test_model_folder_with_weights_of_another_network(other, model_dir, tmp_path
     with pytest.raises(WeightsError, match=rf"G.safetensors: checkpoint of another architecture.*{expect}"):
         load_pretrained(bad)
     (tmp_path / "x.jpg").write_bytes(_jpeg_bytes())
-    rc, line = _cli(capsys, "edit", bad, tmp_path / "x.jpg", "--aligned", "--source", "Male",
+    rc, line, _ = _cli(capsys, "edit", bad, tmp_path / "x.jpg", "--aligned", "--source", "Male",
                     "--edit", "+Bangs", "--out", tmp_path / "out")  # fmt: skip
     assert rc == 2 and "G.safetensors" in line and "another architecture" in line
     assert _tree_digest(bad) == before
@@ -338,7 +341,7 @@ def test_resume_into_a_run_whose_checkpoint_is_another_architecture(runs, tmp_pa
     # the newest checkpoint of the folder comes from the wider run (e.g. copied in by mistake)
     shutil.copy(runs["wide"] / "checkpoints" / "step-000002.pt", run / "checkpoints" / "step-000004.pt")
     before = _tree_digest(run)
-    rc, line = _cli(capsys, "train", "--resume", "--out", run, "--device", "cpu", "--no-progress",
+    rc, line, _ = _cli(capsys, "train", "--resume", "--out", run, "--device", "cpu", "--no-progress",
                     "--set", "train.iterations=6")  # fmt: skip
     assert rc == 2
     assert "step-000004.pt" in line and "network G_rgb does not match the configured architecture" in line
@@ -350,7 +353,7 @@ def test_resume_from_a_damaged_checkpoint(runs, tmp_path, capsys):
     shutil.copytree(runs["small"], run)
     ckpt = run / "checkpoints" / "step-000002.pt"
     ckpt.write_bytes(ckpt.read_bytes()[:1000])  # e.g. a disk error (secgan never writes such a file)
-    rc, line = _cli(capsys, "train", "--resume", "--out", run, "--device", "cpu", "--no-progress")
+    rc, line, _ = _cli(capsys, "train", "--resume", "--out", run, "--device", "cpu", "--no-progress")
     assert rc == 2 and "step-000002.pt" in line and "cannot load checkpoint" in line
 
 
@@ -367,12 +370,12 @@ def test_pickles_that_run_code_are_refused_everywhere(fmt, runs, tmp_path, capsy
     run = tmp_path / "run"
     shutil.copytree(runs["small"], run)
     shutil.copy(evil, run / "checkpoints" / "step-000004.pt")
-    rc, line = _cli(capsys, "train", "--resume", "--out", run, "--device", "cpu", "--no-progress")
+    rc, line, _ = _cli(capsys, "train", "--resume", "--out", run, "--device", "cpu", "--no-progress")
     assert rc == 2 and "step-000004.pt" in line and "weights_only=True" in line
     # importers of public checkpoints
-    rc, line = _cli(capsys, "import", "stargan", evil, "--out", tmp_path / "imported")
+    rc, line, _ = _cli(capsys, "import", "stargan", evil, "--out", tmp_path / "imported")
     assert rc == 2 and evil.name in line
-    rc, line = _cli(capsys, "parser", "import", evil, "--out", tmp_path / "parser")
+    rc, line, _ = _cli(capsys, "parser", "import", evil, "--out", tmp_path / "parser")
     assert rc == 2 and evil.name in line
     assert not (tmp_path / "imported" / "config.json").exists()
     assert not (tmp_path / "parser" / "config.json").exists()

@@ -128,9 +128,10 @@ def test_sigkill_mid_run_then_resume_loses_nothing(synth, tmp_path):
 
     resumed = _run_to_end(_train_cmd(synth, run, resume=True), tmp_path / "resumed.log")
     assert resumed["step"] == ITERS and not resumed["interrupted"]
-    assert f"resumed from {ckpts / f'step-{killed_at:06d}.pt'} (step {killed_at})" in (
-        tmp_path / "resumed.log"
-    ).read_text()
+    assert (
+        f"resumed from {ckpts / f'step-{killed_at:06d}.pt'} (step {killed_at})"
+        in (tmp_path / "resumed.log").read_text()
+    )
     assert not [p.name for p in ckpts.iterdir() if _is_temp(p.name)]  # leftovers cleaned up
 
     # Nothing lost: the killed-and-resumed run ends bit for bit where the uninterrupted one does.
@@ -149,7 +150,9 @@ def test_sigkill_mid_run_then_resume_loses_nothing(synth, tmp_path):
     rows_b = [json.loads(x) for x in (run / "stats.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows_b] == [r["step"] for r in rows_a] == list(range(3, ITERS + 1, 3))
     assert rows_b[-1]["G_rgb/loss"] == rows_a[-1]["G_rgb/loss"]
-    assert (run / "export" / "G.safetensors").read_bytes() == (full_dir / "export" / "G.safetensors").read_bytes()
+    assert (run / "export" / "G.safetensors").read_bytes() == (
+        full_dir / "export" / "G.safetensors"
+    ).read_bytes()
 
 
 # A child that writes checkpoint 1, then starts checkpoint 2 and freezes half-way through writing it

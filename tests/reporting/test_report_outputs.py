@@ -155,3 +155,14 @@ def test_missing_evaluation_is_a_user_error(tmp_path):
     (tmp_path / "run").mkdir()
     with pytest.raises(ConfigError, match="secgan evaluate"):
         build_report([tmp_path / "run"], tmp_path / "rep")
+
+
+def test_cli_report_prints_json_and_user_errors_exit_2(runs, tmp_path, capsys):
+    from secgan.cli import main
+
+    assert main(["report", str(runs[0]), str(runs[3]), "--out", str(tmp_path / "rep")]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["runs"] == 2 and out["rows"] == 2
+    (tmp_path / "empty").mkdir()
+    assert main(["report", str(tmp_path / "empty"), "--out", str(tmp_path / "rep2")]) == 2
+    assert "secgan evaluate" in capsys.readouterr().err

@@ -300,10 +300,8 @@ def render_face(spec: FaceSpec, rng: np.random.Generator, width: int = CANON_W, 
     c.label(neck, "neck")
     if collar > sh_y + 10:  # V neck: the cloth's collar leaves a triangle of neck/chest visible
         c.label(np.array([(g.cx - nw - 9, sh_y - 4), (g.cx + nw + 9, sh_y - 4), (g.cx, collar)]), "neck")
-    necklace = None
     if spec.necklace:
-        necklace = _ellipse(g.cx, g.chin + 6, nw + 1, 16, 20, 160, 24)
-        c.label_stroke(necklace, "neck_l", 3.5)
+        c.label_stroke(_ellipse(g.cx, g.chin + 6, nw + 1, 16, 20, 160, 24), "neck_l", 3.5)
     tie = None
     if spec.necktie:
         tie = np.array(
@@ -321,11 +319,12 @@ def render_face(spec: FaceSpec, rng: np.random.Generator, width: int = CANON_W, 
         big = rng.random() < 0.5
         for ex, _ear_poly in ears.values():
             sgn = 1 if ex > g.cx else -1
+            # big enough to stay a few pixels wide at 64x64 (a drop or a ball under the lobe)
             er = _ellipse(
                 ex + sgn * 2.5,
-                g.ear_y + 17.5 + (3 if big else 0),
-                4.5 if big else 4.0,
-                6.5 if big else 4.0,
+                g.ear_y + (21.5 if big else 19.0),
+                6.0 if big else 5.5,
+                8.5 if big else 5.5,
                 n=20,
             )
             earrings.append(er)
@@ -385,8 +384,6 @@ def render_face(spec: FaceSpec, rng: np.random.Generator, width: int = CANON_W, 
         c.label(mouth, "mouth")
 
     # hair on top of the head
-    bangs_poly = None
-    cap_poly = None
     if not spec.bald:
         y_end = g.eye_y + 1
         outer = _hair_outer_arc(g, g.hair_vol, y_end, spec.wavy, rng)
@@ -397,8 +394,7 @@ def render_face(spec: FaceSpec, rng: np.random.Generator, width: int = CANON_W, 
         if spec.receding:  # M-shaped hairline
             inner_y -= 7 * np.exp(-(((np.abs(uu) - 0.45) / 0.15) ** 2))
         inner = np.stack([xs, inner_y], 1)  # left -> right
-        cap_poly = np.concatenate([outer, inner])
-        c.label(cap_poly, "hair")
+        c.label(np.concatenate([outer, inner]), "hair")
         if spec.bangs:
             n = 15
             xs = np.linspace(g.cx + g.fw - 1, g.cx - g.fw + 1, n)
@@ -407,29 +403,21 @@ def render_face(spec: FaceSpec, rng: np.random.Generator, width: int = CANON_W, 
             ys = base + 9 * uu**4 + np.where(np.arange(n) % 2 == 0, 2.5, -2.5)
             ys[0] = ys[-1] = g.eye_y - 6
             skull = _hair_outer_arc(g, 0.0, g.eye_y - 6, False, rng)
-            bangs_poly = np.concatenate([skull, np.stack([xs, ys], 1)[::-1]])
-            c.label(bangs_poly, "hair")
+            c.label(np.concatenate([skull, np.stack([xs, ys], 1)[::-1]]), "hair")
     elif rng.random() < 0.85:  # the fringe of hair a bald head keeps above and behind the ears
+        ys = np.linspace(g.eye_y - 18, g.ear_y + 8, 10)
+        hw = np.array([g.half_width(y) for y in ys])
+        thick = 3.0 + 2.0 * np.sin(np.linspace(0, np.pi, 10))  # thickest in the middle
         for sgn in (1, -1):
-            xo = g.cx + sgn * (g.half_width(g.eye_y - 8) + 3)
-            xi = g.cx + sgn * (g.half_width(g.eye_y - 8) - 5)
-            f = np.array(
-                [
-                    (xi, g.eye_y - 12),
-                    (xo, g.eye_y - 14),
-                    (xo + sgn * 1, g.ear_y + 4),
-                    (xi + sgn * 1, g.ear_y + 6),
-                ]
-            )
-            c.label(f, "hair")
+            outer = np.stack([g.cx + sgn * (hw + thick), ys], 1)
+            inner = np.stack([g.cx + sgn * (hw - thick - 1), ys], 1)
+            c.label(np.concatenate([outer, inner[::-1]]), "hair")
 
-    hat_poly = None
     if spec.hat:
         hat_y = g.hairline + rng.uniform(0, 5)
         crown = _hair_outer_arc(g, g.hair_vol + 4, hat_y, False, rng)
         brim = _ellipse(g.cx, hat_y, g.fw + g.hair_vol + 9, 5.5, n=30) if rng.random() < 0.6 else None
-        hat_poly = [crown] + ([brim] if brim is not None else [])
-        c.label(hat_poly, "hat")
+        c.label([crown] + ([brim] if brim is not None else []), "hat")
 
     glasses = None
     L_under = c.labels.copy()  # what the lenses cover (they are transparent): used for colouring

@@ -98,7 +98,7 @@ def sample_spec(rng: np.random.Generator) -> FaceSpec:
     lipstick = (not male) and r() < 0.55
     makeup = lipstick and r() < 0.6
     rosy = (not male) and r() < 0.12
-    earrings = r() < (0.03 if male else 0.40)
+    earrings = r() < (0.04 if male else 0.50)
     necklace = r() < (0.02 if male else 0.18)
     necktie = male and r() < 0.15
     narrow_eyes = r() < 0.10

@@ -124,6 +124,8 @@ def test_sigkill_mid_run_then_resume_loses_nothing(synth, tmp_path):
     # A stray partial file from an earlier kill, with a step beyond the real ones: never resumed from.
     stray = ckpts / ".step-999999.pt.abcd1234.tmp"
     stray.write_bytes(b"PK\x03\x04 half a checkpoint")
+    (run / ".stats.jsonl.zz9_abcd.tmp").write_text('{"step": 1')  # ours: removed on resume
+    (run / ".notes.abcd1234.tmp").write_text("a user's file")  # not one of the run's files: kept
     assert latest_checkpoint(ckpts).name == f"step-{killed_at:06d}.pt"
 
     resumed = _run_to_end(_train_cmd(synth, run, resume=True), tmp_path / "resumed.log")
@@ -133,6 +135,7 @@ def test_sigkill_mid_run_then_resume_loses_nothing(synth, tmp_path):
         in (tmp_path / "resumed.log").read_text()
     )
     assert not [p.name for p in ckpts.iterdir() if _is_temp(p.name)]  # leftovers cleaned up
+    assert [p.name for p in run.iterdir() if _is_temp(p.name)] == [".notes.abcd1234.tmp"]
 
     # Nothing lost: the killed-and-resumed run ends bit for bit where the uninterrupted one does.
     a = load_checkpoint(latest_checkpoint(full_dir / "checkpoints"))

@@ -62,6 +62,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def one_line(err: BaseException) -> str:
+    """The user-facing line of an error. A DataLoader worker re-raises the worker's exception with the
+    worker's whole traceback in the message ("Caught DataError in DataLoader worker process 0 ...
+    Original Traceback ..."): keep only the original message, which is its last line."""
+    text = str(err)
+    if "Original Traceback" in text:
+        last = [line for line in text.splitlines() if line.strip()][-1]
+        prefix = f"{type(err).__module__}.{type(err).__name__}: "
+        text = last.split(prefix, 1)[1] if prefix in last else last
+    return text.splitlines()[0] if text else type(err).__name__
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -73,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except SecganError as err:
         # One line, no traceback: the message names the file/field/choices at fault.
-        sys.stderr.write(f"secgan: error: {err}\n")
+        sys.stderr.write(f"secgan: error: {one_line(err)}\n")
         return 2
     except KeyboardInterrupt:
         sys.stderr.write("secgan: interrupted\n")

@@ -86,11 +86,13 @@ def _report_md(runs, rows: list[Row], figs: dict[str, list[Path]], by_setting: d
                     f"{setting_name(setting)}: SeCGAN {a[0]:.2f}% vs Baseline {b[0]:.2f}% mean accuracy "
                     f"({a[0] - b[0]:+.2f} points)."
                 )
+    run_notes: dict[str, list[str]] = {}
     for r in runs:
         for note in r.metrics.get("notes", []):
-            msg = f"{r.name}: {note}"
-            if msg not in notes:
-                notes.append(msg)
+            run_notes.setdefault(note, []).append(r.name)
+    for note, names in run_notes.items():
+        who = "all runs" if len(names) == len(runs) else ", ".join(names)
+        notes.append(f"{note} ({who})")
     if notes:
         lines += ["Notes:", ""] + [f"- {n}" for n in notes] + [""]
     lines += ["Columns: " + "; ".join(f"{v[0]}" for k, v in METRIC_COLUMNS.items() if k in keys), ""]

@@ -657,7 +657,9 @@ class Trainer:
         start = self.step
         if self.dist.is_main:  # leftovers of a run killed mid-write (they never count as checkpoints)
             r = self.run
-            remove_stale_temp_files(r.root, r.checkpoints, r.export, r.samples)
+            for folder in (r.checkpoints, r.export, r.samples):
+                remove_stale_temp_files(folder)
+            remove_stale_temp_files(r.root, [r.config_path.name, "env.json", r.stats_path.name])
         self.run.create(to_dict(cfg), environment(self.device, self.dist.world_size), resume_step=start)
         tb = self.run.tensorboard(cfg.log.tensorboard, purge_step=start + 1 if start else None)
         if self.dist.is_main:

@@ -10,16 +10,18 @@ from secgan.metrics.frechet import GaussianAccumulator, fid_from_features, frech
 from secgan.metrics.inception_score import InceptionScoreAccumulator, bernoulli_probs, inception_score
 
 
-def test_frechet_diagonal_closed_form():
+@pytest.mark.parametrize("method", ["sqrtm", "eigh"])
+def test_frechet_diagonal_closed_form(method):
     mu1, mu2 = np.array([0.0, 1.0, -2.0]), np.array([1.0, 1.0, 0.5])
     s1, s2 = np.array([1.0, 4.0, 0.25]), np.array([9.0, 1.0, 0.25])
     expected = np.sum((mu1 - mu2) ** 2) + np.sum(s1 + s2 - 2 * np.sqrt(s1 * s2))
-    got = frechet_distance(mu1, np.diag(s1), mu2, np.diag(s2))
+    got = frechet_distance(mu1, np.diag(s1), mu2, np.diag(s2), method=method)
     assert got == pytest.approx(expected, rel=1e-10)
     assert expected == pytest.approx(1 + 6.25 + (10 - 6) + (5 - 4) + 0, rel=1e-12)
 
 
-def test_frechet_commuting_full_covariances():
+@pytest.mark.parametrize("method", ["sqrtm", "eigh"])
+def test_frechet_commuting_full_covariances(method):
     # Rotated diagonal covariances sharing eigenvectors: tr sqrt(S1 S2) = sum sqrt(l1 l2).
     rng = np.random.default_rng(0)
     q, _ = np.linalg.qr(rng.normal(size=(4, 4)))
@@ -27,7 +29,7 @@ def test_frechet_commuting_full_covariances():
     s1, s2 = q @ np.diag(l1) @ q.T, q @ np.diag(l2) @ q.T
     mu1, mu2 = rng.normal(size=4), rng.normal(size=4)
     expected = np.sum((mu1 - mu2) ** 2) + np.sum(l1 + l2 - 2 * np.sqrt(l1 * l2))
-    assert frechet_distance(mu1, s1, mu2, s2) == pytest.approx(expected, rel=1e-8)
+    assert frechet_distance(mu1, s1, mu2, s2, method=method) == pytest.approx(expected, rel=1e-8)
 
 
 def test_frechet_symmetric_and_zero_for_same_gaussian():
@@ -141,3 +143,19 @@ def test_frechet_matches_eigenvalue_formula_for_random_psd():
     mu1, mu2 = a.mean(0), b.mean(0)
     expected = np.sum((mu1 - mu2) ** 2) + np.trace(s1) + np.trace(s2) - 2 * tr_covmean
     assert frechet_distance(mu1, s1, mu2, s2) == pytest.approx(expected, rel=1e-7)
+
+
+@pytest.mark.parametrize("n", [200, 5])  # full-rank and singular (fewer samples than dimensions)
+def test_eigh_route_matches_sqrtm_route(n):
+    from secgan.metrics.frechet import FrechetReference
+
+    rng = np.random.default_rng(7)
+    a, b = rng.normal(size=(n, 20)), rng.normal(size=(n + 3, 20)) * 1.5 + 0.2
+    mu1, s1 = gaussian_stats(a)
+    mu2, s2 = gaussian_stats(b)
+    ref = FrechetReference(mu1, s1)
+    d_eigh = ref.distance(mu2, s2)
+    assert d_eigh == pytest.approx(frechet_distance(mu1, s1, mu2, s2, method="eigh"), rel=1e-12)
+    tol = 1e-8 if n > 20 else 1e-3  # scipy's root of a singular product is only approximate
+    assert d_eigh == pytest.approx(frechet_distance(mu1, s1, mu2, s2), rel=tol)
+    assert ref.distance(mu1, s1) == pytest.approx(0.0, abs=1e-8)

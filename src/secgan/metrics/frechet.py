@@ -18,11 +18,20 @@ log = logging.getLogger(__name__)
 
 
 def frechet_distance(
-    mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray, eps: float = 1e-6
+    mu1: np.ndarray,
+    sigma1: np.ndarray,
+    mu2: np.ndarray,
+    sigma2: np.ndarray,
+    eps: float = 1e-6,
+    method: str = "sqrtm",
 ) -> float:
     """Squared Fréchet (2-Wasserstein) distance of ``N(mu1, sigma1)`` and ``N(mu2, sigma2)``:
 
     ``||mu1 - mu2||^2 + tr(sigma1 + sigma2 - 2 (sigma1 sigma2)^(1/2))``.
+
+    ``method="sqrtm"`` is the reference FID computation (``scipy.linalg.sqrtm`` of the product);
+    ``method="eigh"`` computes the same trace from symmetric eigenvalues (:class:`FrechetReference`), about
+    ten times faster at 2048 dimensions and exact for singular covariances.
 
     Args:
         mu1, mu2: means ``[D]``.
@@ -32,6 +41,10 @@ def frechet_distance(
             reference FID implementations do. Imaginary parts from numerical error are dropped (an error is
             raised when they are not small).
     """
+    if method == "eigh":
+        return FrechetReference(mu1, sigma1).distance(mu2, sigma2)
+    if method != "sqrtm":
+        raise ValueError(f"unknown method {method!r}; valid: sqrtm, eigh")
     mu1, mu2 = np.atleast_1d(np.asarray(mu1, np.float64)), np.atleast_1d(np.asarray(mu2, np.float64))
     sigma1, sigma2 = (
         np.atleast_2d(np.asarray(sigma1, np.float64)),
@@ -59,6 +72,44 @@ def frechet_distance(
     value = float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * np.trace(covmean))
     # A set against itself gives a tiny negative number through rounding; a distance is never negative.
     return max(value, 0.0)
+
+
+def psd_sqrt(sigma: np.ndarray) -> np.ndarray:
+    """Symmetric square root ``[D, D]`` of a covariance (eigenvalues below 0 from rounding clipped to 0)."""
+    sigma = (np.asarray(sigma, np.float64) + np.asarray(sigma, np.float64).T) / 2
+    w, v = np.linalg.eigh(sigma)
+    return (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T
+
+
+class FrechetReference:
+    """The real images' Gaussian, factorised once, against which many sets are measured.
+
+    ``sigma1 sigma2`` is similar to the symmetric PSD matrix ``R sigma2 R`` with ``R = sigma1^(1/2)``, so
+    ``tr (sigma1 sigma2)^(1/2) = sum_i sqrt(lambda_i(R sigma2 R))``: one symmetric eigen-decomposition per
+    set instead of a general matrix square root, with no imaginary parts and no offset for singular
+    covariances. Numerically it agrees with the ``scipy.linalg.sqrtm`` route to rounding.
+    """
+
+    def __init__(self, mu: np.ndarray, sigma: np.ndarray) -> None:
+        self.mu = np.atleast_1d(np.asarray(mu, np.float64))
+        self.sigma = np.atleast_2d(np.asarray(sigma, np.float64))
+        if self.sigma.shape != (self.mu.size, self.mu.size):
+            raise ValueError(f"shape mismatch: mu {self.mu.shape}, sigma {self.sigma.shape}")
+        self.root = psd_sqrt(self.sigma)
+        self.trace = float(np.trace(self.sigma))
+
+    def distance(self, mu2: np.ndarray, sigma2: np.ndarray) -> float:
+        """Squared Fréchet distance from ``N(mu2, sigma2)`` (``[D]``, ``[D, D]``) to the reference."""
+        mu2 = np.atleast_1d(np.asarray(mu2, np.float64))
+        sigma2 = np.atleast_2d(np.asarray(sigma2, np.float64))
+        if mu2.shape != self.mu.shape or sigma2.shape != self.sigma.shape:
+            raise ValueError(f"shape mismatch: mu {mu2.shape} vs {self.mu.shape}, sigma {sigma2.shape}")
+        m = self.root @ sigma2 @ self.root
+        eig = np.linalg.eigvalsh((m + m.T) / 2)
+        tr_covmean = float(np.sqrt(np.clip(eig, 0.0, None)).sum())
+        diff = self.mu - mu2
+        value = float(diff @ diff + self.trace + np.trace(sigma2) - 2.0 * tr_covmean)
+        return max(value, 0.0)
 
 
 def gaussian_stats(features: np.ndarray | torch.Tensor) -> tuple[np.ndarray, np.ndarray]:

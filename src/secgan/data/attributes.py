@@ -27,13 +27,17 @@ STARGAN_PUBLIC_ATTRIBUTES: tuple[str, ...] = ("Black_Hair", "Blond_Hair", "Brown
 
 HAIR_COLOURS: tuple[str, ...] = ("Black_Hair", "Blond_Hair", "Brown_Hair", "Gray_Hair")
 
+HAIR_SHAPES: tuple[str, ...] = ("Straight_Hair", "Wavy_Hair")
+
 # RaFD's 8 expressions, alphabetical as in the file names (SPEC §6).
 RAFD_EXPRESSIONS: tuple[str, ...] = (
     "angry", "contemptuous", "disgusted", "fearful", "happy", "neutral", "sad", "surprised",
 )  # fmt: skip
 
 
-def resolve_attributes(names: Sequence[str] | str | None, valid: Sequence[str] = CELEBA_ATTRIBUTES) -> list[str]:
+def resolve_attributes(
+    names: Sequence[str] | str | None, valid: Sequence[str] = CELEBA_ATTRIBUTES
+) -> list[str]:
     """Validate attribute names (a list or a comma-separated string); ``None`` gives the paper's 13.
 
     Raises a :class:`ConfigError` naming the unknown attribute and listing the valid ones.
@@ -52,3 +56,23 @@ def resolve_attributes(names: Sequence[str] | str | None, valid: Sequence[str] =
     if not out:
         raise ConfigError("no attributes given")
     return out
+
+
+def conflicting_attributes(name: str, attributes: Sequence[str]) -> list[str]:
+    """The attributes of ``attributes`` that turning ``name`` *on* turns off (SPEC §7, as AttGAN/STGAN's
+    ``check_attribute_conflict``): another hair colour for a hair colour, Bangs for Bald (and
+    Receding_Hairline), Bald (and Receding_Hairline) for Bangs, the other hair shape for Straight/Wavy hair.
+
+    The one definition used by the evaluation protocol, the training sample grids and the editor.
+    """
+    if name in HAIR_COLOURS:
+        offs = [h for h in HAIR_COLOURS if h != name]
+    elif name in ("Bald", "Receding_Hairline"):
+        offs = ["Bangs"]
+    elif name == "Bangs":
+        offs = ["Bald", "Receding_Hairline"]
+    elif name in HAIR_SHAPES:
+        offs = [h for h in HAIR_SHAPES if h != name]
+    else:
+        offs = []
+    return [a for a in offs if a in attributes]

@@ -52,7 +52,9 @@ def map_19_to_12(labels: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor
     return np.asarray(LUT_19_TO_12, dtype=np.uint8)[np.asarray(labels, dtype=np.int64)]
 
 
-def matrix_19_to_12(device: torch.device | str | None = None, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+def matrix_19_to_12(
+    device: torch.device | str | None = None, dtype: torch.dtype = torch.float32
+) -> torch.Tensor:
     """The 0/1 matrix ``M [19, 12]`` with ``M[k, LUT[k]] = 1``."""
     m = torch.zeros(len(PARTS_19), NUM_SEGMENTS, dtype=dtype, device=device)
     m[torch.arange(len(PARTS_19)), torch.tensor(LUT_19_TO_12)] = 1

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from secgan.data.attributes import HAIR_COLOURS
+from secgan.data.attributes import conflicting_attributes
 from secgan.data.masks import NUM_SEGMENTS, one_hot
 from secgan.errors import ConfigError, SecganError, WeightsError
 from secgan.models.conditioning import CONDITIONINGS, make_condition
@@ -42,21 +42,6 @@ PRECISIONS = ("fp32", "bf16")
 
 
 # --------------------------------------------------------------------------------------------- targets
-def conflict_offs(name: str, attributes: Sequence[str]) -> list[str]:
-    """Attributes that turning ``name`` *on* turns off (SPEC §7): another hair colour for a hair colour,
-    Bangs for Bald (and Receding_Hairline), Bald (and Receding_Hairline) for Bangs, the other hair shape
-    for Straight/Wavy hair. Only attributes present in ``attributes`` are returned."""
-    if name in HAIR_COLOURS:
-        offs = [h for h in HAIR_COLOURS if h != name]
-    elif name in ("Bald", "Receding_Hairline"):
-        offs = ["Bangs"]
-    elif name == "Bangs":
-        offs = ["Bald", "Receding_Hairline"]
-    elif name in ("Straight_Hair", "Wavy_Hair"):
-        offs = [h for h in ("Straight_Hair", "Wavy_Hair") if h != name]
-    else:
-        offs = []
-    return [a for a in offs if a in attributes]
 
 
 def parse_edits(edits: Mapping[str, float] | Sequence[str], attributes: Sequence[str]) -> dict[str, float]:
@@ -126,7 +111,9 @@ def edit_targets(
         )
     for name, value in active.items():  # implied changes first ...
         if value > 0:
-            offs = [a for a in attributes if a != name] if onehot else conflict_offs(name, attributes)
+            offs = (
+                [a for a in attributes if a != name] if onehot else conflicting_attributes(name, attributes)
+            )
             for off in offs:
                 j = attributes.index(off)
                 y[:, j] = 0

@@ -13,24 +13,7 @@ from collections.abc import Sequence
 
 import torch
 
-from secgan.data.attributes import HAIR_COLOURS
-
-HAIR_SHAPES = ("Straight_Hair", "Wavy_Hair")
-
-
-def conflicting_attributes(name: str, attributes: Sequence[str]) -> list[str]:
-    """The attributes of ``attributes`` that turning ``name`` on turns off (see :func:`celeba_edit_targets`)."""
-    if name in HAIR_COLOURS:
-        offs = [h for h in HAIR_COLOURS if h != name]
-    elif name in ("Bald", "Receding_Hairline"):
-        offs = ["Bangs"]
-    elif name == "Bangs":
-        offs = ["Bald", "Receding_Hairline"]
-    elif name in HAIR_SHAPES:
-        offs = [h for h in HAIR_SHAPES if h != name]
-    else:
-        offs = []
-    return [a for a in offs if a in attributes]
+from secgan.data.attributes import conflicting_attributes
 
 
 def celeba_edit_targets(y_src: torch.Tensor, attr_index: int, attributes: Sequence[str]) -> torch.Tensor:

@@ -213,7 +213,7 @@ def render_markdown(res: dict, paths: Any) -> str:
                 + " |"
             )
         lines.append("")
-    if res["lambda_sc_sweep"]:
+    if len({r["lambda_sc"] for r in res["lambda_sc_sweep"]}) > 1:
         lines += ["## λ_sc sweep (Figure 3 analogue)", "", "| λ_sc | Accuracy (%) |", "|---|---|"]
         lines += [f"| {r['lambda_sc']:g} | {r['accuracy'] * 100:.2f} |" for r in res["lambda_sc_sweep"]]
         lines.append("")
@@ -222,11 +222,15 @@ def render_markdown(res: dict, paths: Any) -> str:
         lines += ["## Figures", ""]
         lines += [f"![{name}](report/{name})" for name in figures]
         lines.append("")
-    edits = sorted(p.name for p in paths.edits.glob("*.png")) if paths.edits.is_dir() else []
-    if edits:
-        lines += ["## Edited held-out faces (SeCGAN model)", ""]
-        lines += [f"![{name}](edits/{name})" for name in edits[:3]]
-        lines.append("")
+    if (paths.edits / "edits_grid.png").is_file():
+        lines += [
+            "## Edited held-out faces (SeCGAN model)",
+            "",
+            "Rows: test faces; columns: the input, then each attribute inverted.",
+            "",
+            "![edits](edits/edits_grid.png)",
+            "",
+        ]
     lines += ["## Auxiliary networks", ""]
     if res["parser"]:
         lines.append(

@@ -11,8 +11,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from secgan.data.attributes import HAIR_COLOURS
 from secgan.data.masks import colorize
+from secgan.metrics.accuracy import celeba_edit_targets
 from secgan.utils.io import atomic_path
 
 
@@ -23,7 +23,7 @@ def attribute_edit_targets(
 
     Multi-label (CelebA): invert attribute ``i``, then apply the conflict rules of the evaluation protocol
     (SPEC §7): turning a hair colour on turns the other hair colours off; Bald on turns Bangs off; Bangs on
-    turns Bald off. One-hot (RaFD): target ``i`` is expression ``i``.
+    turns Bald off (:func:`secgan.metrics.accuracy.celeba_edit_targets`). One-hot (RaFD): target ``i`` is expression ``i``.
     """
     y = y.float()
     n_a = y.shape[1]
@@ -35,18 +35,7 @@ def attribute_edit_targets(
             t[:, i] = 1
             targets.append(t)
             continue
-        t = y.clone()
-        t[:, i] = 1 - t[:, i]
-        on = t[:, i] == 1
-        if names[i] in HAIR_COLOURS:
-            for j, other in enumerate(names):
-                if j != i and other in HAIR_COLOURS:
-                    t[on, j] = 0
-        elif names[i] == "Bald" and "Bangs" in names:
-            t[on, names.index("Bangs")] = 0
-        elif names[i] == "Bangs" and "Bald" in names:
-            t[on, names.index("Bald")] = 0
-        targets.append(t)
+        targets.append(celeba_edit_targets(y, i, names))
     return targets
 
 

@@ -87,7 +87,7 @@ DEMO = ReproducePreset(
     parser_extra=("--batch", "8", "--base-width", "8", "--input-size", "256", "--lr", "3e-3"),
     classifier_epochs=4,
     train_preset="synthetic-stargan-64",
-    train_overrides=("train.iterations=600",),
+    train_overrides=("train.iterations=1200", "train.decay_start=600"),
     runs=_method_runs((0,)),
     eval_max_images=200,
 )
@@ -104,7 +104,7 @@ FULL_SYNTHETIC = ReproducePreset(
     parser_extra=("--batch", "8", "--base-width", "8", "--input-size", "256", "--lr", "3e-3"),
     classifier_epochs=8,
     train_preset="synthetic-stargan-64",
-    train_overrides=("train.iterations=3000",),
+    train_overrides=("train.iterations=3000", "train.decay_start=1500"),
     runs=_method_runs((0, 1, 2)) + _sweep_runs((0.0, 0.001, 0.1, 1.0)),
     eval_max_images=500,
 )

@@ -9,7 +9,6 @@ mean, and the overall accuracy).
 from __future__ import annotations
 
 import logging
-import math
 import os
 import time
 from pathlib import Path
@@ -22,9 +21,9 @@ from torch import nn
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from secgan.auxiliary.batches import BatchSource, random_hflip
+from secgan.auxiliary.batches import BatchSource
 from secgan.auxiliary.classifier import CLASSIFIER_NAME, load_classifier
-from secgan.auxiliary.schedule import CosineSchedule
+from secgan.auxiliary.fit import fit
 from secgan.errors import ConfigError, DataError
 from secgan.models.classifier import AttributeClassifier
 from secgan.models.export import save_pretrained
@@ -122,49 +121,12 @@ def fit_classifier(
     net = AttributeClassifier(
         len(attributes), image_size=size, widths=widths, fc_dim=fc_dim, multilabel=multilabel
     ).to(device)
-    opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=1e-5)
-    gen = torch.Generator().manual_seed(seed)
-    steps_per_epoch = math.ceil(len(train_src) / batch_size)
-    budget = None if time_limit is None else max(1.0, time_limit - (time.time() - t0))
-    schedule = CosineSchedule(epochs * steps_per_epoch, lr, time_limit=budget)
-    step = 0
-    t_train = time.time()
-    for epoch in range(epochs):
-        net.train()
-        losses = []
-        bar = tqdm(
-            train_src.batches(shuffle=True, generator=gen),
-            total=steps_per_epoch,
-            desc=f"classifier epoch {epoch + 1}/{epochs}",
-            leave=False,
-        )
-        for batch in bar:
-            if schedule.done(step):
-                break
-            batch = random_hflip(batch, gen)
-            for g in opt.param_groups:
-                g["lr"] = schedule.lr(step)
-            loss = classifier_loss(net(batch["image"].to(device)), batch["label"].to(device), multilabel)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            losses.append(float(loss.detach()))
-            bar.set_postfix(loss=f"{losses[-1]:.3f}")
-            step += 1
-        if losses:
-            log.info(
-                "classifier epoch %d/%d: loss %.4f (%.0f s)",
-                epoch + 1,
-                epochs,
-                np.mean(losses),
-                time.time() - t_train,
-            )
-        if schedule.done(step):
-            break
-    stopped_early = step < schedule.total
-    if stopped_early:
-        log.warning("time limit of %.0f s reached after %d of %d steps", time_limit, step, schedule.total)
-    train_s = time.time() - t_train
+
+    def loss_of_batch(batch: dict) -> torch.Tensor:
+        return classifier_loss(net(batch["image"].to(device)), batch["label"].to(device), multilabel)
+
+    fitted = fit(net, train_src, loss_of_batch, name="classifier", epochs=epochs, batch_size=batch_size, lr=lr,
+                 seed=seed, time_limit=time_limit, started=t0)  # fmt: skip
 
     meta = {
         "kind": "classifier",
@@ -182,11 +144,11 @@ def fit_classifier(
         "multilabel": bool(multilabel),
         "train_images": len(train_src),
         "epochs": epochs,
-        "steps": step,
-        "planned_steps": schedule.total,
-        "stopped_early": stopped_early,
+        "steps": fitted.steps,
+        "planned_steps": fitted.planned_steps,
+        "stopped_early": fitted.stopped_early,
         "load_seconds": round(load_s, 1),
-        "train_seconds": round(train_s, 1),
+        "train_seconds": round(fitted.train_seconds, 1),
         **report,
     }
 

@@ -14,7 +14,6 @@ pixels) and their unweighted mean over the segments that occur (union > 0).
 from __future__ import annotations
 
 import logging
-import math
 import os
 import time
 from pathlib import Path
@@ -26,14 +25,14 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from secgan.auxiliary.batches import BatchSource, random_hflip
+from secgan.auxiliary.batches import BatchSource
+from secgan.auxiliary.fit import fit
 from secgan.auxiliary.parser.frozen import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     FrozenParser,
     normalize_images,
 )
-from secgan.auxiliary.schedule import CosineSchedule
 from secgan.data.masks import NUM_SEGMENTS, SEGMENTS_12, matrix_19_to_12
 from secgan.errors import ConfigError, DataError
 from secgan.models.bisenet import BiSeNet
@@ -166,52 +165,14 @@ def fit_parser(
     net = BiSeNet(n_classes=19, base_width=base_width).to(device)
     mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
     std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
-    opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=1e-5)
-    gen = torch.Generator().manual_seed(seed)
-    steps_per_epoch = math.ceil(len(train_src) / batch_size)
-    budget = None if time_limit is None else max(1.0, time_limit - (time.time() - t0))
-    schedule = CosineSchedule(epochs * steps_per_epoch, lr, time_limit=budget)
-    step = 0
-    t_train = time.time()
-    for epoch in range(epochs):
-        net.train()
-        losses = []
-        bar = tqdm(
-            train_src.batches(shuffle=True, generator=gen),
-            total=steps_per_epoch,
-            desc=f"parser epoch {epoch + 1}/{epochs}",
-            leave=False,
-        )
-        for batch in bar:
-            if schedule.done(step):
-                break
-            batch = random_hflip(batch, gen)
-            x = batch["image"].to(device)
-            mask = batch["mask"].to(device)
-            for g in opt.param_groups:
-                g["lr"] = schedule.lr(step)
-            outputs = net(normalize_images(x, mean, std, input_size), output_size=tuple(x.shape[2:]))
-            loss = parser_loss(outputs, mask, weights)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            losses.append(float(loss.detach()))
-            bar.set_postfix(loss=f"{losses[-1]:.3f}")
-            step += 1
-        if losses:
-            log.info(
-                "parser epoch %d/%d: loss %.4f (%.0f s)",
-                epoch + 1,
-                epochs,
-                np.mean(losses),
-                time.time() - t_train,
-            )
-        if schedule.done(step):
-            break
-    stopped_early = step < schedule.total
-    if stopped_early:
-        log.warning("time limit of %.0f s reached after %d of %d steps", time_limit, step, schedule.total)
-    train_s = time.time() - t_train
+
+    def loss_of_batch(batch: dict) -> torch.Tensor:
+        x = batch["image"].to(device)
+        outputs = net(normalize_images(x, mean, std, input_size), output_size=tuple(x.shape[2:]))
+        return parser_loss(outputs, batch["mask"].to(device), weights)
+
+    fitted = fit(net, train_src, loss_of_batch, name="parser", epochs=epochs, batch_size=batch_size, lr=lr,
+                 seed=seed, time_limit=time_limit, started=t0)  # fmt: skip
 
     parser = FrozenParser(net.cpu(), input_size=input_size)
     parser.save(out, trained_on=trained_on)
@@ -225,11 +186,11 @@ def fit_parser(
         "class_balance": class_balance,
         "train_images": len(train_src),
         "epochs": epochs,
-        "steps": step,
-        "planned_steps": schedule.total,
-        "stopped_early": stopped_early,
+        "steps": fitted.steps,
+        "planned_steps": fitted.planned_steps,
+        "stopped_early": fitted.stopped_early,
         "load_seconds": round(load_s, 1),
-        "train_seconds": round(train_s, 1),
+        "train_seconds": round(fitted.train_seconds, 1),
         "eval_seconds": round(time.time() - t_eval, 1),
         **report,
     }

@@ -125,7 +125,8 @@ def test_run_folder_and_export(tmp_path):
     lines = [json.loads(x) for x in (run / "stats.jsonl").read_text().splitlines()]
     assert [x["step"] for x in lines] == [1, 2, 3, 4, 5, 6]
     assert {"lr_G", "lr_D", "img_per_s", "D_rgb/loss", "D_seg/loss"} <= set(lines[-1])
-    assert lines[2]["lr_G"] == pytest.approx(1e-4) and lines[-1]["lr_G"] == 0.0  # linear decay to 0
+    base = cfg.train.g_lr  # constant up to decay_start, then linear decay to 0
+    assert lines[2]["lr_G"] == pytest.approx(base) and lines[-1]["lr_G"] == 0.0
     assert sorted(p.name for p in (run / "samples").iterdir()) == [
         "step-000002.png",
         "step-000004.png",

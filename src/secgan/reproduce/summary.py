@@ -160,6 +160,24 @@ def write_summary(
     return results
 
 
+# Written once, after a demo run in which SeCGAN did not beat the baseline (issue: "check once whether the
+# implementation departs from the paper"). Shown whenever SeCGAN does not win, so a reader sees what was
+# checked and need not suspect a silent bug; nothing was changed to make it win.
+IMPLEMENTATION_CHECK = (
+    "**Implementation check (done once, when a demo run showed no gain).** "
+    "Direction of the consistency losses: G_rgb minimises CE(target = onehot(argmax s_out), prediction = "
+    "P(x_out)) with the gradient flowing through the frozen parser (eq. 11, `losses.sc_loss_rgb`); G_seg "
+    "minimises CE(target = onehot(argmax P(x_out)), prediction = s_out) (eq. 12, `losses.sc_loss_seg`) — as "
+    "in the paper, with detached one-hot targets. s_in is the one-hot of the parser's argmax (or its cache). "
+    "The parser was trained on these 64 px images (run at 256 px inside, as our parser preset does) and "
+    "reaches the mean IoU listed below. λ_sc = 0.01, the paper's best value. No departure found. Likely "
+    "reasons for no gain here: one seed of a very short run (the generators get iterations / 5 updates), "
+    "where per-attribute accuracies swing by ±15 points between methods; and at λ_sc = 0.01 the consistency "
+    "term is small against the adversarial, classification and reconstruction terms this early in "
+    "training. `--preset full-synthetic` (3 seeds, longer runs, the λ_sc sweep) is the test with error bars."
+)
+
+
 def render_markdown(res: dict, paths: Any) -> str:
     agg = res["methods"]
     lines = [f"# SeCGAN reproduction — preset `{res['preset']}`", "", res["description"], ""]
@@ -175,6 +193,8 @@ def render_markdown(res: dict, paths: Any) -> str:
     else:
         lines += [f"**Data.** {data['dataset']} at {data['image_size']} px.", ""]
     lines += [f"**Did SeCGAN beat the baseline here?** {res['secgan_beat_baseline']}.", ""]
+    if not res["secgan_beat_baseline"].startswith("yes"):
+        lines += [IMPLEMENTATION_CHECK, ""]
     dist_keys = sorted({k for a in agg.values() for k in a if k.startswith(("fid", "ssfid"))})
     is_keys = sorted({k for a in agg.values() for k in a if k.startswith("is")})
     header = [

@@ -3,29 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
+
+from secgan.cli.common import print_json, resolve_device, set_threads
 
 DATASETS = ("celeba", "celebahq", "rafd", "custom")
 
 
-def _set_threads(n: int | None) -> None:
-    import torch
-
-    if n:
-        torch.set_num_threads(n)
-
-
-def _device(name: str | None) -> str:
-    import torch
-
-    if name:
-        return name
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
 def cmd_train(args: argparse.Namespace) -> int:
-    _set_threads(args.threads)
+    set_threads(args.threads)
     from secgan.auxiliary.classifier.train import train_classifier
 
     result = train_classifier(
@@ -41,11 +26,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         lr=args.lr,
         eval_split=args.eval_split,
         max_eval_images=args.max_eval_images,
-        device=_device(args.device),
+        device=resolve_device(args.device),
         time_limit=args.time_limit,
         num_workers=args.workers,
     )
-    sys.stdout.write(json.dumps(result, indent=2) + "\n")
+    print_json(result)
     return 0
 
 
@@ -59,9 +44,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         split=args.split,
         batch_size=args.batch,
         max_images=args.max_images,
-        device=_device(args.device),
+        device=resolve_device(args.device),
     )
-    sys.stdout.write(json.dumps(result, indent=2) + "\n")
+    print_json(result)
     return 0
 
 

@@ -10,6 +10,8 @@ import sys
 import types
 from pathlib import Path
 
+from secgan.cli.common import print_json, resolve_device
+
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
@@ -29,14 +31,6 @@ def _allow_dash_values(parser: argparse.ArgumentParser) -> None:
         return original(arg_string)
 
     parser._parse_optional = types.MethodType(_parse_optional, parser)  # type: ignore[method-assign]
-
-
-def _device(name: str | None) -> str:
-    import torch
-
-    if name:
-        return name
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 # ------------------------------------------------------------------------------------------------ edit
@@ -116,7 +110,7 @@ def cmd_edit(args: argparse.Namespace) -> int:
     pairs = collect_inputs(args.inputs)
     editor = Editor.load(
         args.model_dir,
-        device=_device(args.device),
+        device=resolve_device(args.device),
         classifier_dir=args.classifier,
         parser_dir=args.parser,
         precision=args.precision,
@@ -193,7 +187,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         "image_size": config.get("image_size"),
         "generator": config["networks"]["G"],
     }
-    sys.stdout.write(json.dumps(result, indent=2) + "\n")
+    print_json(result)
     return 0
 
 
@@ -206,7 +200,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         max_upload_mb=args.max_upload_mb,
-        device=_device(args.device),
+        device=resolve_device(args.device),
         classifier_dir=args.classifier,
         parser_dir=args.parser,
         precision=args.precision,

@@ -3,34 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
+
+from secgan.cli.common import print_json, resolve_device, set_threads
 
 MASK_DATASETS = ("celebahq", "celeba")
 ALL_DATASETS = ("celeba", "celebahq", "rafd", "custom")
 
 
-def _set_threads(n: int | None) -> None:
-    import torch
-
-    if n:
-        torch.set_num_threads(n)
-
-
-def _device(name: str | None) -> str:
-    import torch
-
-    if name:
-        return name
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def _print(obj: dict) -> None:
-    sys.stdout.write(json.dumps(obj, indent=2) + "\n")
-
-
 def cmd_train(args: argparse.Namespace) -> int:
-    _set_threads(args.threads)
+    set_threads(args.threads)
     from secgan.auxiliary.parser.train import train_parser
 
     result = train_parser(
@@ -48,18 +29,18 @@ def cmd_train(args: argparse.Namespace) -> int:
         class_balance=args.class_balance,
         eval_split=args.eval_split,
         max_eval_images=args.max_eval_images,
-        device=_device(args.device),
+        device=resolve_device(args.device),
         time_limit=args.time_limit,
         num_workers=args.workers,
     )
-    _print(result)
+    print_json(result)
     return 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from secgan.auxiliary.parser.train import eval_parser_dir
 
-    _print(
+    print_json(
         eval_parser_dir(
             args.parser_dir,
             args.data,
@@ -68,7 +49,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             split=args.split,
             batch_size=args.batch,
             max_images=args.max_images,
-            device=_device(args.device),
+            device=resolve_device(args.device),
         )
     )
     return 0
@@ -84,7 +65,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from secgan.utils.images import read_image
     from secgan.utils.io import atomic_path
 
-    parser = FrozenParser.load(args.parser_dir, device=_device(args.device))
+    parser = FrozenParser.load(args.parser_dir, device=resolve_device(args.device))
     img = read_image(args.image)
     if args.size:
         img = img.resize((args.size, args.size), Image.BILINEAR)
@@ -93,7 +74,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     with atomic_path(args.out) as tmp:
         Image.fromarray(colorize(labels)).save(tmp, format="PNG")
     counts = np.bincount(labels.reshape(-1), minlength=len(SEGMENTS_12)) / labels.size
-    _print({"image": str(args.image), "mask": str(args.out), "size": list(labels.shape[::-1]),
+    print_json({"image": str(args.image), "mask": str(args.out), "size": list(labels.shape[::-1]),
             "fractions": {s: round(float(c), 4) for s, c in zip(SEGMENTS_12, counts)}})  # fmt: skip
     return 0
 
@@ -103,7 +84,9 @@ def cmd_import(args: argparse.Namespace) -> int:
     from secgan.auxiliary.parser.importer import import_public_parser
 
     parser = import_public_parser(args.checkpoint, args.out, size=args.size)
-    _print({"parser_dir": str(args.out), "input_size": parser.input_size, "parser_hash": parser_hash(parser)})
+    print_json(
+        {"parser_dir": str(args.out), "input_size": parser.input_size, "parser_hash": parser_hash(parser)}
+    )
     return 0
 
 
@@ -112,13 +95,13 @@ def cmd_cache(args: argparse.Namespace) -> int:
     from secgan.auxiliary.parser.cache import build_mask_cache, default_cache_dir
     from secgan.data.registry import build_dataset
 
-    parser = FrozenParser.load(args.parser_dir, device=_device(args.device))
+    parser = FrozenParser.load(args.parser_dir, device=resolve_device(args.device))
     h = parser_hash(parser)
     ds = build_dataset(args.dataset, args.data, split=args.split, image_size=args.size, flip=False,
                        max_items=args.max_images)  # fmt: skip
     out = args.out or default_cache_dir(args.data, args.dataset, args.split, args.size, h)
     build_mask_cache(parser, ds, out, batch_size=args.batch, dataset=args.dataset, split=args.split)
-    _print({"cache_dir": str(out), "parser_hash": h, "count": len(ds), "size": args.size,
+    print_json({"cache_dir": str(out), "parser_hash": h, "count": len(ds), "size": args.size,
             "dataset": args.dataset, "split": args.split})  # fmt: skip
     return 0
 

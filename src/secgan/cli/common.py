@@ -1,0 +1,28 @@
+"""Small helpers shared by the command modules (kept free of heavy imports at module level)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+
+def resolve_device(name: str | None) -> str:
+    """``--device``: the name given, else ``cuda`` when available, else ``cpu``."""
+    import torch
+
+    if name:
+        return name
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def set_threads(n: int | None) -> None:
+    """``--threads``: torch's intra-op threads (unchanged when ``None``/0)."""
+    import torch
+
+    if n:
+        torch.set_num_threads(n)
+
+
+def print_json(obj: dict) -> None:
+    """A command's result, as indented JSON on stdout (logs and progress bars go to stderr)."""
+    sys.stdout.write(json.dumps(obj, indent=2) + "\n")

@@ -205,3 +205,20 @@ def test_missing_photo_extra_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(detect.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(SecganError, match="face_recognition_models"):
         detect.landmark_model_path()
+
+
+def test_unreadable_file_among_many_is_skipped(model_dir, tmp_path, capsys):
+    folder = tmp_path / "crops"
+    folder.mkdir()
+    Image.fromarray(np.full((218, 178, 3), 90, np.uint8)).save(folder / "good.png")
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    rc = cli_main(["edit", str(model_dir), str(folder), "--aligned", "--edit", "+Bangs", "--source", "",
+                   "--out", str(tmp_path / "o")])  # fmt: skip
+    summary = json.loads(capsys.readouterr().out)
+    assert rc == 0 and summary["edited"] == 1
+    assert [p.split("/")[-1] for p in summary["skipped"]] == ["broken.jpg"]
+    assert (tmp_path / "o" / "crops" / "good.png").is_file()
+    # Alone, the same file is a one-line error naming it.
+    rc = cli_main(["edit", str(model_dir), str(folder / "broken.jpg"), "--aligned", "--edit", "+Bangs",
+                   "--source", "", "--out", str(tmp_path / "o2")])  # fmt: skip
+    assert rc == 2 and "broken.jpg" in capsys.readouterr().err

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import re
-import sys
 import types
 from pathlib import Path
 
@@ -103,7 +101,7 @@ def cmd_edit(args: argparse.Namespace) -> int:
 
     from secgan.editing.editor import Editor, parse_edits
     from secgan.editing.photo import NoFaceError, PhotoEditor
-    from secgan.errors import ConfigError, SecganError
+    from secgan.errors import ConfigError, DataError, SecganError
 
     if not args.edit:
         raise ConfigError("no edits given: use e.g. --edit +Bangs --edit -Young")
@@ -128,7 +126,15 @@ def cmd_edit(args: argparse.Namespace) -> int:
     out_dir = Path(args.out)
     written, skipped, n_faces = [], [], 0
     for src, rel in tqdm(pairs, desc="edit", unit="img", disable=len(pairs) < 2):
-        photo = load_photo(src)
+        try:
+            photo = load_photo(src)
+        except DataError as err:
+            # One unreadable file among many is skipped (and listed), like a photo with no face.
+            if len(pairs) == 1:
+                raise
+            log.warning("%s; skipped", err)
+            skipped.append(str(src))
+            continue
         try:
             result = photo_editor.edit(
                 photo, edits, source=source, intensity=args.strength, aligned=args.aligned, masks=args.masks
@@ -148,7 +154,7 @@ def cmd_edit(args: argparse.Namespace) -> int:
         n_faces += len(result.faces)
         written.append(str(target))
     if not written:
-        raise NoFaceError(f"no face found in any of the {len(pairs)} input(s)")
+        raise NoFaceError(f"no readable photo with a face among the {len(pairs)} input(s)")
     summary = {
         "out": str(out_dir),
         "edited": len(written),
@@ -156,7 +162,7 @@ def cmd_edit(args: argparse.Namespace) -> int:
         "skipped": skipped,
         "edits": edits,
     }
-    sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+    print_json(summary)
     return 0
 
 

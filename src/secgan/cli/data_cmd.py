@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
+
+from secgan.cli.common import print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -69,7 +69,7 @@ def _synth(args: argparse.Namespace) -> int:
 
         summary["sheet"] = str(contact_sheet(args.out, args.sheet, num=min(24, args.num)))
     summary.pop("frequencies", None)
-    print(json.dumps(summary, indent=2))
+    print_json(summary)
     return 0
 
 
@@ -77,7 +77,7 @@ def _sheet(args: argparse.Namespace) -> int:
     from secgan.data.synthetic.sheet import contact_sheet
 
     out = contact_sheet(args.dir, args.out, num=args.num, cols=args.cols, start=args.start)
-    print(json.dumps({"sheet": str(out)}))
+    print_json({"sheet": str(out)})
     return 0
 
 
@@ -98,5 +98,5 @@ def _check(args: argparse.Namespace) -> int:
     report = check_dataset(
         args.dir, args.dataset, attrs=args.attrs, deep=args.deep, progress=not args.no_progress, **options
     )
-    sys.stdout.write(json.dumps(report, indent=2) + "\n")
+    print_json(report)
     return 0 if report["ok"] else 1

@@ -4,9 +4,9 @@ Figures 3-5)."""
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
+
+from secgan.cli.common import print_json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -130,7 +130,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         "translations_per_second": m["timing"]["translations_per_second"],
         "notes": m["notes"],
     }
-    sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+    print_json(summary)
     return 0
 
 
@@ -138,5 +138,5 @@ def run_report(args: argparse.Namespace) -> int:
     from secgan.reporting.report import build_report
 
     result = build_report(args.runs, args.out)
-    sys.stdout.write(json.dumps(result, indent=2) + "\n")
+    print_json(result)
     return 0

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import sys
 from pathlib import Path
+
+from secgan.cli.common import print_json
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,6 @@ def run(args: argparse.Namespace) -> int:
         "wall_seconds": results["wall_seconds"],
         "peak_memory": results["peak_memory"],
     }
-    sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+    print_json(summary)
     log.info("report: %s", args.out / "report.md")
     return 0

@@ -15,7 +15,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import sys
+
+from secgan.cli.common import print_json
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
             "params": params,
             "params_millions": {k: round(v / 1e6, 2) for k, v in params.items()},
         }
-        sys.stdout.write(json.dumps(out, indent=2) + "\n")
+        print_json(out)
         return 0
     if not args.out:
         raise ConfigError("--out RUN_DIR is required")
@@ -118,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         D.shutdown()
     if info.is_main:
         summary["params"] = trainer.param_counts()
-        sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+        print_json(summary)
     if summary["interrupted"]:
         return 128 + int(trainer._stop_signal or 2)
     return 0

@@ -16,8 +16,25 @@ from tqdm import tqdm
 
 from secgan.auxiliary.batches import BatchSource, random_hflip
 from secgan.auxiliary.schedule import CosineSchedule
+from secgan.errors import ConfigError, DataError
+from secgan.utils.seed import seed_everything
 
 log = logging.getLogger(__name__)
+
+
+def prepare_sources(
+    train_ds, eval_ds, epochs: int, batch_size: int, seed: int, num_workers: int = 0
+) -> tuple[BatchSource, BatchSource]:
+    """Check the training arguments, seed everything and wrap both datasets in batch sources."""
+    if epochs < 1 or batch_size < 1:
+        raise ConfigError(f"epochs and batch size must be >= 1 (got {epochs}, {batch_size})")
+    if len(train_ds) == 0 or len(eval_ds) == 0:
+        raise DataError(f"empty dataset (train {len(train_ds)} images, eval {len(eval_ds)})")
+    seed_everything(seed)
+    return (
+        BatchSource(train_ds, batch_size, num_workers=num_workers),
+        BatchSource(eval_ds, batch_size, num_workers=num_workers),
+    )
 
 
 @dataclass

@@ -23,11 +23,10 @@ from tqdm import tqdm
 
 from secgan.auxiliary.batches import BatchSource
 from secgan.auxiliary.classifier import CLASSIFIER_NAME, load_classifier
-from secgan.auxiliary.fit import fit
-from secgan.errors import ConfigError, DataError
+from secgan.auxiliary.fit import fit, prepare_sources
+from secgan.errors import DataError
 from secgan.models.classifier import AttributeClassifier
 from secgan.models.export import save_pretrained
-from secgan.utils.seed import seed_everything
 
 log = logging.getLogger(__name__)
 
@@ -107,14 +106,8 @@ def fit_classifier(
         time_limit: wall-clock budget in seconds for this call up to the end of training (decoding the
             data included, the final evaluation not): the cosine decay is compressed to end in time.
     """
-    if epochs < 1 or batch_size < 1:
-        raise ConfigError(f"epochs and batch size must be >= 1 (got {epochs}, {batch_size})")
-    if len(train_ds) == 0 or len(eval_ds) == 0:  # type: ignore[arg-type]
-        raise DataError(f"empty dataset (train {len(train_ds)} images, eval {len(eval_ds)})")  # type: ignore[arg-type]
-    seed_everything(seed)
     t0 = time.time()
-    train_src = BatchSource(train_ds, batch_size, num_workers=num_workers)
-    eval_src = BatchSource(eval_ds, batch_size, num_workers=num_workers)
+    train_src, eval_src = prepare_sources(train_ds, eval_ds, epochs, batch_size, seed, num_workers)
     size = int(train_ds[0]["image"].shape[-1])
     load_s = time.time() - t0
 

@@ -26,7 +26,7 @@ from torch.utils.data import Dataset
 from tqdm import tqdm
 
 from secgan.auxiliary.batches import BatchSource
-from secgan.auxiliary.fit import fit
+from secgan.auxiliary.fit import fit, prepare_sources
 from secgan.auxiliary.parser.frozen import (
     IMAGENET_MEAN,
     IMAGENET_STD,
@@ -34,9 +34,8 @@ from secgan.auxiliary.parser.frozen import (
     normalize_images,
 )
 from secgan.data.masks import NUM_SEGMENTS, SEGMENTS_12, matrix_19_to_12
-from secgan.errors import ConfigError, DataError
+from secgan.errors import DataError
 from secgan.models.bisenet import BiSeNet
-from secgan.utils.seed import seed_everything
 
 log = logging.getLogger(__name__)
 
@@ -147,14 +146,8 @@ def fit_parser(
         time_limit: wall-clock budget in seconds for this call up to the end of training (decoding the
             data included, the final evaluation not): the cosine decay is compressed to end in time.
     """
-    if epochs < 1 or batch_size < 1:
-        raise ConfigError(f"epochs and batch size must be >= 1 (got {epochs}, {batch_size})")
-    if len(train_ds) == 0 or len(eval_ds) == 0:  # type: ignore[arg-type]
-        raise DataError(f"empty dataset (train {len(train_ds)} images, eval {len(eval_ds)})")  # type: ignore[arg-type]
-    seed_everything(seed)
     t0 = time.time()
-    train_src = BatchSource(train_ds, batch_size, num_workers=num_workers)
-    eval_src = BatchSource(eval_ds, batch_size, num_workers=num_workers)
+    train_src, eval_src = prepare_sources(train_ds, eval_ds, epochs, batch_size, seed, num_workers)
     if not train_src.has_mask:
         raise DataError("parser training needs a dataset with masks (masks='gt')")
     size = int(train_ds[0]["image"].shape[-1])

@@ -4,22 +4,14 @@ An exported model folder (:mod:`secgan.models.export`) holds ``G`` and optionall
 the source labels so users only give the edits they want) and ``parser`` (12-segment masks: the input of
 "concat" models, region-limited paste-back, mask drawings). Its meta names the ``attributes``, the
 ``conditioning`` (``diff`` | ``target01`` | ``target_pm``), ``target_scale``, ``image_size`` and
-``needs_mask``.
+``needs_mask``: its :class:`~secgan.models.export.ModelCard`.
 
-Instance-norm statistics at inference (SPEC §10). The StarGAN generator's InstanceNorm layers have
-``track_running_stats=True`` (as in the official code, so its checkpoints load strictly), but the official
-code never calls ``eval()``: every published StarGAN result normalises each image with its *own* statistics
-(train-mode behaviour), and ``eval()`` would switch to the running averages and change the outputs. The
-editor therefore runs StarGAN generators -- imported official ones and our own, whose trainer samples them
-the same way -- with per-image statistics, without ever updating the stored running buffers (``norm_stats:
-"input"``). Generators whose norms are BatchNorm (AttGAN: the PyTorch port tests in ``eval()`` mode) run in
-eval mode with their running statistics (``norm_stats: "running"``). A model folder may force either with
-the meta key ``norm_stats``.
+Instance-norm statistics at inference (SPEC §10) follow the card's ``norm_stats``: see
+:mod:`secgan.models.inference`, which the evaluation shares.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 from collections.abc import Mapping, Sequence
@@ -27,17 +19,22 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from secgan.auxiliary.classifier import classifier_columns
 from secgan.data.attributes import conflicting_attributes
-from secgan.data.masks import NUM_SEGMENTS, one_hot
 from secgan.errors import ConfigError, SecganError, WeightsError
-from secgan.models.conditioning import CONDITIONINGS, make_condition
+from secgan.models.conditioning import make_condition
+from secgan.models.export import ModelCard
+from secgan.models.inference import (  # noqa: F401  (re-exported: the editor's public names)
+    NORM_STATS,
+    default_norm_stats,
+    prepare_generator,
+    use_input_statistics,
+)
 
 log = logging.getLogger(__name__)
 
-NORM_STATS = ("input", "running")
 PRECISIONS = ("fp32", "bf16")
 
 
@@ -126,40 +123,13 @@ def edit_targets(
     return y, weight, edited
 
 
-# ------------------------------------------------------------------------------------- instance norms
-def _instance_norm_input_stats(
-    module: nn.modules.instancenorm._InstanceNorm, x: torch.Tensor
-) -> torch.Tensor:
-    """InstanceNorm with each image's own statistics; the running buffers are neither used nor updated."""
-    return F.instance_norm(x, None, None, module.weight, module.bias, True, 0.0, module.eps)
-
-
-def use_input_statistics(net: nn.Module) -> int:
-    """Make every InstanceNorm of ``net`` normalise with per-image statistics in any mode, leaving the
-    stored running buffers untouched (the official StarGAN's train-mode behaviour, SPEC §10). Returns the
-    number of layers changed."""
-    n = 0
-    for m in net.modules():
-        if isinstance(m, nn.modules.instancenorm._InstanceNorm):
-            m.forward = functools.partial(_instance_norm_input_stats, m)  # type: ignore[method-assign]
-            n += 1
-    return n
-
-
-def default_norm_stats(net: nn.Module) -> str:
-    """``"input"`` for generators normalised by InstanceNorm (StarGAN), ``"running"`` otherwise."""
-    has_in = any(isinstance(m, nn.modules.instancenorm._InstanceNorm) for m in net.modules())
-    return "input" if has_in else "running"
-
-
 # -------------------------------------------------------------------------------------------- editor
 class Editor:
     """Edits aligned face crops with a generator.
 
     Args:
         generator: ``G(x [N, C, S, S], c [N, n_a]) -> [N, 3, S, S]`` in ``[-1, 1]``.
-        meta: the model folder's meta (``attributes``, ``conditioning``, ``target_scale``, ``image_size``,
-            ``needs_mask``, optional ``norm_stats``).
+        card: the model's :class:`~secgan.models.export.ModelCard` (or its JSON meta).
         classifier: optional ``(net, meta)`` predicting source labels (see
             :mod:`secgan.auxiliary.classifier`).
         parser: optional module with ``labels12(x [N, 3, H, W] in [-1, 1]) -> [N, H, W]``.
@@ -172,29 +142,23 @@ class Editor:
     def __init__(
         self,
         generator: nn.Module,
-        meta: Mapping[str, Any],
+        card: ModelCard | Mapping[str, Any],
         classifier: tuple[nn.Module, Mapping[str, Any]] | None = None,
         parser: nn.Module | None = None,
         device: str | torch.device = "cpu",
         batch_size: int = 32,
         precision: str = "fp32",
     ) -> None:
-        self.meta = dict(meta)
+        self.card = card if isinstance(card, ModelCard) else ModelCard.from_json(dict(card))
         if precision not in PRECISIONS:
             raise ConfigError(f"unknown precision {precision!r}; valid: {', '.join(PRECISIONS)}")
         self.precision = precision
-        self.attributes: list[str] = list(self.meta.get("attributes") or [])
-        if not self.attributes:
-            raise WeightsError("model meta has no 'attributes' list")
-        self.conditioning = str(self.meta.get("conditioning", "diff"))
-        if self.conditioning not in CONDITIONINGS:
-            raise WeightsError(
-                f"model meta: unknown conditioning {self.conditioning!r}; valid: {', '.join(CONDITIONINGS)}"
-            )
-        self.target_scale = float(self.meta.get("target_scale", 0.5))
-        self.image_size = int(self.meta.get("image_size", 128))
-        self.needs_mask = bool(self.meta.get("needs_mask", False))
-        self.onehot = bool(self.meta.get("onehot_labels", False))
+        self.attributes: list[str] = list(self.card.attributes)
+        self.conditioning = self.card.conditioning
+        self.target_scale = self.card.target_scale
+        self.image_size = self.card.image_size
+        self.needs_mask = self.card.needs_mask
+        self.onehot = self.card.onehot_labels
         self.device = torch.device(device)
         self.batch_size = int(batch_size)
         n_attrs = getattr(generator, "n_attrs", len(self.attributes))
@@ -202,21 +166,16 @@ class Editor:
             raise WeightsError(
                 f"generator takes {n_attrs} attributes but the model meta lists {len(self.attributes)}"
             )
-        self.G = generator.to(self.device).eval()
-        for p in self.G.parameters():
-            p.requires_grad_(False)
-        self.norm_stats = str(self.meta.get("norm_stats") or default_norm_stats(self.G))
-        if self.norm_stats not in NORM_STATS:
-            raise WeightsError(
-                f"model meta: unknown norm_stats {self.norm_stats!r}; valid: {', '.join(NORM_STATS)}"
-            )
-        if self.norm_stats == "input":
-            use_input_statistics(self.G)
+        self.G = generator.to(self.device)
+        self.norm_stats = prepare_generator(self.G, self.card.norm_stats)
         self.classifier = None
         if classifier is not None:
             net, cmeta = classifier
             self.classifier = (net.to(self.device).eval(), dict(cmeta))
-            self._classifier_columns = self._match_classifier(dict(cmeta))
+            try:
+                self._classifier_columns = classifier_columns(self.attributes, dict(cmeta))
+            except WeightsError as err:
+                raise WeightsError(f"{err}; give the source labels with --source instead") from None
         self.parser = parser.to(self.device).eval() if parser is not None else None
         if self.needs_mask and self.parser is None:
             raise WeightsError("this model takes the parser's masks as input (needs_mask) but has no parser")
@@ -237,6 +196,8 @@ class Editor:
         ``classifier_dir`` / ``parser_dir`` override (or supply) the classifier and parser from their own
         directories.
         """
+        from secgan.auxiliary.classifier import bundled_classifier_meta
+        from secgan.auxiliary.parser.frozen import FrozenParser
         from secgan.models.export import load_pretrained, read_config
 
         model_dir = Path(model_dir)
@@ -248,29 +209,28 @@ class Editor:
             )
         names = ["G"] + [n for n in ("classifier", "parser") if n in present]
         nets, meta = load_pretrained(model_dir, names=names, device="cpu")
+        card = ModelCard.from_json(meta, model_dir / "config.json")
         classifier = None
         if classifier_dir is not None:
             from secgan.auxiliary.classifier import load_classifier
 
             classifier = load_classifier(classifier_dir, device="cpu")
         elif "classifier" in nets:
-            classifier = (nets["classifier"], _bundled_classifier_meta(nets["classifier"], meta))
+            classifier = (nets["classifier"], bundled_classifier_meta(nets["classifier"], card))
         parser = None
         if parser_dir is not None:
-            from secgan.auxiliary.parser.frozen import FrozenParser
-
             parser = FrozenParser.load(parser_dir, device="cpu")
         elif "parser" in nets:
-            parser = _bundled_parser(nets["parser"], meta)
+            parser = FrozenParser.from_bundled(nets["parser"], card)
         editor = cls(
-            nets["G"], meta, classifier=classifier, parser=parser, device=device, batch_size=batch_size,
+            nets["G"], card, classifier=classifier, parser=parser, device=device, batch_size=batch_size,
             precision=precision,
         )  # fmt: skip
         editor.model_dir = model_dir
         log.info(
             "loaded %s (%s, %d attributes, %d px, conditioning %s, norm stats %s)",
             model_dir,
-            meta.get("backbone", type(nets["G"]).__name__),
+            card.backbone or type(nets["G"]).__name__,
             len(editor.attributes),
             editor.image_size,
             editor.conditioning,
@@ -286,16 +246,6 @@ class Editor:
     @property
     def has_parser(self) -> bool:
         return self.parser is not None
-
-    def _match_classifier(self, cmeta: dict[str, Any]) -> list[int]:
-        names = list(cmeta.get("attributes") or [])
-        missing = [a for a in self.attributes if a not in names]
-        if missing:
-            raise WeightsError(
-                f"the classifier does not predict {', '.join(missing)} (it knows: {', '.join(names)}); "
-                "give the source labels with --source instead"
-            )
-        return [names.index(a) for a in self.attributes]
 
     def labels_from_names(self, present: Sequence[str] | str, n: int = 1) -> torch.Tensor:
         """Source labels ``[n, n_a]`` from the names of the attributes the face has (others absent)."""
@@ -391,46 +341,11 @@ class Editor:
         out = []
         for x, cc in zip(images.split(self.batch_size), c.split(self.batch_size)):
             x = x.to(self.device, torch.float32)
-            if self.needs_mask:
-                x = torch.cat([x, one_hot(self.parser.labels12(x), NUM_SEGMENTS)], dim=1)
+            x = self.card.generator_input(x, self.parser.labels12(x) if self.needs_mask else None)
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
                 y = self.G(x, cc.to(self.device))
             out.append(y.float().clamp(-1, 1))
         return torch.cat(out).to(images.device)
-
-
-# ------------------------------------------------------------------------------- bundled networks
-def _bundled_classifier_meta(net: nn.Module, meta: Mapping[str, Any]) -> dict[str, Any]:
-    """The prediction meta of a classifier stored inside a model folder: ``meta["classifier"]`` when the
-    exporter wrote one, else the model's attributes and the network's own input size."""
-    sub = meta.get("classifier")
-    cmeta: dict[str, Any] = dict(sub) if isinstance(sub, Mapping) else {}
-    cmeta.setdefault("attributes", list(meta.get("attributes") or []))
-    cmeta.setdefault("image_size", int(getattr(net, "image_size", meta.get("image_size", 128))))
-    cmeta.setdefault("multilabel", bool(getattr(net, "multilabel", True)))
-    n_out = getattr(getattr(net, "head", None), "out_features", None)
-    if n_out is not None and n_out != len(cmeta["attributes"]):
-        raise WeightsError(
-            f"bundled classifier has {n_out} outputs but {len(cmeta['attributes'])} attribute names; "
-            "the model folder's meta should carry classifier.attributes"
-        )
-    return cmeta
-
-
-def _bundled_parser(net: nn.Module, meta: Mapping[str, Any]) -> nn.Module:
-    """Wrap a parser network stored inside a model folder in a :class:`FrozenParser` (input size and
-    normalisation from ``meta["parser"]`` when the exporter wrote them, else the model's image size and
-    ImageNet statistics)."""
-    from secgan.auxiliary.parser.frozen import IMAGENET_MEAN, IMAGENET_STD, FrozenParser
-
-    sub = meta.get("parser")
-    pmeta: dict[str, Any] = dict(sub) if isinstance(sub, Mapping) else {}
-    return FrozenParser(
-        net,
-        input_size=int(pmeta.get("input_size", meta.get("parser_input_size", meta.get("image_size", 128)))),
-        mean=pmeta.get("mean", IMAGENET_MEAN),
-        std=pmeta.get("std", IMAGENET_STD),
-    )
 
 
 def images_to_tensor(images: Sequence[Any]) -> torch.Tensor:

@@ -29,6 +29,7 @@ from torch import nn
 from secgan.data.attributes import CELEBA_ATTRIBUTES, PAPER_ATTRIBUTES, resolve_attributes
 from secgan.errors import WeightsError
 from secgan.models.attgan import AttGANGenerator
+from secgan.models.export import ModelCard, save_pretrained
 from secgan.models.stargan import StarGANGenerator
 from secgan.utils.io import file_sha256, load_torch_file
 
@@ -89,16 +90,13 @@ def _weight(state: dict[str, torch.Tensor], key: str, path: Path, what: str) -> 
     return state[key]
 
 
-def _common_meta(attributes: list[str], image_size: int, path: Path, importer: str) -> dict[str, Any]:
-    return {
-        "attributes": attributes,
-        "image_size": int(image_size),
-        "dataset": "celeba",
-        "mode": "baseline",
-        "needs_mask": False,
-        "crop": "celeba-center-178",
-        "imported_from": {"importer": importer, "file": path.name, "sha256": file_sha256(path)},
-    }
+def _card(attributes: list[str], image_size: int, path: Path, importer: str, **kw: Any) -> ModelCard:
+    """The card of an imported public checkpoint (a CelebA baseline generator)."""
+    provenance = {"importer": importer, "file": path.name, "sha256": file_sha256(path)}
+    return ModelCard(
+        attributes=tuple(attributes), image_size=int(image_size), dataset="celeba", mode="baseline",
+        imported_from=provenance, **kw,
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------- StarGAN
@@ -138,7 +136,6 @@ def import_stargan(
     """Official StarGAN ``{iter}-G.ckpt`` -> our model folder (conditioning ``target01``; per-image
     instance-norm statistics as in the official code). ``attributes`` default: the public model's five."""
     from secgan.data.attributes import STARGAN_PUBLIC_ATTRIBUTES
-    from secgan.models.export import save_pretrained
 
     path = Path(ckpt)
     attrs = resolve_attributes(
@@ -146,11 +143,11 @@ def import_stargan(
     )
     state = _tensor_dict(load_torch_file(path, "StarGAN generator checkpoint"), path, "StarGAN generator")
     G = stargan_from_state_dict(state, path, len(attrs))
-    meta = _common_meta(attrs, image_size, path, "stargan")
-    meta.update(
-        {"conditioning": "target01", "target_scale": 1.0, "backbone": "stargan", "norm_stats": "input"}
-    )
-    out = save_pretrained(out_dir, {"G": G}, meta)
+    card = _card(
+        attrs, image_size, path, "stargan", conditioning="target01", target_scale=1.0, backbone="stargan",
+        norm_stats="input",
+    )  # fmt: skip
+    out = save_pretrained(out_dir, {"G": G}, card)
     log.info(
         "imported %s -> %s (%d attributes, conv_dim %d)", path, out, len(attrs), G.spec_kwargs["conv_dim"]
     )
@@ -216,7 +213,6 @@ def import_attgan(
 ) -> Path:
     """PyTorch AttGAN ``weights.{epoch}.pth`` -> our model folder (conditioning ``target_pm`` with
     ``target_scale = thres_int``; eval-mode BatchNorm). ``attributes`` default: the paper's 13."""
-    from secgan.models.export import save_pretrained
 
     path = Path(ckpt)
     attrs = resolve_attributes(
@@ -226,16 +222,11 @@ def import_attgan(
     G = attgan_from_state_dict(state, path, len(attrs))
     if image_size % (2**G.n_layers):
         raise WeightsError(f"--image-size {image_size} must be divisible by 2**{G.n_layers} for this AttGAN")
-    meta = _common_meta(attrs, image_size, path, "attgan")
-    meta.update(
-        {
-            "conditioning": "target_pm",
-            "target_scale": float(thres_int),
-            "backbone": "attgan",
-            "norm_stats": "running",
-        }
-    )
-    out = save_pretrained(out_dir, {"G": G}, meta)
+    card = _card(
+        attrs, image_size, path, "attgan", conditioning="target_pm", target_scale=float(thres_int),
+        backbone="attgan", norm_stats="running",
+    )  # fmt: skip
+    out = save_pretrained(out_dir, {"G": G}, card)
     log.info(
         "imported %s -> %s (%d attributes, shortcut %d, inject %d)", path, out, len(attrs), G.shortcut_layers,
         G.inject_layers,

@@ -57,6 +57,8 @@ from secgan.metrics.frechet import FrechetReference, GaussianAccumulator
 from secgan.metrics.inception_score import InceptionScoreAccumulator
 from secgan.metrics.stats_cache import RealStatsCache, names_hash
 from secgan.models.conditioning import make_condition
+from secgan.models.export import ModelCard
+from secgan.models.inference import prepare_generator
 from secgan.utils.io import file_sha256, write_json_atomic
 
 log = logging.getLogger(__name__)
@@ -134,22 +136,6 @@ def pick_device(device: str) -> torch.device:
     return dev
 
 
-def generator_inference_mode(g: nn.Module, meta: dict | None = None) -> str:
-    """Put a generator in the editor's inference mode (same outputs as ``secgan edit``): ``eval()``, and
-    InstanceNorm layers normalise each image with its own statistics (StarGAN, SPEC §10) unless the model's
-    meta sets ``norm_stats: "running"``. Returns the mode used (``"input"`` or ``"running"``). Either way the
-    outputs do not depend on the batch, so the evaluation is batch-size invariant."""
-    from secgan.editing.editor import NORM_STATS, default_norm_stats, use_input_statistics
-
-    g.eval()
-    mode = (meta or {}).get("norm_stats") or default_norm_stats(g)
-    if mode not in NORM_STATS:
-        raise ConfigError(f"model meta norm_stats={mode!r}; valid: {', '.join(NORM_STATS)}")
-    if mode == "input":
-        use_input_statistics(g)
-    return mode
-
-
 def _to_uint8(x: torch.Tensor) -> np.ndarray:
     """``[N, 3, H, W]`` in ``[-1, 1]`` -> uint8 ``[N, H, W, 3]``."""
     x = ((x.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
@@ -160,11 +146,11 @@ def _dir_hashes(model_dir: Path) -> dict[str, str]:
     return {p.name: file_sha256(p) for p in sorted(model_dir.glob("*.safetensors"))}
 
 
-def _load_parser(opts: EvalOptions, nets: dict[str, nn.Module], meta: dict, device: torch.device):
+def _load_parser(opts: EvalOptions, nets: dict[str, nn.Module], card: ModelCard, device: torch.device):
     """The frozen parser: ``--parser P_DIR``, else the one bundled in the model folder, else ``None``."""
-    if opts.parser is not None:
-        from secgan.auxiliary.parser.frozen import FrozenParser
+    from secgan.auxiliary.parser.frozen import FrozenParser
 
+    if opts.parser is not None:
         p = FrozenParser.load(opts.parser, device)
         return p, {
             "source": str(opts.parser),
@@ -172,35 +158,17 @@ def _load_parser(opts: EvalOptions, nets: dict[str, nn.Module], meta: dict, devi
             "weights_sha256": _dir_hashes(Path(opts.parser)),
         }
     if "parser" in nets:
-        net = nets["parser"]
-        if hasattr(net, "labels12"):
-            return net, {"source": "bundled", "input_size": getattr(net, "input_size", None)}
-        from secgan.auxiliary.parser.frozen import IMAGENET_MEAN, IMAGENET_STD, FrozenParser
-
-        pm = meta.get("parser") if isinstance(meta.get("parser"), dict) else {}
-        size = int(pm.get("input_size") or meta.get("parser_input_size") or meta.get("image_size") or 512)
-        p = FrozenParser(
-            net, input_size=size, mean=pm.get("mean", IMAGENET_MEAN), std=pm.get("std", IMAGENET_STD)
-        ).to(device)
-        return p, {"source": "bundled", "input_size": size}
+        p = FrozenParser.from_bundled(nets["parser"], card).to(device)
+        trained_on = card.parser.trained_on if card.parser else None
+        return p, {"source": "bundled", "input_size": p.input_size, "trained_on": trained_on}
     return None, None
-
-
-def _column_map(model_attrs: list[str], cls_attrs: list[str], classifier_dir: Path) -> list[int]:
-    missing = [a for a in model_attrs if a not in cls_attrs]
-    if missing:
-        raise ConfigError(
-            f"classifier {classifier_dir} does not predict {', '.join(missing)}; it predicts: "
-            f"{', '.join(cls_attrs)}"
-        )
-    return [cls_attrs.index(a) for a in model_attrs]
 
 
 # ---------------------------------------------------------------------------------------------- driver
 @torch.no_grad()
 def evaluate(opts: EvalOptions) -> dict[str, Any]:
     """Run the evaluation and write ``metrics.json`` and ``examples.npz``; returns the metrics dict."""
-    from secgan.auxiliary.classifier import load_classifier
+    from secgan.auxiliary.classifier import classifier_columns, load_classifier
     from secgan.data.registry import build_dataset
     from secgan.models.export import load_pretrained
 
@@ -216,31 +184,29 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
 
     # ---- model
     nets, meta = load_pretrained(model_dir, device=device)
+    card = ModelCard.from_json(meta, model_dir / "config.json")
     if "G" not in nets:
         raise WeightsError(f"{model_dir / 'config.json'}: no generator 'G'; networks: {', '.join(nets)}")
     g, g_seg = nets["G"], nets.get("G_seg")
-    norm_mode = generator_inference_mode(g, meta)
+    norm_mode = prepare_generator(g, card.norm_stats)
     if g_seg is not None:
-        generator_inference_mode(g_seg, meta)
-    attributes = list(meta.get("attributes") or [])
-    if not attributes:
-        raise WeightsError(f"{model_dir / 'config.json'}: no 'attributes'")
-    conditioning = meta.get("conditioning", "diff")
-    target_scale = float(meta.get("target_scale", 0.5))
-    image_size = int(meta.get("image_size", 128))
-    needs_mask = bool(meta.get("needs_mask", False)) or meta.get("mode") == "concat"
+        prepare_generator(g_seg, card.norm_stats)
+    attributes = list(card.attributes)
+    conditioning = card.conditioning
+    target_scale = card.target_scale
+    image_size = card.image_size
+    needs_mask = card.needs_mask
     expressions = opts.dataset == "rafd" or attributes == list(RAFD_EXPRESSIONS)
 
     # ---- classifier, parser
     cnet, cmeta = load_classifier(opts.classifier, device)
     cnet.eval()
-    cls_attrs = list(cmeta["attributes"])
-    cols = _column_map(attributes, cls_attrs, Path(opts.classifier))
+    cols = classifier_columns(attributes, cmeta, f"classifier {opts.classifier}")
     multilabel = bool(cmeta.get("multilabel", not expressions))
     cfeat = ClassifierFeatures(
         cnet, int(cmeta.get("image_size", image_size)), multilabel, str(opts.classifier)
     )
-    parser, parser_info = _load_parser(opts, nets, meta, device)
+    parser, parser_info = _load_parser(opts, nets, card, device)
     if needs_mask and parser is None:
         raise ConfigError(
             f"{model_dir}: a 'concat' generator needs the input mask s_in: pass --parser P_DIR "
@@ -367,7 +333,7 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
             if s_in is not None:
                 ex["mask_in"].append(s_in[:take].to(torch.uint8).cpu().numpy())
 
-        g_in = torch.cat([x, one_hot(s_in)], 1) if needs_mask else x
+        g_in = card.generator_input(x, s_in)
         for gi in range(n_groups):
             if expressions:
                 y_trg = rafd_edit_targets(b, gi, n_groups, device=device)
@@ -436,9 +402,10 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
             "dir": str(model_dir),
             "run_dir": str(run_dir) if run_dir else None,
             **{
-                k: meta.get(k)
+                k: getattr(card, k)
                 for k in ("dataset", "backbone", "mode", "lambda_sc", "seed", "iterations", "image_size")
             },
+            "imported_from": card.imported_from,
             "conditioning": conditioning,
             "attributes": attributes,
         },

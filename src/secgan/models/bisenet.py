@@ -18,6 +18,10 @@ from torch import nn
 
 from secgan.errors import ConfigError
 
+# The input normalisation every BiSeNet here is trained and imported with (ImageNet statistics, [0, 1] RGB).
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
 
 class ConvBNReLU(nn.Module):
     """conv (no bias) - BN - ReLU; keys ``conv.weight``, ``bn.*``."""

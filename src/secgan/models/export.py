@@ -2,12 +2,19 @@
 
 ``config.json`` = ``{"format": "secgan-model", "version": 1, "networks": {NAME: spec}, **meta}``; every
 network rebuilds from its spec (:func:`secgan.models.registry.build_model`) and loads its weights strictly.
+
+An editing model's meta is its :class:`ModelCard`: the one place that says what an exported generator
+takes (attributes, conditioning, image size, whether it needs the parser's mask) and holds every default.
+The trainer's export and the checkpoint importers build a card; the editor and the evaluation read one.
+Parser and classifier directories keep their own small metas (:mod:`secgan.auxiliary`).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +23,180 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from secgan.data.masks import NUM_SEGMENTS, one_hot
 from secgan.errors import WeightsError
+from secgan.models.bisenet import IMAGENET_MEAN, IMAGENET_STD
+from secgan.models.conditioning import CONDITIONINGS
+from secgan.models.inference import NORM_STATS
 from secgan.models.registry import build_model, spec_of
 from secgan.utils.io import atomic_path, write_json_atomic
+
+log = logging.getLogger(__name__)
 
 FORMAT = "secgan-model"
 VERSION = 1
 RESERVED = ("format", "version", "networks")
+MODES = ("baseline", "concat", "secgan")
+EDITOR_KIND = "editor"
+# Written by earlier versions and read by nothing; accepted and dropped when a card is read.
+RETIRED_KEYS = ("crop",)
+
+
+# ----------------------------------------------------------------------------------------- model card
+@dataclass(frozen=True)
+class BundledParserCard:
+    """How to run the parser bundled with a model (``config.json``'s ``parser``)."""
+
+    input_size: int | None = None  # None: the model's image_size
+    mean: tuple[float, ...] = IMAGENET_MEAN  # normalisation after mapping [-1, 1] to [0, 1]
+    std: tuple[float, ...] = IMAGENET_STD
+    trained_on: str | None = None  # provenance, reported by the evaluation
+    dir: str | None = None  # the parser directory the model was trained with (provenance)
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """What an exported editing model is; :meth:`from_json` holds every default.
+
+    ``needs_mask`` (the generator takes ``concat(x, one_hot(s_in))``) follows from ``mode == "concat"``.
+    ``classifier`` is the bundled classifier's own meta (see :mod:`secgan.auxiliary.classifier`).
+    """
+
+    attributes: tuple[str, ...]
+    conditioning: str = "diff"  # diff | target01 | target_pm (secgan.models.conditioning)
+    target_scale: float = 0.5  # AttGAN's thres_int for target_pm
+    image_size: int = 128
+    mode: str = "baseline"  # baseline | concat | secgan
+    onehot_labels: bool = False  # exclusive classes (RaFD expressions)
+    norm_stats: str | None = None  # "input" | "running"; None: by the generator's norms
+    backbone: str | None = None
+    dataset: str | None = None
+    lambda_sc: float | None = None
+    iterations: int | None = None
+    seed: int | None = None
+    imported_from: dict[str, Any] | None = None  # importer, file, sha256 of an imported checkpoint
+    parser: BundledParserCard | None = None
+    classifier: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # keys of a newer writer, kept verbatim
+
+    @property
+    def needs_mask(self) -> bool:
+        return self.mode == "concat"
+
+    @property
+    def in_channels(self) -> int:
+        """Channels of the generator's input: RGB, plus the 12 one-hot segments when it needs the mask."""
+        return 3 + (NUM_SEGMENTS if self.needs_mask else 0)
+
+    @property
+    def parser_input_size(self) -> int:
+        """The side the bundled parser runs at."""
+        if self.parser is not None and self.parser.input_size:
+            return int(self.parser.input_size)
+        return int(self.image_size)
+
+    def generator_input(self, x: torch.Tensor, s_in: torch.Tensor | None) -> torch.Tensor:
+        """G's input: ``x [N, 3, S, S]``, or ``concat(x, one_hot(s_in))`` ``[N, 15, S, S]`` when the model
+        needs the mask (``s_in [N, S, S]`` long labels, or already one-hot ``[N, 12, S, S]``)."""
+        return generator_input(x, s_in if self.needs_mask else None)
+
+    # ---------------------------------------------------------------------------------- json
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": EDITOR_KIND, **asdict(self)}
+        out["attributes"] = list(self.attributes)
+        out.pop("extra")
+        out["needs_mask"] = self.needs_mask
+        out["in_channels"] = self.in_channels
+        if self.parser is not None:
+            p = asdict(self.parser)
+            out["parser"] = {**p, "mean": list(p["mean"]), "std": list(p["std"])}
+        return {**self.extra, **{k: v for k, v in out.items() if v is not None}}
+
+    @classmethod
+    def from_json(cls, meta: dict[str, Any], source: str | os.PathLike = "model meta") -> ModelCard:
+        """Read a card from ``config.json``'s meta (any version written so far); raises
+        :class:`WeightsError` naming ``source`` and the field for a value it cannot use."""
+        d = {k: v for k, v in meta.items() if k not in RESERVED}
+        kind = d.pop("kind", EDITOR_KIND)
+        if kind != EDITOR_KIND:
+            raise WeightsError(f"{source}: not an editing model (kind={kind!r}; an editing model has 'G')")
+        attributes = d.pop("attributes", None)
+        if not attributes or not isinstance(attributes, list):
+            raise WeightsError(f"{source}: model meta has no 'attributes' list")
+        needs_mask = d.pop("needs_mask", None)
+        mode = d.pop("mode", "concat" if needs_mask else "baseline")
+        if mode not in MODES:
+            raise WeightsError(f"{source}: unknown mode {mode!r}; valid: {', '.join(MODES)}")
+        if needs_mask is not None and bool(needs_mask) != (mode == "concat"):
+            raise WeightsError(f"{source}: needs_mask={needs_mask} contradicts mode={mode!r}")
+        in_channels = d.pop("in_channels", None)
+        expected = 3 + (NUM_SEGMENTS if mode == "concat" else 0)
+        if in_channels is not None and int(in_channels) != expected:
+            raise WeightsError(
+                f"{source}: in_channels={in_channels} but a {mode!r} generator takes {expected}"
+            )
+        conditioning = str(d.pop("conditioning", "diff"))
+        if conditioning not in CONDITIONINGS:
+            raise WeightsError(
+                f"{source}: unknown conditioning {conditioning!r}; valid: {', '.join(CONDITIONINGS)}"
+            )
+        norm_stats = d.pop("norm_stats", None) or None
+        if norm_stats is not None and norm_stats not in NORM_STATS:
+            raise WeightsError(f"{source}: unknown norm_stats {norm_stats!r}; valid: {', '.join(NORM_STATS)}")
+        parser = d.pop("parser", None)
+        if isinstance(parser, dict):
+            known = {k: parser[k] for k in ("input_size", "trained_on", "dir") if parser.get(k) is not None}
+            parser = BundledParserCard(
+                **known,
+                mean=tuple(float(v) for v in (parser.get("mean") or IMAGENET_MEAN)),
+                std=tuple(float(v) for v in (parser.get("std") or IMAGENET_STD)),
+            )
+        classifier = d.pop("classifier", None)
+        for key in RETIRED_KEYS:
+            d.pop(key, None)
+        fields = {k: d.pop(k) for k in list(d) if k in _OPTIONAL_FIELDS}
+        try:
+            return cls(
+                attributes=tuple(str(a) for a in attributes),
+                conditioning=conditioning,
+                mode=mode,
+                norm_stats=norm_stats,
+                parser=parser if isinstance(parser, BundledParserCard) else None,
+                classifier=dict(classifier) if isinstance(classifier, dict) else None,
+                extra=d,
+                **{k: _OPTIONAL_FIELDS[k](v) if v is not None else None for k, v in fields.items()},
+            )
+        except (TypeError, ValueError) as err:
+            raise WeightsError(f"{source}: bad model meta: {err}") from err
+
+
+# field -> how its JSON value is read (the defaults are the dataclass's)
+_OPTIONAL_FIELDS: dict[str, Any] = {
+    "target_scale": float,
+    "image_size": int,
+    "onehot_labels": bool,
+    "backbone": str,
+    "dataset": str,
+    "lambda_sc": float,
+    "iterations": int,
+    "seed": int,
+    "imported_from": dict,
+}
+
+
+def generator_input(x: torch.Tensor, s_in: torch.Tensor | None) -> torch.Tensor:
+    """``x [N, 3, S, S]`` alone, or ``concat(x, s_in one-hot)`` ``[N, 15, S, S]`` in x's dtype and memory
+    format when ``s_in`` is given (``[N, S, S]`` labels or ``[N, 12, S, S]`` one-hot)."""
+    if s_in is None:
+        return x
+    if s_in.dim() == 3:
+        s_in = one_hot(s_in, NUM_SEGMENTS)
+    return torch.cat([x, s_in.to(x.dtype)], dim=1)
+
+
+def read_card(directory: str | os.PathLike) -> ModelCard:
+    """The :class:`ModelCard` of an exported editing model folder."""
+    return ModelCard.from_json(read_config(directory), Path(directory) / "config.json")
 
 
 def _tensors_for_safetensors(module: nn.Module) -> dict[str, torch.Tensor]:
@@ -36,14 +210,17 @@ def _tensors_for_safetensors(module: nn.Module) -> dict[str, torch.Tensor]:
 
 
 def save_pretrained(
-    directory: str | os.PathLike, networks: dict[str, nn.Module], meta: dict[str, Any]
+    directory: str | os.PathLike, networks: dict[str, nn.Module], meta: dict[str, Any] | ModelCard
 ) -> Path:
     """Write ``NAME.safetensors`` for every network and then ``config.json`` (all atomically).
 
-    ``meta`` holds the extra config keys (attributes, conditioning, image_size, dataset, ...); it must be
-    JSON-serialisable and must not use the reserved keys ``format``, ``version``, ``networks``.
+    ``meta`` is an editing model's :class:`ModelCard`, or the extra config keys of a parser or classifier
+    directory; it must be JSON-serialisable and must not use the reserved keys ``format``, ``version``,
+    ``networks``.
     """
     directory = Path(directory)
+    if isinstance(meta, ModelCard):
+        meta = meta.to_json()
     clash = [k for k in meta if k in RESERVED]
     if clash:
         raise ValueError(f"meta uses reserved key(s) {clash}")

@@ -37,6 +37,7 @@ from secgan.config import Config, to_dict
 from secgan.data.masks import NUM_SEGMENTS, one_hot
 from secgan.errors import ConfigError, DataError, SecganError, TrainingError
 from secgan.models.conditioning import make_condition
+from secgan.models.export import BundledParserCard, ModelCard, save_pretrained
 from secgan.training import distributed as D
 from secgan.training.checkpoint import (
     latest_checkpoint,
@@ -55,8 +56,6 @@ from secgan.utils.seed import get_rng_state, seed_everything, set_rng_state, wor
 
 log = logging.getLogger(__name__)
 
-# The preprocessing each dataset's loader applies (secgan.data.transforms), recorded in the export.
-CROPS = {"celeba": "celeba-center-178", "celebahq": "celebahq-full", "rafd": "rafd-head-600"}
 MAIN_STATS = ("D_rgb/loss", "G_rgb/loss", "G_rgb/sc", "D_seg/loss", "G_seg/loss")
 # torch.compile backend of train.compile ("inductor": generated kernels; the tests use "aot_eager").
 COMPILE_BACKEND = "inductor"
@@ -553,42 +552,37 @@ class Trainer:
         D.barrier()
         return path
 
-    def export_meta(self, step: int) -> dict[str, Any]:
+    def model_card(self, step: int) -> ModelCard:
+        """The exported model's card (:class:`~secgan.models.export.ModelCard`)."""
         cfg = self.cfg
-        meta: dict[str, Any] = {
-            "kind": "editor",
-            "attributes": self.attributes,
-            "conditioning": cfg.model.conditioning,
-            "target_scale": cfg.model.target_scale,
-            "image_size": cfg.data.image_size,
-            "dataset": cfg.data.dataset,
-            "crop": getattr(self.dataset, "crop", None) or CROPS.get(cfg.data.dataset),
-            "backbone": cfg.model.backbone,
-            "mode": cfg.model.mode,
-            "in_channels": 3 + (NUM_SEGMENTS if self.mode == "concat" else 0),
-            "needs_mask": self.mode == "concat",
-            "onehot_labels": cfg.loss.cls_loss == "ce",
-            "lambda_sc": cfg.loss.lambda_sc if self.mode == "secgan" else 0.0,
-            "iterations": int(step),
-            "seed": cfg.seed,
-        }
+        parser = None
         if self.parser is not None:
             pm = getattr(self.parser, "meta", {}) or {}
-            meta["parser"] = {
-                "input_size": int(getattr(self.parser, "input_size", cfg.data.image_size)),
-                "mean": self.parser.mean.flatten().tolist() if hasattr(self.parser, "mean") else None,
-                "std": self.parser.std.flatten().tolist() if hasattr(self.parser, "std") else None,
-                "trained_on": pm.get("trained_on"),
-                "dir": cfg.parser.dir,
-            }
-        if self.classifier is not None:
-            meta["classifier"] = dict(self.classifier[1])
-        return meta
+            parser = BundledParserCard(
+                input_size=int(getattr(self.parser, "input_size", cfg.data.image_size)),
+                mean=tuple(self.parser.mean.flatten().tolist()),
+                std=tuple(self.parser.std.flatten().tolist()),
+                trained_on=pm.get("trained_on"),
+                dir=cfg.parser.dir,
+            )
+        return ModelCard(
+            attributes=tuple(self.attributes),
+            conditioning=cfg.model.conditioning,
+            target_scale=cfg.model.target_scale,
+            image_size=cfg.data.image_size,
+            mode=cfg.model.mode,
+            onehot_labels=cfg.loss.cls_loss == "ce",
+            backbone=cfg.model.backbone,
+            dataset=cfg.data.dataset,
+            lambda_sc=cfg.loss.lambda_sc if self.mode == "secgan" else 0.0,
+            iterations=int(step),
+            seed=cfg.seed,
+            parser=parser,
+            classifier=dict(self.classifier[1]) if self.classifier is not None else None,
+        )
 
     def export(self, step: int) -> Path:
         """``RUN_DIR/export``: G (G_rgb), G_seg in secgan mode, the parser and classifier when present."""
-        from secgan.models.export import save_pretrained
-
         nets: dict[str, nn.Module] = {"G": self.G_rgb}
         if self.G_seg is not None:
             nets["G_seg"] = self.G_seg
@@ -596,7 +590,7 @@ class Trainer:
             nets["parser"] = self.parser.net
         if self.classifier is not None:
             nets["classifier"] = self.classifier[0]
-        return save_pretrained(self.run.export, nets, self.export_meta(step))
+        return save_pretrained(self.run.export, nets, self.model_card(step))
 
     # ------------------------------------------------------------------------------------ signals
     @contextlib.contextmanager

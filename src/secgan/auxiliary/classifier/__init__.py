@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from secgan.errors import WeightsError
+from secgan.models.export import ModelCard
 
 CLASSIFIER_NAME = "classifier"
 
@@ -33,6 +34,36 @@ def load_classifier(
             f"{Path(directory) / 'config.json'}: not a classifier directory (kind={meta.get('kind')!r})"
         )
     return nets[CLASSIFIER_NAME], meta
+
+
+def bundled_classifier_meta(net: nn.Module, card: ModelCard) -> dict[str, Any]:
+    """The prediction meta of a classifier stored inside a model folder: the card's ``classifier`` when
+    the exporter wrote one, else the model's attributes and the network's own input size."""
+    cmeta: dict[str, Any] = dict(card.classifier or {})
+    cmeta.setdefault("attributes", list(card.attributes))
+    cmeta.setdefault("image_size", int(getattr(net, "image_size", card.image_size)))
+    cmeta.setdefault("multilabel", bool(getattr(net, "multilabel", True)))
+    n_out = getattr(getattr(net, "head", None), "out_features", None)
+    if n_out is not None and n_out != len(cmeta["attributes"]):
+        raise WeightsError(
+            f"bundled classifier has {n_out} outputs but {len(cmeta['attributes'])} attribute names; "
+            "the model folder's meta should carry classifier.attributes"
+        )
+    return cmeta
+
+
+def classifier_columns(
+    attributes: list[str] | tuple[str, ...],
+    cmeta: dict[str, Any],
+    source: str | os.PathLike = "the classifier",
+) -> list[int]:
+    """The classifier's output column of each model attribute, in the model's order; raises
+    :class:`WeightsError` naming ``source`` when the classifier does not predict one of them."""
+    names = list(cmeta.get("attributes") or [])
+    missing = [a for a in attributes if a not in names]
+    if missing:
+        raise WeightsError(f"{source} does not predict {', '.join(missing)}; it predicts: {', '.join(names)}")
+    return [names.index(a) for a in attributes]
 
 
 def _fit(images: torch.Tensor, size: int) -> torch.Tensor:
@@ -63,4 +94,11 @@ def predict_labels(net: nn.Module, meta: dict[str, Any], images: torch.Tensor) -
     return F.one_hot(probs.argmax(dim=1), probs.shape[1]).float()
 
 
-__all__ = ["CLASSIFIER_NAME", "load_classifier", "predict_labels", "predict_probs"]
+__all__ = [
+    "CLASSIFIER_NAME",
+    "bundled_classifier_meta",
+    "classifier_columns",
+    "load_classifier",
+    "predict_labels",
+    "predict_probs",
+]

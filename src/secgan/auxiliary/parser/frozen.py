@@ -23,10 +23,10 @@ from torch import nn
 
 from secgan.data.masks import soft_19_to_12
 from secgan.errors import WeightsError
+from secgan.models.bisenet import IMAGENET_MEAN, IMAGENET_STD
+from secgan.models.export import BundledParserCard, ModelCard
 from secgan.utils.io import state_dict_hash
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 PARSER_NAME = "parser"  # the network's name inside a parser directory
 
 
@@ -112,6 +112,13 @@ class FrozenParser(nn.Module):
         )
         parser.meta = meta
         return parser.to(device)
+
+    @classmethod
+    def from_bundled(cls, net: nn.Module, card: ModelCard) -> FrozenParser:
+        """Wrap the parser network stored inside an editing model's folder, run as its card says (input
+        size and normalisation; the model's image size and ImageNet statistics when not written)."""
+        p = card.parser or BundledParserCard()
+        return cls(net, input_size=card.parser_input_size, mean=p.mean, std=p.std)
 
     def save(self, directory: str | os.PathLike, trained_on: str) -> Path:
         """Write this parser as a parser directory."""

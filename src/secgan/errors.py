@@ -7,6 +7,8 @@ status 2, without a traceback. Programming errors keep their tracebacks.
 
 from __future__ import annotations
 
+import re
+
 
 class SecganError(Exception):
     """A user error: the message must name the file, field or value at fault and, where it helps, the
@@ -27,3 +29,15 @@ class WeightsError(SecganError):
 
 class TrainingError(SecganError):
     """Training cannot go on (e.g. a loss became NaN or Inf)."""
+
+
+def original_message(err: BaseException) -> str:
+    """The message of ``err``. A DataLoader worker re-raises the worker's exception with the worker's whole
+    traceback in the message ("Caught DataError in DataLoader worker process 0 ... Original Traceback
+    ... secgan.errors.DataError: <message>"): of such an error, the original message (its last line)."""
+    text = str(err)
+    if "Original Traceback" not in text:
+        return text
+    last = [line for line in text.splitlines() if line.strip()][-1]
+    m = re.match(r"^[\w.]+: (.+)$", last)
+    return m.group(1) if m else last

@@ -5,14 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from secgan.data.attributes import PAPER_ATTRIBUTES, RAFD_EXPRESSIONS
-from secgan.metrics.accuracy import (
-    AccuracyCounter,
-    celeba_edit_targets,
-    edit_accuracy,
-    expression_correct,
-    rafd_edit_targets,
-)
+from secgan.data.attributes import PAPER_ATTRIBUTES, RAFD_EXPRESSIONS, celeba_edit_targets, rafd_edit_targets
+from secgan.metrics.accuracy import AccuracyCounter, edit_accuracy, expression_correct
 
 A = list(PAPER_ATTRIBUTES)
 IDX = {a: i for i, a in enumerate(A)}

@@ -3,7 +3,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from secgan.training.samples import attribute_edit_targets, compose_grid
+from secgan.data.attributes import attribute_edit_targets
+from secgan.training.samples import compose_grid
 
 
 def test_edit_targets_follow_the_conflict_rules():

@@ -89,8 +89,6 @@ class WebDemo:
     def load_upload(self, path: str | os.PathLike | None) -> np.ndarray:
         """Read an uploaded file as RGB uint8 ``[H, W, 3]``; :class:`SecganError` with a user message for a
         missing, over-large or non-image file."""
-        from secgan.cli.edit_cmd import load_photo
-
         if path is None:
             raise SecganError("upload a photo first")
         path = Path(path)
@@ -99,7 +97,7 @@ class WebDemo:
             raise SecganError(
                 f"{path.name} is {size / 2**20:.1f} MB, over the upload limit of {self.max_upload_mb:g} MB"
             )
-        from secgan.utils.images import read_image
+        from secgan.utils.images import load_photo, read_image
 
         try:
             read_image(path, max_pixels=MAX_PIXELS).close()  # header + decode check with the page's limit

@@ -14,7 +14,7 @@ import logging
 import sys
 
 from secgan import __version__
-from secgan.errors import SecganError
+from secgan.errors import SecganError, original_message
 
 log = logging.getLogger("secgan")
 
@@ -66,11 +66,7 @@ def one_line(err: BaseException) -> str:
     """The user-facing line of an error. A DataLoader worker re-raises the worker's exception with the
     worker's whole traceback in the message ("Caught DataError in DataLoader worker process 0 ...
     Original Traceback ..."): keep only the original message, which is its last line."""
-    text = str(err)
-    if "Original Traceback" in text:
-        last = [line for line in text.splitlines() if line.strip()][-1]
-        prefix = f"{type(err).__module__}.{type(err).__name__}: "
-        text = last.split(prefix, 1)[1] if prefix in last else last
+    text = original_message(err)
     return text.splitlines()[0] if text else type(err).__name__
 
 

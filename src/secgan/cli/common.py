@@ -7,12 +7,10 @@ import sys
 
 
 def resolve_device(name: str | None) -> str:
-    """``--device``: the name given, else ``cuda`` when available, else ``cpu``."""
-    import torch
+    """``--device``: see :func:`secgan.utils.device.resolve_device` (imported on use: torch is heavy)."""
+    from secgan.utils.device import resolve_device as resolve
 
-    if name:
-        return name
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    return resolve(name)
 
 
 def set_threads(n: int | None) -> None:

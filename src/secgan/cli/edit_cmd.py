@@ -9,10 +9,9 @@ import types
 from pathlib import Path
 
 from secgan.cli.common import print_json, resolve_device
+from secgan.utils.images import IMAGE_SUFFIXES, load_photo, save_photo
 
 log = logging.getLogger(__name__)
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
 # "-Young" after --edit is an attribute edit, not an unknown option: argparse would otherwise refuse
 # ``--edit -Young`` with "expected one argument". A single dash followed by a name (attribute names
@@ -57,43 +56,6 @@ def collect_inputs(inputs: list[str]) -> list[tuple[Path, Path]]:
             )
         seen[rel] = src
     return pairs
-
-
-def load_photo(path: Path):
-    """Read an image file as an RGB uint8 array ``[H, W, 3]`` (EXIF orientation applied)."""
-    import numpy as np
-    from PIL import ImageOps
-
-    from secgan.utils.images import read_image
-
-    img = read_image(path)
-    try:
-        img = ImageOps.exif_transpose(img)
-    except Exception:  # noqa: BLE001 - a broken EXIF block only loses the rotation
-        log.debug("ignoring unreadable EXIF orientation of %s", path)
-    return np.asarray(img.convert("RGB"))
-
-
-def save_photo(array, path: Path) -> None:
-    """Write an RGB uint8 array (JPEG at quality 95 for .jpg/.jpeg); atomically."""
-    from PIL import Image
-
-    from secgan.utils.io import atomic_path
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    suffix = path.suffix.lower()
-    fmt = {
-        ".jpg": "JPEG",
-        ".jpeg": "JPEG",
-        ".png": "PNG",
-        ".bmp": "BMP",
-        ".webp": "WEBP",
-        ".tif": "TIFF",
-        ".tiff": "TIFF",
-    }
-    with atomic_path(path) as tmp:
-        kwargs = {"quality": 95} if fmt.get(suffix) in ("JPEG", "WEBP") else {}
-        Image.fromarray(array).save(tmp, format=fmt.get(suffix, "PNG"), **kwargs)
 
 
 def cmd_edit(args: argparse.Namespace) -> int:

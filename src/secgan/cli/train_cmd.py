@@ -16,7 +16,7 @@ import argparse
 import json
 import logging
 
-from secgan.cli.common import print_json
+from secgan.cli.common import print_json, resolve_device
 
 log = logging.getLogger(__name__)
 
@@ -101,13 +101,10 @@ def run(args: argparse.Namespace) -> int:
     if not args.out:
         raise ConfigError("--out RUN_DIR is required")
 
-    import torch
-
     from secgan.training import distributed as D
     from secgan.training.trainer import Trainer
 
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    info, dev = D.init_distributed(device)
+    info, dev = D.init_distributed(resolve_device(args.device))
     if not info.is_main:
         logging.getLogger().setLevel(logging.WARNING)
     try:

@@ -1,8 +1,12 @@
-"""Attribute and expression names, in the orders the original files and the paper use."""
+"""Attribute and expression names, in the orders the original files and the paper use, and the edit
+rules on them: which attributes an edit turns off (the conflict rules) and the edit targets of the
+evaluation protocol and the training sample grids (SPEC §7)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+
+import torch
 
 from secgan.errors import ConfigError
 
@@ -76,3 +80,59 @@ def conflicting_attributes(name: str, attributes: Sequence[str]) -> list[str]:
     else:
         offs = []
     return [a for a in offs if a in attributes]
+
+
+def celeba_edit_targets(y_src: torch.Tensor, attr_index: int, attributes: Sequence[str]) -> torch.Tensor:
+    """Targets ``[N, n_a]`` in {0, 1} for the edit "invert attribute ``attr_index``".
+
+    Conflict rules (SPEC §7, as in AttGAN/STGAN's ``check_attribute_conflict``), applied to the images where
+    the edited attribute is turned *on*: a hair colour turns the other hair colours off; ``Bald`` (and
+    ``Receding_Hairline``) turns ``Bangs`` off; ``Bangs`` turns ``Bald`` (and ``Receding_Hairline``) off;
+    ``Straight_Hair`` / ``Wavy_Hair`` turn each other off. Attributes not in ``attributes`` are ignored.
+
+    Args:
+        y_src: source labels ``[N, n_a]`` in {0, 1}, columns in the order of ``attributes``.
+        attr_index: the edited attribute.
+        attributes: the ``n_a`` attribute names.
+    """
+    attributes = list(attributes)
+    if y_src.dim() != 2 or y_src.shape[1] != len(attributes):
+        raise ValueError(f"y_src must be [N, {len(attributes)}], got {tuple(y_src.shape)}")
+    name = attributes[attr_index]
+    y = y_src.clone()
+    y[:, attr_index] = 1 - y[:, attr_index]
+    turned_on = y[:, attr_index] > 0.5
+    off = [attributes.index(a) for a in conflicting_attributes(name, attributes)]
+    for j in off:
+        y[turned_on, j] = 0
+    return y
+
+
+def rafd_edit_targets(n: int, expression_index: int, n_expressions: int = 8, device=None) -> torch.Tensor:
+    """One-hot targets ``[n, n_expressions]`` for the edit "to expression ``expression_index``"."""
+    y = torch.zeros(n, n_expressions, device=device)
+    y[:, expression_index] = 1
+    return y
+
+
+def attribute_edit_targets(
+    y: torch.Tensor, attributes: Sequence[str], onehot: bool = False
+) -> list[torch.Tensor]:
+    """One target label set per attribute: ``[n_a]`` tensors ``[N, n_a]``.
+
+    Multi-label (CelebA): invert attribute ``i``, then apply the conflict rules of the evaluation protocol
+    (SPEC §7): turning a hair colour on turns the other hair colours off; Bald on turns Bangs off; Bangs on
+    turns Bald off (:func:`celeba_edit_targets`). One-hot (RaFD): target ``i`` is expression ``i``.
+    """
+    y = y.float()
+    n_a = y.shape[1]
+    names = list(attributes)
+    targets = []
+    for i in range(n_a):
+        if onehot:
+            t = torch.zeros_like(y)
+            t[:, i] = 1
+            targets.append(t)
+            continue
+        targets.append(celeba_edit_targets(y, i, names))
+    return targets

@@ -87,9 +87,10 @@ def image_to_tensor(img: Image.Image) -> torch.Tensor:
 
 
 def tensor_to_image(t: torch.Tensor) -> np.ndarray:
-    """Float tensor ``[3, H, W]`` in ``[-1, 1]`` -> uint8 ``[H, W, 3]``."""
+    """Float tensor ``[..., 3, H, W]`` in ``[-1, 1]`` -> uint8 ``[..., H, W, 3]`` (the one inverse of
+    :func:`image_to_tensor`, for one image or a batch)."""
     arr = ((t.detach().cpu().float().clamp(-1, 1) + 1) * 127.5).round().byte()
-    return arr.permute(1, 2, 0).numpy()
+    return arr.movedim(-3, -1).numpy()
 
 
 def hflip(image: torch.Tensor, mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:

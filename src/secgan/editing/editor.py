@@ -23,6 +23,7 @@ from torch import nn
 
 from secgan.auxiliary.classifier import classifier_columns
 from secgan.data.attributes import conflicting_attributes
+from secgan.data.transforms import tensor_to_image
 from secgan.errors import ConfigError, SecganError, WeightsError
 from secgan.models.conditioning import make_condition
 from secgan.models.export import ModelCard
@@ -358,5 +359,4 @@ def images_to_tensor(images: Sequence[Any]) -> torch.Tensor:
 
 def tensor_to_images(x: torch.Tensor) -> list[Any]:
     """``[N, 3, S, S]`` in ``[-1, 1]`` -> list of uint8 RGB arrays ``[S, S, 3]``."""
-    arr = ((x.detach().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
-    return list(arr)
+    return list(tensor_to_image(x))

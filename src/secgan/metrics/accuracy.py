@@ -13,40 +13,8 @@ from collections.abc import Sequence
 
 import torch
 
-from secgan.data.attributes import conflicting_attributes
-
-
-def celeba_edit_targets(y_src: torch.Tensor, attr_index: int, attributes: Sequence[str]) -> torch.Tensor:
-    """Targets ``[N, n_a]`` in {0, 1} for the edit "invert attribute ``attr_index``".
-
-    Conflict rules (SPEC §7, as in AttGAN/STGAN's ``check_attribute_conflict``), applied to the images where
-    the edited attribute is turned *on*: a hair colour turns the other hair colours off; ``Bald`` (and
-    ``Receding_Hairline``) turns ``Bangs`` off; ``Bangs`` turns ``Bald`` (and ``Receding_Hairline``) off;
-    ``Straight_Hair`` / ``Wavy_Hair`` turn each other off. Attributes not in ``attributes`` are ignored.
-
-    Args:
-        y_src: source labels ``[N, n_a]`` in {0, 1}, columns in the order of ``attributes``.
-        attr_index: the edited attribute.
-        attributes: the ``n_a`` attribute names.
-    """
-    attributes = list(attributes)
-    if y_src.dim() != 2 or y_src.shape[1] != len(attributes):
-        raise ValueError(f"y_src must be [N, {len(attributes)}], got {tuple(y_src.shape)}")
-    name = attributes[attr_index]
-    y = y_src.clone()
-    y[:, attr_index] = 1 - y[:, attr_index]
-    turned_on = y[:, attr_index] > 0.5
-    off = [attributes.index(a) for a in conflicting_attributes(name, attributes)]
-    for j in off:
-        y[turned_on, j] = 0
-    return y
-
-
-def rafd_edit_targets(n: int, expression_index: int, n_expressions: int = 8, device=None) -> torch.Tensor:
-    """One-hot targets ``[n, n_expressions]`` for the edit "to expression ``expression_index``"."""
-    y = torch.zeros(n, n_expressions, device=device)
-    y[:, expression_index] = 1
-    return y
+# the edit targets live with the conflict rules; re-exported under their earlier home
+from secgan.data.attributes import celeba_edit_targets, rafd_edit_targets  # noqa: F401
 
 
 def edit_correct(pred: torch.Tensor, y_trg: torch.Tensor, attr_index: int) -> torch.Tensor:

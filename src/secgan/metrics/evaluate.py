@@ -39,10 +39,11 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from secgan.data.attributes import RAFD_EXPRESSIONS
+from secgan.data.attributes import RAFD_EXPRESSIONS, celeba_edit_targets, rafd_edit_targets
 from secgan.data.masks import one_hot
+from secgan.data.transforms import tensor_to_image
 from secgan.errors import ConfigError, WeightsError
-from secgan.metrics.accuracy import AccuracyCounter, celeba_edit_targets, rafd_edit_targets
+from secgan.metrics.accuracy import AccuracyCounter
 from secgan.metrics.features import (
     INCEPTION_FILES,
     SWAV_FILE,
@@ -59,6 +60,7 @@ from secgan.metrics.stats_cache import RealStatsCache, names_hash
 from secgan.models.conditioning import make_condition
 from secgan.models.export import ModelCard
 from secgan.models.inference import prepare_generator
+from secgan.utils.device import resolve_device
 from secgan.utils.io import file_sha256, write_json_atomic
 
 log = logging.getLogger(__name__)
@@ -124,22 +126,8 @@ def default_out_dir(model: str | Path) -> Path:
     return (run_dir or model_dir) / EVAL_SUBDIR
 
 
-def pick_device(device: str) -> torch.device:
-    if device in ("auto", "", None):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except RuntimeError as err:
-        raise ConfigError(f"--device {device!r}: {err}") from err
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"--device {device}: CUDA is not available on this machine; use --device cpu")
-    return dev
-
-
-def _to_uint8(x: torch.Tensor) -> np.ndarray:
-    """``[N, 3, H, W]`` in ``[-1, 1]`` -> uint8 ``[N, H, W, 3]``."""
-    x = ((x.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-    return x.permute(0, 2, 3, 1).cpu().numpy()
+def pick_device(device: str | None) -> torch.device:
+    return torch.device(resolve_device(device))
 
 
 def _dir_hashes(model_dir: Path) -> dict[str, str]:
@@ -327,7 +315,7 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
         for key in real_acc:
             real_acc[key].update(feats_real if key == "classifier" else extractors[key](x)["features"])
         if take:
-            ex["images"].append(_to_uint8(x[:take]))
+            ex["images"].append(tensor_to_image(x[:take]))
             ex["names"] += list(batch["name"][:take])
             ex["y_src"].append(y_src[:take].cpu().numpy())
             if s_in is not None:
@@ -362,7 +350,7 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
                 if key in is_acc:
                     is_acc[key].update(o["probs"])
             if take:
-                ex_trans[gi].append(_to_uint8(x_out[:take]))
+                ex_trans[gi].append(tensor_to_image(x_out[:take]))
                 ex_trg[gi].append(y_trg[:take].cpu().numpy())
                 ex_correct[gi].append(correct[:take].cpu().numpy())
                 if g_seg is not None and s_in is not None:

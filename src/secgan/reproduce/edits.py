@@ -5,17 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
 from secgan.data.registry import build_dataset
+from secgan.data.transforms import tensor_to_image
 from secgan.editing.editor import Editor
-
-
-def _to_uint8(x: torch.Tensor) -> np.ndarray:
-    """``[3, H, W]`` in [-1, 1] -> ``[H, W, 3]`` uint8."""
-    return ((x.clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).cpu().numpy()
 
 
 def edit_held_out_faces(model_dir: Path, data: Path, dataset: str, out: Path, num: int, size: int) -> dict:
@@ -46,10 +41,10 @@ def edit_held_out_faces(model_dir: Path, data: Path, dataset: str, out: Path, nu
     for j, name in enumerate(["input", *editor.attributes]):
         draw.text((j * size + 2, 1), name[:10], fill=(0, 0, 0))
         for k in range(n):
-            grid.paste(Image.fromarray(_to_uint8(columns[j][k])), (j * size, label_h + k * size))
+            grid.paste(Image.fromarray(tensor_to_image(columns[j][k])), (j * size, label_h + k * size))
     grid_path = out / "edits_grid.png"
     grid = grid.resize((grid.width * 2, grid.height * 2), Image.NEAREST)
     grid.save(grid_path)
     for k, it in enumerate(items):
-        Image.fromarray(_to_uint8(x[k])).save(out / f"{Path(it['name']).stem}_input.png")
+        Image.fromarray(tensor_to_image(x[k])).save(out / f"{Path(it['name']).stem}_input.png")
     return {"grid": str(grid_path), "faces": n, "attributes": list(editor.attributes)}

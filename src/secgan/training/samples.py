@@ -4,7 +4,7 @@ G_seg's edited masks beneath, coloured with the 12-segment palette)."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -12,31 +12,8 @@ import torch
 from torch import nn
 
 from secgan.data.masks import colorize
-from secgan.metrics.accuracy import celeba_edit_targets
+from secgan.data.transforms import tensor_to_image
 from secgan.utils.io import atomic_path
-
-
-def attribute_edit_targets(
-    y: torch.Tensor, attributes: Sequence[str], onehot: bool = False
-) -> list[torch.Tensor]:
-    """One target label set per attribute: ``[n_a]`` tensors ``[N, n_a]``.
-
-    Multi-label (CelebA): invert attribute ``i``, then apply the conflict rules of the evaluation protocol
-    (SPEC §7): turning a hair colour on turns the other hair colours off; Bald on turns Bangs off; Bangs on
-    turns Bald off (:func:`secgan.metrics.accuracy.celeba_edit_targets`). One-hot (RaFD): target ``i`` is expression ``i``.
-    """
-    y = y.float()
-    n_a = y.shape[1]
-    names = list(attributes)
-    targets = []
-    for i in range(n_a):
-        if onehot:
-            t = torch.zeros_like(y)
-            t[:, i] = 1
-            targets.append(t)
-            continue
-        targets.append(celeba_edit_targets(y, i, names))
-    return targets
 
 
 @contextlib.contextmanager
@@ -50,11 +27,6 @@ def preserved_buffers(*modules: nn.Module) -> Iterator[None]:
         for m, state in zip(modules, saved):
             for k, b in m.named_buffers():
                 b.copy_(state[k])
-
-
-def _to_uint8(x: torch.Tensor) -> np.ndarray:
-    """``[3, H, W]`` in [-1, 1] -> ``[H, W, 3]`` uint8."""
-    return ((x.detach().float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).cpu().numpy()
 
 
 def compose_grid(
@@ -74,7 +46,7 @@ def compose_grid(
     rows_per = 2 if masks_in is not None else 1
     grid = np.full((n * rows_per * (h + pad) + pad, cols * (w + pad) + pad, 3), 255, dtype=np.uint8)
     for k in range(n):
-        row_imgs = [_to_uint8(images[k])] + [_to_uint8(e[k]) for e in edits]
+        row_imgs = [tensor_to_image(images[k])] + [tensor_to_image(e[k]) for e in edits]
         r0 = k * rows_per * (h + pad) + pad
         for j, im in enumerate(row_imgs):
             c0 = j * (w + pad) + pad

@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import re
 import signal
 import threading
 import time
@@ -34,8 +33,9 @@ from torch.utils.data import DataLoader
 
 from secgan import losses as L
 from secgan.config import Config, to_dict
+from secgan.data.attributes import attribute_edit_targets
 from secgan.data.masks import NUM_SEGMENTS, one_hot
-from secgan.errors import ConfigError, DataError, SecganError, TrainingError
+from secgan.errors import ConfigError, DataError, SecganError, TrainingError, original_message
 from secgan.models.conditioning import make_condition
 from secgan.models.export import BundledParserCard, ModelCard, save_pretrained
 from secgan.training import distributed as D
@@ -50,7 +50,7 @@ from secgan.training.checkpoint import (
 from secgan.training.networks import build_networks, config_attributes, parameter_counts
 from secgan.training.run_dir import RunDir, environment
 from secgan.training.sampler import StepBatchSampler
-from secgan.training.samples import attribute_edit_targets, compose_grid, preserved_buffers, save_png
+from secgan.training.samples import compose_grid, preserved_buffers, save_png
 from secgan.training.schedule import lr_at
 from secgan.utils.seed import get_rng_state, seed_everything, set_rng_state, worker_init_fn
 
@@ -74,12 +74,10 @@ def _next_batch(loader_iter: Iterator[dict]) -> dict:
     try:
         return next(loader_iter)
     except SecganError as err:
-        msg = str(err)
-        if not (msg.startswith("Caught ") and "Original Traceback" in msg):
+        msg = original_message(err)
+        if msg == str(err):
             raise
-        last = msg.strip().splitlines()[-1]  # "secgan.errors.DataError: <the original message>"
-        m = re.match(r"^[\w.]+: (.+)$", last)
-        raise type(err)(m.group(1) if m else last) from None
+        raise type(err)(msg) from None
 
 
 def _requires_grad(module: nn.Module | None, flag: bool) -> None:

@@ -1,18 +1,35 @@
-"""Safe image reading: every way a file can be unreadable becomes one :class:`DataError` naming it."""
+"""Safe image reading: every way a file can be unreadable becomes one :class:`DataError` naming it; and
+the photo I/O of the editing commands and the web app (RGB uint8 arrays in and out)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from secgan.errors import DataError
+from secgan.utils.io import atomic_path
+
+log = logging.getLogger(__name__)
 
 # 64 megapixels: far above any face dataset (CelebA-HQ is 1 MP) and far below a decompression bomb.
 DEFAULT_MAX_PIXELS = 64_000_000
+
+# The photo formats the editing commands read and write (suffix -> PIL format).
+PHOTO_FORMATS = {
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".png": "PNG",
+    ".bmp": "BMP",
+    ".webp": "WEBP",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+}
+IMAGE_SUFFIXES = tuple(PHOTO_FORMATS)
 
 
 def _open_checked(path: str | os.PathLike, max_pixels: int) -> Image.Image:
@@ -87,3 +104,24 @@ def read_binary_mask(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXE
     if arr.ndim == 3:
         arr = arr[..., 0]
     return arr > 0
+
+
+def load_photo(path: str | os.PathLike) -> np.ndarray:
+    """Read an image file as an RGB uint8 array ``[H, W, 3]`` (EXIF orientation applied)."""
+    img = read_image(path)
+    try:
+        img = ImageOps.exif_transpose(img)
+    except Exception:  # noqa: BLE001 - a broken EXIF block only loses the rotation
+        log.debug("ignoring unreadable EXIF orientation of %s", path)
+    return np.asarray(img.convert("RGB"))
+
+
+def save_photo(array: np.ndarray, path: str | os.PathLike) -> None:
+    """Write an RGB uint8 array ``[H, W, 3]`` (JPEG/WebP at quality 95; PNG for unknown suffixes);
+    atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fmt = PHOTO_FORMATS.get(path.suffix.lower(), "PNG")
+    with atomic_path(path) as tmp:
+        kwargs = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
+        Image.fromarray(array).save(tmp, format=fmt, **kwargs)

@@ -50,8 +50,8 @@ def test_generator_updates_do_not_reach_the_other_branch(tmp_path):
     tr = Trainer(cfg, tmp_path / "run", dataset=ToyFaces(), parser=tiny_parser(), progress=False)
     batch = next(iter(tr._loader(0)))
     b = tr.prepare_batch(batch)
-    x_fake = tr.G_rgb(b["x"], b["c"])
-    s_fake = tr.G_seg(b["s_in"], b["c"])
+    x_fake = tr.G_rgb(b.x, b.c)
+    s_fake = tr.G_seg(b.s_in, b.c)
     loss_rgb, st, loss_seg, st_seg = tr.generator_losses(b, x_fake, s_fake)
     for net in tr.nets.values():
         net.zero_grad(set_to_none=True)
@@ -69,9 +69,9 @@ def test_generator_updates_do_not_reach_the_other_branch(tmp_path):
     expected = L.mask_ce(s_fake.detach().argmax(1), tr.parser.probs12(x_fake))
     assert float(st["sc"]) == pytest.approx(expected.item(), rel=1e-5)
     # targets are a permutation of the batch's labels; the condition is y_trg - y_src
-    assert sorted(map(tuple, b["y_trg"].tolist())) == sorted(map(tuple, b["y_src"].tolist()))
-    torch.testing.assert_close(b["c"], b["y_trg"] - b["y_src"])
-    assert torch.count_nonzero(b["c0"]) == 0
+    assert sorted(map(tuple, b.y_trg.tolist())) == sorted(map(tuple, b.y_src.tolist()))
+    torch.testing.assert_close(b.c, b.y_trg - b.y_src)
+    assert torch.count_nonzero(b.c0) == 0
 
 
 def test_source_masks_from_the_parser_when_the_data_has_none(tmp_path):
@@ -82,8 +82,8 @@ def test_source_masks_from_the_parser_when_the_data_has_none(tmp_path):
     tr.rng.manual_seed(99)
     b = tr.prepare_batch(batch)
     # s_lab is the parser's labelling of the (possibly flipped) batch images
-    torch.testing.assert_close(b["s_lab"], parser.labels12(b["x"]))
-    assert b["s_in"].shape == (4, 12, 32, 32) and torch.all(b["s_in"].sum(1) == 1)
+    torch.testing.assert_close(b.s_lab, parser.labels12(b.x))
+    assert b.s_in.shape == (4, 12, 32, 32) and torch.all(b.s_in.sum(1) == 1)
 
 
 def test_secgan_needs_a_parser(tmp_path):

@@ -101,10 +101,10 @@ def run(args: argparse.Namespace) -> int:
     if not args.out:
         raise ConfigError("--out RUN_DIR is required")
 
-    from secgan.training import distributed as D
+    from secgan.training import distributed
     from secgan.training.trainer import Trainer
 
-    info, dev = D.init_distributed(resolve_device(args.device))
+    info, dev = distributed.init_distributed(resolve_device(args.device))
     if not info.is_main:
         logging.getLogger().setLevel(logging.WARNING)
     try:
@@ -113,10 +113,10 @@ def run(args: argparse.Namespace) -> int:
         )
         summary = trainer.train()
     finally:
-        D.shutdown()
+        distributed.shutdown()
     if info.is_main:
         summary["params"] = trainer.param_counts()
         print_json(summary)
     if summary["interrupted"]:
-        return 128 + int(trainer._stop_signal or 2)
+        return 128 + int(trainer.stop_signal or 2)
     return 0

@@ -31,28 +31,26 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from secgan import losses as L
 from secgan.config import Config, to_dict
-from secgan.data.attributes import attribute_edit_targets
 from secgan.data.masks import NUM_SEGMENTS, one_hot
-from secgan.errors import ConfigError, DataError, SecganError, TrainingError, original_message
+from secgan.errors import ConfigError, SecganError, TrainingError, original_message
 from secgan.models.conditioning import make_condition
-from secgan.models.export import BundledParserCard, ModelCard, save_pretrained
-from secgan.training import distributed as D
+from secgan.models.export import ModelCard, generator_input, save_pretrained
+from secgan.training import distributed, setup
+from secgan.training.card import run_model_card
 from secgan.training.checkpoint import (
     latest_checkpoint,
-    load_checkpoint,
-    load_network_state,
     plain_state_dict,
     remove_stale_temp_files,
     save_checkpoint,
 )
 from secgan.training.networks import build_networks, config_attributes, parameter_counts
+from secgan.training.objective import Batch, Precision, critic_loss, generator_losses
 from secgan.training.run_dir import RunDir, environment
+from secgan.training.sample_grids import draw_sample_grid, sample_batch, save_png
 from secgan.training.sampler import StepBatchSampler
-from secgan.training.samples import compose_grid, preserved_buffers, save_png
 from secgan.training.schedule import lr_at
-from secgan.utils.seed import get_rng_state, seed_everything, set_rng_state, worker_init_fn
+from secgan.utils.seed import get_rng_state, seed_everything, worker_init_fn
 
 log = logging.getLogger(__name__)
 
@@ -113,18 +111,18 @@ class Trainer:
         resume: bool = False,
         dataset: Any = None,
         parser: Any = None,
-        dist_info: D.DistInfo | None = None,
+        dist_info: distributed.DistInfo | None = None,
         progress: bool = True,
     ) -> None:
         self.cfg = cfg
         self.device = torch.device(device)
-        self.dist = dist_info or D.DistInfo()
+        self.dist = dist_info or distributed.DistInfo()
         self.resume = resume
         self.progress = progress
         self.run = RunDir(out_dir, write=self.dist.is_main)
         self.mode = cfg.model.mode
         self.need_mask = self.mode in ("concat", "secgan")
-        self.amp = bool(cfg.train.amp)
+        self.precision = Precision(self.device.type, bool(cfg.train.amp))
         self.memory_format = torch.channels_last if cfg.train.channels_last else torch.contiguous_format
         if cfg.train.batch_size % self.dist.world_size:
             raise ConfigError(
@@ -139,14 +137,14 @@ class Trainer:
         # Networks: the same initial weights on every rank (seeded identically, then broadcast).
         seed_everything(cfg.seed)
         self.attributes = config_attributes(cfg)
-        self.parser = parser if parser is not None else self._load_parser()
-        self.dataset = dataset if dataset is not None else self._build_dataset()
-        self._check_dataset()
+        self.parser = parser if parser is not None else setup.load_parser(cfg, self.device)
+        self.dataset = dataset if dataset is not None else setup.build_dataset(cfg, self.parser)
+        setup.check_dataset(cfg, self.dataset, self.parser, self.attributes)
         self.nets = build_networks(cfg, len(self.attributes))
         for net in self.nets.values():
             net.to(self.device, memory_format=self.memory_format)
             net.train()
-            D.broadcast_module(net)
+            distributed.broadcast_module(net)
         self.G_rgb, self.D_rgb = self.nets["G_rgb"], self.nets["D_rgb"]
         self.G_seg, self.D_seg = self.nets.get("G_seg"), self.nets.get("D_seg")
         # The callables of the step's forward passes: the networks themselves, or their compiled forms
@@ -167,9 +165,15 @@ class Trainer:
         self.rng.manual_seed(cfg.seed)
         # Per-rank stream for anything rank-local (seeds offset by rank).
         seed_everything(cfg.seed + self.dist.rank)
-        self.classifier = self._load_classifier()
-        self._load_resume_state()
-        self._prepare_samples()
+        self.classifier = setup.load_export_classifier(cfg) if self.dist.is_main else None
+        self.step = setup.restore_checkpoint(
+            self.run.checkpoints, resume, self.nets, self.opts, self.rng, len(self.dataset),
+            self.dist.is_main, self.device, self.run.root, self.mode,
+        )  # fmt: skip
+        self.sample_batch = None
+        if self.dist.is_main:
+            masks = self._source_masks if self.need_mask else None
+            self.sample_batch = sample_batch(self.dataset, cfg.log.n_samples, self.device, masks)
 
     # ------------------------------------------------------------------------------------------ setup
     def _compile(self) -> None:
@@ -186,142 +190,15 @@ class Trainer:
             self.parser_probs = torch.compile(self.parser.probs12, dynamic=False, backend=COMPILE_BACKEND)
         log.info("train.compile: generators, critics (gradient penalty eager) and parser compiled")
 
-    def _load_parser(self) -> Any:
-        pdir = self.cfg.parser.dir
-        if pdir is None:
-            if self.mode == "secgan":
-                raise ConfigError(
-                    "model.mode=secgan needs the frozen parser P: pass --parser P_DIR (or parser.dir)"
-                )
-            return None
-        from secgan.auxiliary.parser import FrozenParser
-
-        return FrozenParser.load(pdir, device=self.device)
-
-    def _build_dataset(self) -> Any:
-        from secgan.data.registry import build_dataset
-
-        dc = self.cfg.data
-        if dc.root is None:
-            raise ConfigError("data.root is not set: pass --data DIR (the dataset folder)")
-        masks = "gt" if (self.need_mask and dc.masks == "gt") else None
-        ds = build_dataset(
-            dc.dataset,
-            dc.root,
-            split=dc.split,
-            attrs=list(dc.attributes) if dc.attributes else None,
-            image_size=dc.image_size,
-            flip=False,  # flips are drawn by the trainer from the run's seed (exact resume)
-            masks=masks,
-            max_items=dc.max_items,
-        )
-        if self.need_mask and dc.masks == "parser" and self.parser is not None and self.cfg.parser.use_cache:
-            self._attach_mask_cache(ds)
-        return ds
-
-    def _attach_mask_cache(self, ds: Any) -> None:
-        from secgan.auxiliary.parser import parser_hash
-        from secgan.auxiliary.parser.cache import default_cache_dir, load_mask_cache
-
-        dc = self.cfg.data
-        h = parser_hash(self.parser)
-        cache = default_cache_dir(dc.root, dc.dataset, dc.split, dc.image_size, h)
-        if not (cache / "meta.json").is_file():
-            log.info("no parser mask cache at %s: source masks are parsed on the fly", cache)
-            return
-        try:
-            ds.set_mask_array(load_mask_cache(cache, list(ds.names), dc.image_size, h))
-            log.info("source masks from the parser mask cache %s", cache)
-        except DataError as err:
-            log.warning("%s; source masks are parsed on the fly instead", err)
-
-    def _check_dataset(self) -> None:
-        if self.need_mask and self.parser is None:
-            has = getattr(self.dataset, "has_masks", None)
-            if not (has if has is not None else "mask" in self.dataset[0]):
-                raise ConfigError(
-                    f"model.mode={self.mode} needs source masks: pass --parser P_DIR (or parser.dir), or "
-                    "use data.masks=gt with a dataset that has ground-truth masks"
-                )
-            log.warning("no parser: the exported concat model needs masks from elsewhere (no parser bundled)")
-        ds_attrs = list(getattr(self.dataset, "attributes", self.attributes))
-        if ds_attrs != self.attributes:
-            raise ConfigError(
-                f"the dataset's labels are {ds_attrs} but the config trains on {self.attributes} (data.attributes)"
-            )
-        if len(self.dataset) < self.cfg.train.batch_size:
-            raise DataError(
-                f"the dataset has {len(self.dataset)} images, fewer than one batch of {self.cfg.train.batch_size}"
-            )
-
-    def _load_classifier(self) -> tuple[nn.Module, dict] | None:
-        cdir = self.cfg.export.classifier
-        if cdir is None or not self.dist.is_main:
-            return None
-        from secgan.models.export import load_pretrained
-
-        nets, meta = load_pretrained(cdir, device="cpu")
-        if "classifier" in nets:
-            return nets["classifier"], meta
-        if len(nets) == 1:
-            return next(iter(nets.values())), meta
-        raise ConfigError(
-            f"export.classifier={cdir}: expected one network named 'classifier', found {list(nets)}"
-        )
-
-    def _load_resume_state(self) -> None:
-        path = latest_checkpoint(self.run.checkpoints)
-        if not self.resume:
-            if D.agree([path is not None], self.device)[0]:
-                raise ConfigError(
-                    f"{self.run.root} already holds checkpoints ({path.name if path else 'on rank 0'}): pass "
-                    "--resume to continue that run, or choose another --out"
-                )
-            return
-        # Every rank reads the checkpoint itself: a multi-node run needs the run folder on a shared filesystem.
-        if path is None:
-            log.warning("--resume: no checkpoint in %s; starting from step 0", self.run.checkpoints)
-            return
-        state = load_checkpoint(path)
-        for name, net in self.nets.items():
-            if name not in state["networks"]:
-                raise TrainingError(f"{path}: no weights for network {name} (mode {self.mode})")
-            load_network_state(net, state["networks"][name], name, path)
-            self.opts[name].load_state_dict(state["optimizers"][name])
-        data = state.get("data", {})
-        if data.get("n_items") not in (None, len(self.dataset)):
-            raise DataError(
-                f"{path}: the run was trained on {data['n_items']} images but the dataset now has "
-                f"{len(self.dataset)}; resuming would not continue the same data order"
-            )
-        self.rng.set_state(state["rng"]["train"])
-        if self.dist.is_main:
-            set_rng_state(state["rng"]["global"])
-        self.step = int(state["step"])
-        log.info("resumed from %s (step %d)", path, self.step)
-
     # -------------------------------------------------------------------------------------- helpers
-    def _autocast(self) -> contextlib.AbstractContextManager:
-        if not self.amp:
-            return contextlib.nullcontext()
-        return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
-
-    def _fp32(self) -> contextlib.AbstractContextManager:
-        if not self.amp:
-            return contextlib.nullcontext()
-        return torch.autocast(device_type=self.device.type, enabled=False)
-
     def _source_masks(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         """Source label maps ``[N, S, S]`` (long): the dataset's (cache or ground truth) or the parser's."""
         if mask is not None:
             return mask.to(self.device, non_blocking=True).long()
         if self.parser is None:
             raise ConfigError("source masks are needed but the dataset has none and no parser is configured")
-        with torch.no_grad(), self._autocast():
+        with torch.no_grad(), self.precision.autocast():
             return self.parser.labels12(x).long()
-
-    def _cls(self, logits: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, dict]:
-        return L.cls_loss(logits, target, self.cfg.loss.cls_loss, self.cfg.loss.cls_reduction)
 
     def set_learning_rates(self, step: int) -> tuple[float, float]:
         """Apply the schedule of ``step`` to every optimizer; returns ``(lr_G, lr_D)``."""
@@ -336,14 +213,9 @@ class Trainer:
         return lr_g, lr_d
 
     # -------------------------------------------------------------------------------- one iteration
-    def prepare_batch(self, batch: dict) -> dict[str, torch.Tensor]:
-        """Move a local batch to the device and draw this step's randomness for the *global* batch.
-
-        Returns ``x [n, 3, S, S]``, ``y_src``/``y_trg [n, n_a]``, ``c``/``c0 [n, n_a]`` (edit and
-        reconstruction conditions), ``alpha_rgb``/``alpha_seg [n]``, with masks ``s_lab [n, S, S]`` and
-        ``s_in [n, 12, S, S]`` (one-hot), and ``g_in``, G_rgb's input (``x``, or ``concat(x, s_in)``
-        ``[n, 15, S, S]`` in concat mode).
-        """
+    def prepare_batch(self, batch: dict) -> Batch:
+        """Move a local batch to the device and draw this step's randomness for the *global* batch
+        (see :class:`~secgan.training.objective.Batch`)."""
         n = batch["image"].shape[0]
         world, rank = self.dist.world_size, self.dist.rank
         big = n * world
@@ -363,82 +235,46 @@ class Trainer:
                 mask = torch.where(flips[:, None, None], mask.flip(-1), mask)
         x = x.contiguous(memory_format=self.memory_format)
         y_src = batch["label"].to(self.device, non_blocking=True).float()
-        y_trg = D.all_gather_rows(y_src)[perm.to(self.device)][sl]
+        y_trg = distributed.all_gather_rows(y_src)[perm.to(self.device)][sl]
         m = self.cfg.model
-        out = {
-            "x": x,
-            "y_src": y_src,
-            "y_trg": y_trg,
-            "c": make_condition(y_src, y_trg, m.conditioning, scale=m.target_scale),
-            "c0": make_condition(y_src, y_src, m.conditioning, scale=m.target_scale),
-            "alpha_rgb": alpha_rgb,
-        }
-        if alpha_seg is not None:
-            out["alpha_seg"] = alpha_seg
+        s_lab = s_in = None
         if self.need_mask:
             s_lab = self._source_masks(x, mask)
-            out["s_lab"] = s_lab
-            out["s_in"] = (
-                one_hot(s_lab, NUM_SEGMENTS).to(x.dtype).contiguous(memory_format=self.memory_format)
-            )
-        out["g_in"] = torch.cat([x, out["s_in"]], dim=1) if self.mode == "concat" else x
-        return out
+            s_in = one_hot(s_lab, NUM_SEGMENTS).to(x.dtype).contiguous(memory_format=self.memory_format)
+        return Batch(
+            x=x,
+            y_src=y_src,
+            y_trg=y_trg,
+            c=make_condition(y_src, y_trg, m.conditioning, scale=m.target_scale),
+            c0=make_condition(y_src, y_src, m.conditioning, scale=m.target_scale),
+            alpha_rgb=alpha_rgb,
+            alpha_seg=alpha_seg,
+            s_lab=s_lab,
+            s_in=s_in,
+            g_in=generator_input(x, s_in if self.mode == "concat" else None),
+        )
 
     def critic_step(
         self, name: str, real: torch.Tensor, fake: torch.Tensor, y_src: torch.Tensor, alpha: torch.Tensor
     ) -> dict[str, torch.Tensor]:
         """One update of critic ``name`` (``"D_rgb"`` or ``"D_seg"``): eq. 13/15, WGAN-GP + classification."""
-        net, opt, lc = self.nets[name], self.opts[name], self.cfg.loss
+        net, opt = self.nets[name], self.opts[name]
         _requires_grad(net, True)
-        n = real.shape[0]
-        with self._autocast():
-            adv, cls = self.fwd[name](torch.cat([real, fake.detach()]))
-        l_adv, s_adv = L.d_adv_loss(adv[:n], adv[n:])
-        l_cls, s_cls = self._cls(cls[:n], y_src)
-        with self._fp32():
-            l_gp, s_gp = L.gradient_penalty(lambda z: net(z)[0], real, fake, alpha)
-        loss = l_adv + lc.lambda_cls_d * l_cls + lc.lambda_gp * l_gp
+        loss, stats = critic_loss(
+            self.fwd[name], net, real, fake, y_src, alpha, self.cfg.loss, self.precision
+        )
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        D.all_reduce_grads(net)
+        distributed.all_reduce_grads(net)
         opt.step()
-        return _prefixed(name, {**s_adv, **s_cls, **s_gp, "loss": loss.detach().float()})
+        return _prefixed(name, stats)
 
-    def generator_losses(self, b: dict[str, torch.Tensor], x_fake: torch.Tensor, s_fake: torch.Tensor | None):
-        """The generator objectives of the step (eqs. 14 and 16) on the same mini-batch.
-
-        Returns ``(loss_rgb, stats_rgb, loss_seg | None, stats_seg)``. ``loss_rgb`` depends on G_seg only
-        through ``argmax s_out`` and ``loss_seg`` on G_rgb only through ``argmax P(x_out)``: neither carries
-        a gradient into the other generator. The critics are frozen (no parameter gradients).
-        """
-        lc = self.cfg.loss
+    def generator_losses(self, b: Batch, x_fake: torch.Tensor, s_fake: torch.Tensor | None):
+        """:func:`~secgan.training.objective.generator_losses` of this run, with the critics frozen."""
         _requires_grad(self.D_rgb, False)
         _requires_grad(self.D_seg, False)
-        with self._autocast():
-            adv, cls = self.fwd["D_rgb"](x_fake)
-            x_rec = self.fwd["G_rgb"](b["g_in"], b["c0"])
-            p_out = self.parser_probs(x_fake) if self.mode == "secgan" else None
-        l_adv, s_adv = L.g_adv_loss(adv)
-        l_cls, s_cls = self._cls(cls, b["y_trg"])
-        l_rec, s_rec = L.rec_l1_loss(b["x"], x_rec)
-        loss_rgb = l_adv + lc.lambda_cls_g * l_cls + lc.lambda_rec * l_rec
-        stats_rgb = {**s_adv, **s_cls, **s_rec}
-        loss_seg, stats_seg = None, {}
-        if self.mode == "secgan":
-            l_sc, s_sc = L.sc_loss_rgb(s_fake, p_out)  # eq. 11: through P into G_rgb
-            loss_rgb = loss_rgb + lc.lambda_sc * l_sc
-            stats_rgb.update(s_sc)
-            with self._autocast():
-                adv_s, cls_s = self.fwd["D_seg"](s_fake)
-                s_rec = self.fwd["G_seg"](b["s_in"], b["c0"])
-            la, sa = L.g_adv_loss(adv_s)
-            lcl, scl = self._cls(cls_s, b["y_trg"])
-            lr_, sr = L.rec_mask_loss(b["s_lab"], s_rec)  # eq. 10
-            lsc, ssc = L.sc_loss_seg(p_out, s_fake)  # eq. 12
-            loss_seg = la + lc.lambda_cls_g * lcl + lc.lambda_rec * lr_ + lc.lambda_sc * lsc
-            stats_seg = {**sa, **scl, **sr, **ssc, "loss": loss_seg.detach().float()}
-        stats_rgb["loss"] = loss_rgb.detach().float()
-        return loss_rgb, stats_rgb, loss_seg, stats_seg
+        probs = self.parser_probs if self.mode == "secgan" else None
+        return generator_losses(self.fwd, b, x_fake, s_fake, self.cfg.loss, self.precision, probs)
 
     def train_step(self, step: int, batch: dict) -> dict[str, torch.Tensor]:
         """Algorithm 1, one iteration: critics every step, generators when ``step % n_critic == 0``."""
@@ -446,23 +282,23 @@ class Trainer:
         g_step = step % self.cfg.train.n_critic == 0
         # The translations are computed once: detached for the critics, with their graph for the
         # generator update of the same step (G does not change in between).
-        with torch.set_grad_enabled(g_step), self._autocast():
-            x_fake = self.fwd["G_rgb"](b["g_in"], b["c"])
-            s_fake = self.fwd["G_seg"](b["s_in"], b["c"]) if self.mode == "secgan" else None
-        stats = self.critic_step("D_rgb", b["x"], x_fake, b["y_src"], b["alpha_rgb"])
+        with torch.set_grad_enabled(g_step), self.precision.autocast():
+            x_fake = self.fwd["G_rgb"](b.g_in, b.c)
+            s_fake = self.fwd["G_seg"](b.s_in, b.c) if self.mode == "secgan" else None
+        stats = self.critic_step("D_rgb", b.x, x_fake, b.y_src, b.alpha_rgb)
         if self.mode == "secgan":
-            stats.update(self.critic_step("D_seg", b["s_in"], s_fake, b["y_src"], b["alpha_seg"]))
+            stats.update(self.critic_step("D_seg", b.s_in, s_fake, b.y_src, b.alpha_seg))
         if g_step:
             loss_rgb, st_rgb, loss_seg, st_seg = self.generator_losses(b, x_fake, s_fake)
             self.opts["G_rgb"].zero_grad(set_to_none=True)
             loss_rgb.backward()
-            D.all_reduce_grads(self.G_rgb)
+            distributed.all_reduce_grads(self.G_rgb)
             self.opts["G_rgb"].step()
             stats.update(_prefixed("G_rgb", st_rgb))
             if loss_seg is not None:
                 self.opts["G_seg"].zero_grad(set_to_none=True)
                 loss_seg.backward()
-                D.all_reduce_grads(self.G_seg)
+                distributed.all_reduce_grads(self.G_seg)
                 self.opts["G_seg"].step()
                 stats.update(_prefixed("G_seg", st_seg))
             _requires_grad(self.D_rgb, True)
@@ -470,49 +306,16 @@ class Trainer:
         return stats
 
     # ------------------------------------------------------------------------------------ samples
-    def _prepare_samples(self) -> None:
-        self.sample_batch: dict[str, torch.Tensor] | None = None
-        if not self.dist.is_main:
-            return
-        n = min(self.cfg.log.n_samples, len(self.dataset))
-        if n <= 0:
-            return
-        idx = torch.linspace(0, len(self.dataset) - 1, n).round().long().tolist()
-        items = [self.dataset[i] for i in idx]
-        x = torch.stack([it["image"] for it in items]).to(self.device).float()
-        y = torch.stack([torch.as_tensor(it["label"]) for it in items]).to(self.device).float()
-        sb = {"x": x, "y": y}
-        if self.need_mask:
-            masks = [it.get("mask") for it in items]
-            mask = torch.stack(masks) if all(m is not None for m in masks) else None
-            sb["s_lab"] = self._source_masks(x, mask)
-        self.sample_batch = sb
-
-    @torch.no_grad()
     def make_samples(self, step: int) -> Path | None:
         """Write ``samples/step-XXXXXX.png`` (and a TensorBoard image): rows of input | one edit per
         attribute, with the input mask and G_seg's edited masks beneath in secgan mode."""
         if self.sample_batch is None:
             return None
-        sb = self.sample_batch
         m = self.cfg.model
-        targets = attribute_edit_targets(sb["y"], self.attributes, onehot=self.cfg.loss.cls_loss == "ce")
-        s_in = one_hot(sb["s_lab"], NUM_SEGMENTS) if self.need_mask else None
-        g_in = torch.cat([sb["x"], s_in], dim=1) if self.mode == "concat" else sb["x"]
-        mods = [self.G_rgb] + ([self.G_seg] if self.G_seg is not None else [])
-        edits, mask_edits = [], []
-        with preserved_buffers(*mods):
-            for y_t in targets:
-                c = make_condition(sb["y"], y_t, m.conditioning, scale=m.target_scale)
-                edits.append(self.G_rgb(g_in, c).float().cpu())
-                if self.G_seg is not None:
-                    mask_edits.append(self.G_seg(s_in, c).argmax(dim=1).cpu())
-        grid = compose_grid(
-            sb["x"].cpu(),
-            edits,
-            masks_in=sb["s_lab"].cpu() if self.G_seg is not None else None,
-            masks_out=mask_edits or None,
-        )
+        grid = draw_sample_grid(
+            self.sample_batch, self.G_rgb, self.G_seg, self.attributes, m.conditioning, m.target_scale,
+            concat=self.mode == "concat", onehot=self.cfg.loss.cls_loss == "ce",
+        )  # fmt: skip
         path = self.run.samples / f"step-{step:06d}.png"
         save_png(grid, path)
         tb = self.run.tensorboard(self.cfg.log.tensorboard)
@@ -539,7 +342,7 @@ class Trainer:
     def save(self, step: int, export: bool) -> Path | None:
         """Checkpoint (and optionally export) on the main process; every rank must call this."""
         for net in self.nets.values():
-            D.average_buffers(net)
+            distributed.average_buffers(net)
         path = None
         if self.dist.is_main:
             path = save_checkpoint(
@@ -547,37 +350,12 @@ class Trainer:
             )
             if export:
                 self.export(step)
-        D.barrier()
+        distributed.barrier()
         return path
 
     def model_card(self, step: int) -> ModelCard:
         """The exported model's card (:class:`~secgan.models.export.ModelCard`)."""
-        cfg = self.cfg
-        parser = None
-        if self.parser is not None:
-            pm = getattr(self.parser, "meta", {}) or {}
-            parser = BundledParserCard(
-                input_size=int(getattr(self.parser, "input_size", cfg.data.image_size)),
-                mean=tuple(self.parser.mean.flatten().tolist()),
-                std=tuple(self.parser.std.flatten().tolist()),
-                trained_on=pm.get("trained_on"),
-                dir=cfg.parser.dir,
-            )
-        return ModelCard(
-            attributes=tuple(self.attributes),
-            conditioning=cfg.model.conditioning,
-            target_scale=cfg.model.target_scale,
-            image_size=cfg.data.image_size,
-            mode=cfg.model.mode,
-            onehot_labels=cfg.loss.cls_loss == "ce",
-            backbone=cfg.model.backbone,
-            dataset=cfg.data.dataset,
-            lambda_sc=cfg.loss.lambda_sc if self.mode == "secgan" else 0.0,
-            iterations=int(step),
-            seed=cfg.seed,
-            parser=parser,
-            classifier=dict(self.classifier[1]) if self.classifier is not None else None,
-        )
+        return run_model_card(self.cfg, self.attributes, self.parser, self.classifier, step)
 
     def export(self, step: int) -> Path:
         """``RUN_DIR/export``: G (G_rgb), G_seg in secgan mode, the parser and classifier when present."""
@@ -591,6 +369,17 @@ class Trainer:
         return save_pretrained(self.run.export, nets, self.model_card(step))
 
     # ------------------------------------------------------------------------------------ signals
+    def stop(self, signum: int = signal.SIGTERM) -> None:
+        """Ask the loop to stop after the current step, with a checkpoint (what SIGINT/SIGTERM do);
+        ``signum`` is remembered as :attr:`stop_signal`."""
+        self._stop_signal = int(signum)
+        log.warning("%s received: stopping after this step with a checkpoint", signal.Signals(signum).name)
+
+    @property
+    def stop_signal(self) -> int | None:
+        """The signal that stopped (or is stopping) training, ``None`` while it runs on."""
+        return self._stop_signal
+
     @contextlib.contextmanager
     def _signals(self) -> Iterator[None]:
         """SIGINT/SIGTERM set a flag checked after each step (a second SIGINT interrupts at once)."""
@@ -601,10 +390,7 @@ class Trainer:
         def handler(signum: int, frame: Any) -> None:
             if self._stop_signal is not None and signum == signal.SIGINT:
                 raise KeyboardInterrupt
-            self._stop_signal = signum
-            log.warning(
-                "%s received: stopping after this step with a checkpoint", signal.Signals(signum).name
-            )
+            self.stop(signum)
 
         old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
@@ -694,7 +480,7 @@ class Trainer:
                     # One host synchronisation per step: the NaN/Inf check of every loss.
                     vals = torch.stack([v.float() for v in stats.values()])
                     bad = not bool(torch.isfinite(vals).all())
-                    stop_any, bad_any = D.agree([self._stop_signal is not None, bad], self.device)
+                    stop_any, bad_any = distributed.agree([self._stop_signal is not None, bad], self.device)
                     if bad_any:
                         self._raise_nonfinite(step, stats, bad, last_ckpt)
                     for k, v in stats.items():
@@ -758,7 +544,7 @@ class Trainer:
         if not keys:
             return {}
         means = torch.stack([sums[k] / counts[k] for k in keys])
-        means = D.mean_over_ranks(means)
+        means = distributed.mean_over_ranks(means)
         values = dict(zip(keys, means.tolist()))
         record = {
             "step": step,

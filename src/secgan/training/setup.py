@@ -1,0 +1,168 @@
+"""The parts a :class:`~secgan.training.trainer.Trainer` is assembled from, built from the config: the
+frozen parser, the dataset (with the parser mask cache when one is built), the export classifier, and the
+state of a run to resume."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from secgan.config import Config
+from secgan.errors import ConfigError, DataError, TrainingError
+from secgan.training import distributed
+from secgan.training.checkpoint import latest_checkpoint, load_checkpoint, load_network_state
+from secgan.utils.seed import set_rng_state
+
+log = logging.getLogger(__name__)
+
+
+def needs_masks(cfg: Config) -> bool:
+    """Whether the run feeds source masks to a network (concat and secgan modes)."""
+    return cfg.model.mode in ("concat", "secgan")
+
+
+def load_parser(cfg: Config, device: torch.device) -> Any:
+    """The frozen parser of ``parser.dir`` (``None`` without one; an error in secgan mode, which needs P)."""
+    pdir = cfg.parser.dir
+    if pdir is None:
+        if cfg.model.mode == "secgan":
+            raise ConfigError(
+                "model.mode=secgan needs the frozen parser P: pass --parser P_DIR (or parser.dir)"
+            )
+        return None
+    from secgan.auxiliary.parser import FrozenParser
+
+    return FrozenParser.load(pdir, device=device)
+
+
+def build_dataset(cfg: Config, parser: Any) -> Any:
+    """The training dataset of ``cfg.data`` (flips are drawn by the trainer, for an exact resume), with the
+    parser's cached masks attached when the cache exists."""
+    from secgan.data.registry import build_dataset as build
+
+    dc = cfg.data
+    if dc.root is None:
+        raise ConfigError("data.root is not set: pass --data DIR (the dataset folder)")
+    need_mask = needs_masks(cfg)
+    masks = "gt" if (need_mask and dc.masks == "gt") else None
+    ds = build(
+        dc.dataset,
+        dc.root,
+        split=dc.split,
+        attrs=list(dc.attributes) if dc.attributes else None,
+        image_size=dc.image_size,
+        flip=False,  # flips are drawn by the trainer from the run's seed (exact resume)
+        masks=masks,
+        max_items=dc.max_items,
+    )
+    if need_mask and dc.masks == "parser" and parser is not None and cfg.parser.use_cache:
+        attach_mask_cache(cfg, ds, parser)
+    return ds
+
+
+def attach_mask_cache(cfg: Config, ds: Any, parser: Any) -> None:
+    """Serve the source masks from the parser mask cache of this dataset and parser, when one is built."""
+    from secgan.auxiliary.parser import parser_hash
+    from secgan.auxiliary.parser.cache import default_cache_dir, load_mask_cache
+
+    dc = cfg.data
+    h = parser_hash(parser)
+    cache = default_cache_dir(dc.root, dc.dataset, dc.split, dc.image_size, h)
+    if not (cache / "meta.json").is_file():
+        log.info("no parser mask cache at %s: source masks are parsed on the fly", cache)
+        return
+    try:
+        ds.set_mask_array(load_mask_cache(cache, list(ds.names), dc.image_size, h))
+        log.info("source masks from the parser mask cache %s", cache)
+    except DataError as err:
+        log.warning("%s; source masks are parsed on the fly instead", err)
+
+
+def check_dataset(cfg: Config, dataset: Any, parser: Any, attributes: list[str]) -> None:
+    """The dataset fits the run: masks where the mode needs them, the config's labels, one full batch."""
+    mode = cfg.model.mode
+    if needs_masks(cfg) and parser is None:
+        has = getattr(dataset, "has_masks", None)
+        if not (has if has is not None else "mask" in dataset[0]):
+            raise ConfigError(
+                f"model.mode={mode} needs source masks: pass --parser P_DIR (or parser.dir), or "
+                "use data.masks=gt with a dataset that has ground-truth masks"
+            )
+        log.warning("no parser: the exported concat model needs masks from elsewhere (no parser bundled)")
+    ds_attrs = list(getattr(dataset, "attributes", attributes))
+    if ds_attrs != attributes:
+        raise ConfigError(
+            f"the dataset's labels are {ds_attrs} but the config trains on {attributes} (data.attributes)"
+        )
+    if len(dataset) < cfg.train.batch_size:
+        raise DataError(
+            f"the dataset has {len(dataset)} images, fewer than one batch of {cfg.train.batch_size}"
+        )
+
+
+def load_export_classifier(cfg: Config) -> tuple[nn.Module, dict] | None:
+    """The classifier bundled into the export (``export.classifier``): ``(net, its meta)`` or ``None``."""
+    cdir = cfg.export.classifier
+    if cdir is None:
+        return None
+    from secgan.models.export import load_pretrained
+
+    nets, meta = load_pretrained(cdir, device="cpu")
+    if "classifier" in nets:
+        return nets["classifier"], meta
+    if len(nets) == 1:
+        return next(iter(nets.values())), meta
+    raise ConfigError(
+        f"export.classifier={cdir}: expected one network named 'classifier', found {list(nets)}"
+    )
+
+
+def restore_checkpoint(
+    checkpoints: Path,
+    resume: bool,
+    nets: dict[str, nn.Module],
+    opts: dict[str, torch.optim.Optimizer],
+    rng: torch.Generator,
+    n_items: int,
+    is_main: bool,
+    device: torch.device,
+    run_root: Path,
+    mode: str,
+) -> int:
+    """Load the newest checkpoint of ``checkpoints`` into the networks, optimizers and random streams when
+    resuming; returns the step to continue from (0 for a fresh run). Refuses to start a fresh run over
+    existing checkpoints."""
+    path = latest_checkpoint(checkpoints)
+    if not resume:
+        if distributed.agree([path is not None], device)[0]:
+            raise ConfigError(
+                f"{run_root} already holds checkpoints ({path.name if path else 'on rank 0'}): pass "
+                "--resume to continue that run, or choose another --out"
+            )
+        return 0
+    # Every rank reads the checkpoint itself: a multi-node run needs the run folder on a shared filesystem.
+    if path is None:
+        log.warning("--resume: no checkpoint in %s; starting from step 0", checkpoints)
+        return 0
+    state = load_checkpoint(path)
+    for name, net in nets.items():
+        if name not in state["networks"]:
+            raise TrainingError(f"{path}: no weights for network {name} (mode {mode})")
+        load_network_state(net, state["networks"][name], name, path)
+        opts[name].load_state_dict(state["optimizers"][name])
+    data = state.get("data", {})
+    if data.get("n_items") not in (None, n_items):
+        raise DataError(
+            f"{path}: the run was trained on {data['n_items']} images but the dataset now has "
+            f"{n_items}; resuming would not continue the same data order"
+        )
+    rng.set_state(state["rng"]["train"])
+    if is_main:
+        set_rng_state(state["rng"]["global"])
+    step = int(state["step"])
+    log.info("resumed from %s (step %d)", path, step)
+    return step

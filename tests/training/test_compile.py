@@ -10,14 +10,14 @@ import pytest
 import torch
 from secgan_train_toys import ToyFaces, tiny_config, tiny_parser
 
-from secgan.training import trainer as trainer_module
+from secgan.training import setup as training_setup
 from secgan.training.checkpoint import latest_checkpoint, load_checkpoint
 from secgan.training.trainer import Trainer
 
 
 @pytest.fixture
 def aot_eager(monkeypatch):
-    monkeypatch.setattr(trainer_module, "COMPILE_BACKEND", "aot_eager")
+    monkeypatch.setattr(training_setup, "COMPILE_BACKEND", "aot_eager")
     torch._dynamo.reset()
     yield
     torch._dynamo.reset()

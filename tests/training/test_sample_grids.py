@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from secgan.training.sample_grids import compose_grid
 
 from secgan.data.attributes import attribute_edit_targets
+from secgan.training.sample_grids import compose_grid
 
 
 def test_edit_targets_follow_the_conflict_rules():

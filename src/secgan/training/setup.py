@@ -5,6 +5,7 @@ state of a run to resume."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,9 @@ from secgan.training.checkpoint import latest_checkpoint, load_checkpoint, load_
 from secgan.utils.seed import set_rng_state
 
 log = logging.getLogger(__name__)
+
+# torch.compile backend of train.compile ("inductor": generated kernels; the tests use "aot_eager").
+COMPILE_BACKEND = "inductor"
 
 
 def needs_masks(cfg: Config) -> bool:
@@ -119,6 +123,24 @@ def load_export_classifier(cfg: Config) -> tuple[nn.Module, dict] | None:
     raise ConfigError(
         f"export.classifier={cdir}: expected one network named 'classifier', found {list(nets)}"
     )
+
+
+def compile_forwards(
+    nets: dict[str, nn.Module], parser: Any, mode: str
+) -> tuple[dict[str, Callable[..., Any]], Callable[..., Any] | None]:
+    """``torch.compile`` the generators, the critics' loss passes and (secgan mode) the parser's
+    ``probs12`` on G_rgb's output, each with static shapes: ``(forward callables by name, probs12)``.
+
+    The critics' gradient-penalty pass stays eager: AOTAutograd (torch.compile's autograd) does not
+    support double backward, which the penalty's ``create_graph=True`` needs. The compiled and eager
+    critics share their parameters, so both passes train the same weights.
+    """
+    fwd = {name: torch.compile(net, dynamic=False, backend=COMPILE_BACKEND) for name, net in nets.items()}
+    probs = parser.probs12 if parser is not None else None
+    if mode == "secgan" and parser is not None:
+        probs = torch.compile(parser.probs12, dynamic=False, backend=COMPILE_BACKEND)
+    log.info("train.compile: generators, critics (gradient penalty eager) and parser compiled")
+    return fwd, probs
 
 
 def restore_checkpoint(

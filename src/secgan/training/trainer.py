@@ -17,13 +17,10 @@ run continues exactly and a K-process run sees the same global batches as a sing
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import math
 import signal
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +30,7 @@ from torch.utils.data import DataLoader
 
 from secgan.config import Config, to_dict
 from secgan.data.masks import NUM_SEGMENTS, one_hot
-from secgan.errors import ConfigError, SecganError, TrainingError, original_message
+from secgan.errors import ConfigError
 from secgan.models.conditioning import make_condition
 from secgan.models.export import ModelCard, generator_input, save_pretrained
 from secgan.training import distributed, setup
@@ -44,38 +41,17 @@ from secgan.training.checkpoint import (
     remove_stale_temp_files,
     save_checkpoint,
 )
+from secgan.training.data_order import next_batch, step_loader
 from secgan.training.networks import build_networks, config_attributes, parameter_counts
 from secgan.training.objective import Batch, Precision, critic_loss, generator_losses
 from secgan.training.run_dir import RunDir, environment
 from secgan.training.sample_grids import draw_sample_grid, sample_batch, save_png
-from secgan.training.sampler import StepBatchSampler
 from secgan.training.schedule import lr_at
-from secgan.utils.seed import get_rng_state, seed_everything, worker_init_fn
+from secgan.training.signals import stop_on_signals
+from secgan.training.stats_window import StatsWindow, raise_nonfinite, write_log_line
+from secgan.utils.seed import get_rng_state, seed_everything
 
 log = logging.getLogger(__name__)
-
-MAIN_STATS = ("D_rgb/loss", "G_rgb/loss", "G_rgb/sc", "D_seg/loss", "G_seg/loss")
-# torch.compile backend of train.compile ("inductor": generated kernels; the tests use "aot_eager").
-COMPILE_BACKEND = "inductor"
-
-
-def _worker_init(worker_id: int) -> None:
-    """DataLoader workers: seeded, and deaf to SIGINT (Ctrl-C reaches the whole process group; the main
-    process finishes its step and checkpoints, which needs the workers alive)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    worker_init_fn(worker_id)
-
-
-def _next_batch(loader_iter: Iterator[dict]) -> dict:
-    """The next batch; a user error raised in a DataLoader worker (an unreadable image...) comes back as
-    the same one-line error, not the worker's traceback that PyTorch puts into the re-raised message."""
-    try:
-        return next(loader_iter)
-    except SecganError as err:
-        msg = original_message(err)
-        if msg == str(err):
-            raise
-        raise type(err)(msg) from None
 
 
 def _requires_grad(module: nn.Module | None, flag: bool) -> None:
@@ -152,7 +128,7 @@ class Trainer:
         self.fwd: dict[str, Callable[..., Any]] = dict(self.nets)
         self.parser_probs = self.parser.probs12 if self.parser is not None else None
         if cfg.train.compile:
-            self._compile()
+            self.fwd, self.parser_probs = setup.compile_forwards(self.nets, self.parser, self.mode)
         t = cfg.train
         self.opts = {
             name: torch.optim.Adam(
@@ -176,20 +152,6 @@ class Trainer:
             self.sample_batch = sample_batch(self.dataset, cfg.log.n_samples, self.device, masks)
 
     # ------------------------------------------------------------------------------------------ setup
-    def _compile(self) -> None:
-        """``torch.compile`` the generators, the critics' loss passes and (secgan mode) the parser's
-        ``probs12`` on G_rgb's output, each with static shapes.
-
-        The critics' gradient-penalty pass stays eager: AOTAutograd (torch.compile's autograd) does not
-        support double backward, which the penalty's ``create_graph=True`` needs. The compiled and eager
-        critics share their parameters, so both passes train the same weights.
-        """
-        for name, net in self.nets.items():
-            self.fwd[name] = torch.compile(net, dynamic=False, backend=COMPILE_BACKEND)
-        if self.mode == "secgan" and self.parser is not None:
-            self.parser_probs = torch.compile(self.parser.probs12, dynamic=False, backend=COMPILE_BACKEND)
-        log.info("train.compile: generators, critics (gradient penalty eager) and parser compiled")
-
     # -------------------------------------------------------------------------------------- helpers
     def _source_masks(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         """Source label maps ``[N, S, S]`` (long): the dataset's (cache or ground truth) or the parser's."""
@@ -380,47 +342,11 @@ class Trainer:
         """The signal that stopped (or is stopping) training, ``None`` while it runs on."""
         return self._stop_signal
 
-    @contextlib.contextmanager
-    def _signals(self) -> Iterator[None]:
-        """SIGINT/SIGTERM set a flag checked after each step (a second SIGINT interrupts at once)."""
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-
-        def handler(signum: int, frame: Any) -> None:
-            if self._stop_signal is not None and signum == signal.SIGINT:
-                raise KeyboardInterrupt
-            self.stop(signum)
-
-        old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            yield
-        finally:
-            for s, h in old.items():
-                signal.signal(s, h)
-
-    # --------------------------------------------------------------------------------------- loop
     def _loader(self, start: int) -> DataLoader:
-        sampler = StepBatchSampler(
-            len(self.dataset),
-            self.cfg.train.batch_size,
-            self.cfg.seed,
-            start,
-            self.cfg.train.iterations,
-            self.dist.rank,
-            self.dist.world_size,
-        )
-        workers = self.cfg.data.num_workers
-        return DataLoader(
-            self.dataset,
-            batch_sampler=sampler,
-            num_workers=workers,
-            pin_memory=self.device.type == "cuda",
-            worker_init_fn=_worker_init if workers > 0 else None,
-            generator=torch.Generator().manual_seed(self.cfg.seed * 1000 + self.dist.rank),
-            persistent_workers=False,
-            prefetch_factor=4 if workers > 0 else None,
-        )
+        return step_loader(
+            self.dataset, self.cfg.train.batch_size, self.cfg.seed, start, self.cfg.train.iterations,
+            self.dist, self.cfg.data.num_workers, pin_memory=self.device.type == "cuda",
+        )  # fmt: skip
 
     def param_counts(self) -> dict[str, int]:
         return parameter_counts(self.nets)
@@ -460,40 +386,37 @@ class Trainer:
             dynamic_ncols=True,
             disable=not (self.progress and self.dist.is_main),
         )
-        sums: dict[str, torch.Tensor] = {}
-        counts: dict[str, int] = {}
+        window = StatsWindow()
         last_stats: dict[str, float] = {}
         last_ckpt: Path | None = latest_checkpoint(self.run.checkpoints) if start else None
         t0 = time.time()
-        window_t, window_steps = time.time(), 0
         step = start
         interrupted = False
-        with self._signals():
+        with stop_on_signals(self.stop, lambda: self._stop_signal is not None):
             loader_iter = iter(self._loader(start)) if start < total else iter(())
             try:
                 for step in range(start + 1, total + 1):
-                    batch = _next_batch(loader_iter)
+                    batch = next_batch(loader_iter)
                     lr_g, lr_d = self.set_learning_rates(step)
                     stats = self.train_step(step, batch)
                     self.step = step
-                    window_steps += 1
                     # One host synchronisation per step: the NaN/Inf check of every loss.
                     vals = torch.stack([v.float() for v in stats.values()])
                     bad = not bool(torch.isfinite(vals).all())
                     stop_any, bad_any = distributed.agree([self._stop_signal is not None, bad], self.device)
                     if bad_any:
-                        self._raise_nonfinite(step, stats, bad, last_ckpt)
-                    for k, v in stats.items():
-                        sums[k] = sums.get(k, 0) + v.float()
-                        counts[k] = counts.get(k, 0) + 1
+                        raise_nonfinite(step, stats, bad, last_ckpt)
+                    window.add(stats)
                     bar.update(1)
                     last = step == total
                     if step % cfg.log.log_every == 0 or last or stop_any:
-                        elapsed = time.time() - window_t
-                        ips = window_steps * cfg.train.batch_size / max(elapsed, 1e-9)
-                        last_stats = self._log(step, sums, counts, lr_g, lr_d, ips, time.time() - t0, tb, bar)
-                        sums, counts = {}, {}
-                        window_t, window_steps = time.time(), 0
+                        ips = window.images_per_second(cfg.train.batch_size)
+                        last_stats = window.means()
+                        if self.dist.is_main and last_stats:
+                            write_log_line(
+                                self.run, step, last_stats, lr_g, lr_d, ips, time.time() - t0, tb, bar
+                            )
+                        window = StatsWindow()
                     if self.dist.is_main and (step % cfg.log.sample_every == 0 or last):
                         self.make_samples(step)
                     if step % cfg.log.checkpoint_every == 0 or last or stop_any:
@@ -519,50 +442,3 @@ class Trainer:
             "checkpoint": str(last_ckpt) if last_ckpt else None,
             "last_stats": last_stats,
         }
-
-    def _raise_nonfinite(
-        self, step: int, stats: dict[str, torch.Tensor], local: bool, ckpt: Path | None
-    ) -> None:
-        names = [k for k, v in stats.items() if not math.isfinite(float(v))] if local else []
-        what = ", ".join(names) if names else "a loss on another process"
-        kept = f"the last good checkpoint is {ckpt}" if ckpt else "no checkpoint was written yet"
-        raise TrainingError(f"loss {what} became NaN/Inf at step {step}; training stopped ({kept})")
-
-    def _log(
-        self,
-        step: int,
-        sums: dict[str, torch.Tensor],
-        counts: dict[str, int],
-        lr_g: float,
-        lr_d: float,
-        ips: float,
-        elapsed: float,
-        tb: Any,
-        bar: Any,
-    ) -> dict[str, float]:
-        keys = sorted(sums)
-        if not keys:
-            return {}
-        means = torch.stack([sums[k] / counts[k] for k in keys])
-        means = distributed.mean_over_ranks(means)
-        values = dict(zip(keys, means.tolist()))
-        record = {
-            "step": step,
-            "time": round(elapsed, 3),
-            "img_per_s": round(ips, 2),
-            "lr_G": lr_g,
-            "lr_D": lr_d,
-        }
-        record.update({k: round(v, 6) for k, v in values.items()})
-        if self.dist.is_main:
-            self.run.log_stats(record)
-            if tb is not None:
-                for k, v in values.items():
-                    tb.add_scalar(k, v, step)
-                tb.add_scalar("lr/G", lr_g, step)
-                tb.add_scalar("lr/D", lr_d, step)
-                tb.add_scalar("speed/img_per_s", ips, step)
-            post = {k.replace("/loss", ""): f"{values[k]:.3g}" for k in MAIN_STATS if k in values}
-            post["img/s"] = f"{ips:.1f}"
-            bar.set_postfix(post, refresh=False)
-        return values

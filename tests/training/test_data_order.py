@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from secgan.errors import ConfigError
-from secgan.training.sampler import StepBatchSampler, epoch_permutation
+from secgan.training.data_order import StepBatchSampler, epoch_permutation
 
 
 def test_epoch_order_is_a_pure_function_of_seed_and_epoch():

@@ -1,4 +1,4 @@
-"""The order of the training data as a pure function of ``(seed, step)``.
+"""The order of the training data as a pure function of ``(seed, step)``, and the loader that serves it.
 
 Epoch ``e`` visits the items in the order ``randperm(n, seed + e)``; step ``t`` (0-based) takes the
 ``t % steps_per_epoch``-th global batch of epoch ``t // steps_per_epoch`` (incomplete last batches are
@@ -9,11 +9,15 @@ batch does not depend on the number of processes.
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
+from typing import Any
 
 import torch
+from torch.utils.data import DataLoader
 
-from secgan.errors import ConfigError, DataError
+from secgan.errors import ConfigError, DataError, SecganError, original_message
+from secgan.utils.seed import worker_init_fn
 
 
 def epoch_permutation(n: int, seed: int, epoch: int) -> torch.Tensor:
@@ -75,3 +79,47 @@ class StepBatchSampler:
 
     def __len__(self) -> int:
         return max(0, self.total - self.start)
+
+
+def _worker_init(worker_id: int) -> None:
+    """DataLoader workers: seeded, and deaf to SIGINT (Ctrl-C reaches the whole process group; the main
+    process finishes its step and checkpoints, which needs the workers alive)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    worker_init_fn(worker_id)
+
+
+def next_batch(loader_iter: Iterator[dict]) -> dict:
+    """The next batch; a user error raised in a DataLoader worker (an unreadable image...) comes back as
+    the same one-line error, not the worker's traceback that PyTorch puts into the re-raised message."""
+    try:
+        return next(loader_iter)
+    except SecganError as err:
+        msg = original_message(err)
+        if msg == str(err):
+            raise
+        raise type(err)(msg) from None
+
+
+def step_loader(
+    dataset: Any,
+    batch_size: int,
+    seed: int,
+    start: int,
+    total: int,
+    dist: Any,
+    workers: int,
+    pin_memory: bool = False,
+) -> DataLoader:
+    """The DataLoader of steps ``start + 1 .. total``: this rank's slice of each global batch of
+    ``batch_size`` (``dist``: a :class:`~secgan.training.distributed.DistInfo`), ``workers`` processes."""
+    sampler = StepBatchSampler(len(dataset), batch_size, seed, start, total, dist.rank, dist.world_size)
+    return DataLoader(
+        dataset,
+        batch_sampler=sampler,
+        num_workers=workers,
+        pin_memory=pin_memory,
+        worker_init_fn=_worker_init if workers > 0 else None,
+        generator=torch.Generator().manual_seed(seed * 1000 + dist.rank),
+        persistent_workers=False,
+        prefetch_factor=4 if workers > 0 else None,
+    )

@@ -96,7 +96,7 @@ def test_fit_classifier_multiclass_one_hot(tmp_path):
 
 
 def test_cosine_schedule_by_steps_and_by_time(monkeypatch):
-    import secgan.auxiliary.schedule as sched
+    import secgan.auxiliary.cosine_lr as sched
 
     s = sched.CosineSchedule(total_steps=100, base_lr=1.0, warmup_steps=10)
     assert s.lr(0) == 0.1 and s.lr(9) == 1.0

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from secgan.reproduce.pipeline import reproduce
-from secgan.reproduce.presets import ReproducePreset, RunSpec
+from secgan.reproduce.plans import ReproducePreset, RunSpec
 
 TINY = ReproducePreset(
     name="tiny",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from secgan.errors import ConfigError
-from secgan.reproduce.presets import PRESETS, get_preset
+from secgan.reproduce.plans import PRESETS, get_preset
 from secgan.reproduce.summary import _mean_std, aggregate, verdict
 
 

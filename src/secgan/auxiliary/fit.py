@@ -15,7 +15,7 @@ from torch import nn
 from tqdm import tqdm
 
 from secgan.auxiliary.batches import BatchSource, random_hflip
-from secgan.auxiliary.schedule import CosineSchedule
+from secgan.auxiliary.cosine_lr import CosineSchedule
 from secgan.errors import ConfigError, DataError
 from secgan.utils.seed import seed_everything
 

@@ -12,7 +12,7 @@ log = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from secgan.reproduce.presets import PRESETS
+    from secgan.reproduce.plans import PRESETS
 
     p = subparsers.add_parser(
         "reproduce",
@@ -43,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from secgan.reproduce.pipeline import reproduce
-    from secgan.reproduce.presets import get_preset
+    from secgan.reproduce.plans import get_preset
 
     preset = get_preset(args.preset)
     results = reproduce(

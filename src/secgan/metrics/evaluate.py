@@ -27,10 +27,8 @@ masks), which :mod:`secgan.reporting` turns into the paper's table and figures.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +42,18 @@ from secgan.data.masks import one_hot
 from secgan.data.transforms import tensor_to_image
 from secgan.errors import ConfigError, WeightsError
 from secgan.metrics.accuracy import AccuracyCounter
+from secgan.metrics.eval_files import (  # noqa: F401  (EvalOptions, default_out_dir: public here too)
+    EVAL_SUBDIR,
+    EXAMPLES_FILE,
+    FORMAT,
+    METRICS_FILE,
+    VERSION,
+    EvalOptions,
+    default_out_dir,
+    dir_hashes,
+    load_metrics,
+    resolve_model_dir,
+)
 from secgan.metrics.features import (
     INCEPTION_FILES,
     SWAV_FILE,
@@ -61,77 +71,17 @@ from secgan.models.conditioning import make_condition
 from secgan.models.export import ModelCard
 from secgan.models.inference import prepare_generator
 from secgan.utils.device import resolve_device
-from secgan.utils.io import file_sha256, write_json_atomic
+from secgan.utils.io import write_json_atomic
 
 log = logging.getLogger(__name__)
-
-METRICS_FILE = "metrics.json"
-EXAMPLES_FILE = "examples.npz"
-EVAL_SUBDIR = "eval"
-FORMAT = "secgan-metrics"
-VERSION = 1
 
 # extractor key -> (distance key, inception-score key); the names say the protocol.
 METRIC_KEYS = {"swav": ("ssfid", None), "inception": ("fid", "is"), "classifier": ("fid_cls", "is_cls")}
 
 
-@dataclass
-class EvalOptions:
-    """Options of :func:`evaluate` (the ``secgan evaluate`` flags)."""
-
-    model: Path  # RUN_DIR (with export/) or an exported model folder
-    data: Path
-    dataset: str
-    classifier: Path
-    out: Path | None = None  # default: RUN_DIR/eval or MODEL_DIR/eval
-    parser: Path | None = None
-    swav: Path | None = None
-    inception: Path | None = None
-    split: str = "test"
-    max_images: int | None = None
-    intensity: float = 1.0
-    batch: int = 32
-    device: str = "auto"
-    cache_dir: Path | None = None
-    num_examples: int = 8
-    is_splits: int = 10
-    seed: int = 0
-    precision: str = "auto"  # "bf16" | "fp32" | "auto" (bf16 on CUDA, fp32 elsewhere)
-    workers: int = 2
-    data_options: dict[str, Any] = field(default_factory=dict)
-
-
 # ---------------------------------------------------------------------------------------------- helpers
-def resolve_model_dir(path: str | Path) -> tuple[Path, Path | None]:
-    """``RUN_DIR`` (holding ``export/config.json``) or an exported model folder -> ``(model_dir, run_dir)``."""
-    path = Path(path)
-    if (path / "export" / "config.json").is_file():
-        return path / "export", path
-    if (path / "config.json").is_file():
-        try:
-            fmt = json.loads((path / "config.json").read_text()).get("format")
-        except (OSError, ValueError):
-            fmt = None
-        if fmt == "secgan-model":
-            return path, None
-    raise WeightsError(
-        f"{path}: neither a run folder (no export/config.json) nor an exported model folder "
-        "(no config.json with format 'secgan-model')"
-    )
-
-
-def default_out_dir(model: str | Path) -> Path:
-    """Where ``secgan evaluate`` writes when ``--out`` is omitted: ``RUN_DIR/eval`` or ``MODEL_DIR/eval``."""
-    model_dir, run_dir = resolve_model_dir(model)
-    return (run_dir or model_dir) / EVAL_SUBDIR
-
-
 def pick_device(device: str | None) -> torch.device:
     return torch.device(resolve_device(device))
-
-
-def _dir_hashes(model_dir: Path) -> dict[str, str]:
-    return {p.name: file_sha256(p) for p in sorted(model_dir.glob("*.safetensors"))}
 
 
 def _load_parser(opts: EvalOptions, nets: dict[str, nn.Module], card: ModelCard, device: torch.device):
@@ -143,7 +93,7 @@ def _load_parser(opts: EvalOptions, nets: dict[str, nn.Module], card: ModelCard,
         return p, {
             "source": str(opts.parser),
             "input_size": p.input_size,
-            "weights_sha256": _dir_hashes(Path(opts.parser)),
+            "weights_sha256": dir_hashes(Path(opts.parser)),
         }
     if "parser" in nets:
         p = FrozenParser.from_bundled(nets["parser"], card).to(device)
@@ -420,10 +370,10 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
             "frechet_method": "eigh (tr sqrt(S1 S2) from the eigenvalues of S1^1/2 S2 S1^1/2; = scipy sqrtm route)",
             "is_splits": opts.is_splits,
             "is_split_seed": opts.seed,
-            "model_weights_sha256": _dir_hashes(model_dir),
+            "model_weights_sha256": dir_hashes(model_dir),
             "classifier": {
                 "dir": str(opts.classifier),
-                "weights_sha256": _dir_hashes(Path(opts.classifier)),
+                "weights_sha256": dir_hashes(Path(opts.classifier)),
                 "weights_hash": cfeat.weights_hash,
                 "image_size": cfeat.image_size,
                 "multilabel": multilabel,
@@ -476,23 +426,3 @@ def _collate(items: list[dict]) -> dict:
         "label": torch.stack([torch.as_tensor(it["label"]) for it in items]),
         "name": [str(it["name"]) for it in items],
     }
-
-
-def load_metrics(path: str | Path) -> dict[str, Any]:
-    """Read a ``metrics.json`` given a run folder (``RUN/eval/metrics.json``), an evaluation folder or the
-    file itself."""
-    path = Path(path)
-    for cand in (path, path / METRICS_FILE, path / EVAL_SUBDIR / METRICS_FILE):
-        if cand.is_file():
-            try:
-                m = json.loads(cand.read_text())
-            except (OSError, ValueError) as err:
-                raise ConfigError(f"cannot read {cand}: {err}") from err
-            if m.get("format") != FORMAT:
-                raise ConfigError(f"{cand}: not a secgan metrics file (format {m.get('format')!r})")
-            m["_path"] = str(cand)
-            return m
-    raise ConfigError(
-        f"{path}: no evaluation found (looked for {path / EVAL_SUBDIR / METRICS_FILE} and "
-        f"{path / METRICS_FILE}); run `secgan evaluate {path} ...` first"
-    )

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from secgan.data.masks import colorize
-from secgan.metrics.evaluate import EXAMPLES_FILE
+from secgan.metrics.eval_files import EXAMPLES_FILE
 from secgan.reporting.table import METHOD_NAMES, METHOD_ORDER, Row, Run
 
 log = logging.getLogger(__name__)

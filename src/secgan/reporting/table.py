@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from secgan.metrics.evaluate import load_metrics
+from secgan.metrics.eval_files import load_metrics
 from secgan.utils.io import atomic_path
 
 log = logging.getLogger(__name__)

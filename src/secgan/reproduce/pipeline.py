@@ -19,7 +19,7 @@ import torch
 
 from secgan import __version__
 from secgan.errors import ConfigError, SecganError
-from secgan.reproduce.presets import ReproducePreset, RunSpec, preset_to_dict
+from secgan.reproduce.plans import ReproducePreset, RunSpec, preset_to_dict
 from secgan.reproduce.stages import Stage, run_stages, secgan_cli
 from secgan.utils.io import write_json_atomic
 

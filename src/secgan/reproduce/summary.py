@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from secgan.reproduce.presets import ReproducePreset
+from secgan.reproduce.plans import ReproducePreset
 from secgan.utils.io import write_json_atomic
 
 

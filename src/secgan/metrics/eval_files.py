@@ -1,0 +1,92 @@
+"""Where an evaluation reads and writes: its options, the model folder it evaluates, and its outputs
+(``metrics.json``, ``examples.npz``), read back by :mod:`secgan.reporting`."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from secgan.errors import ConfigError, WeightsError
+from secgan.utils.io import file_sha256
+
+METRICS_FILE = "metrics.json"
+EXAMPLES_FILE = "examples.npz"
+EVAL_SUBDIR = "eval"
+FORMAT = "secgan-metrics"
+VERSION = 1
+
+
+@dataclass
+class EvalOptions:
+    """Options of :func:`evaluate` (the ``secgan evaluate`` flags)."""
+
+    model: Path  # RUN_DIR (with export/) or an exported model folder
+    data: Path
+    dataset: str
+    classifier: Path
+    out: Path | None = None  # default: RUN_DIR/eval or MODEL_DIR/eval
+    parser: Path | None = None
+    swav: Path | None = None
+    inception: Path | None = None
+    split: str = "test"
+    max_images: int | None = None
+    intensity: float = 1.0
+    batch: int = 32
+    device: str = "auto"
+    cache_dir: Path | None = None
+    num_examples: int = 8
+    is_splits: int = 10
+    seed: int = 0
+    precision: str = "auto"  # "bf16" | "fp32" | "auto" (bf16 on CUDA, fp32 elsewhere)
+    workers: int = 2
+    data_options: dict[str, Any] = field(default_factory=dict)
+
+
+def resolve_model_dir(path: str | Path) -> tuple[Path, Path | None]:
+    """``RUN_DIR`` (holding ``export/config.json``) or an exported model folder -> ``(model_dir, run_dir)``."""
+    path = Path(path)
+    if (path / "export" / "config.json").is_file():
+        return path / "export", path
+    if (path / "config.json").is_file():
+        try:
+            fmt = json.loads((path / "config.json").read_text()).get("format")
+        except (OSError, ValueError):
+            fmt = None
+        if fmt == "secgan-model":
+            return path, None
+    raise WeightsError(
+        f"{path}: neither a run folder (no export/config.json) nor an exported model folder "
+        "(no config.json with format 'secgan-model')"
+    )
+
+
+def default_out_dir(model: str | Path) -> Path:
+    """Where ``secgan evaluate`` writes when ``--out`` is omitted: ``RUN_DIR/eval`` or ``MODEL_DIR/eval``."""
+    model_dir, run_dir = resolve_model_dir(model)
+    return (run_dir or model_dir) / EVAL_SUBDIR
+
+
+def dir_hashes(model_dir: Path) -> dict[str, str]:
+    return {p.name: file_sha256(p) for p in sorted(model_dir.glob("*.safetensors"))}
+
+
+def load_metrics(path: str | Path) -> dict[str, Any]:
+    """Read a ``metrics.json`` given a run folder (``RUN/eval/metrics.json``), an evaluation folder or the
+    file itself."""
+    path = Path(path)
+    for cand in (path, path / METRICS_FILE, path / EVAL_SUBDIR / METRICS_FILE):
+        if cand.is_file():
+            try:
+                m = json.loads(cand.read_text())
+            except (OSError, ValueError) as err:
+                raise ConfigError(f"cannot read {cand}: {err}") from err
+            if m.get("format") != FORMAT:
+                raise ConfigError(f"{cand}: not a secgan metrics file (format {m.get('format')!r})")
+            m["_path"] = str(cand)
+            return m
+    raise ConfigError(
+        f"{path}: no evaluation found (looked for {path / EVAL_SUBDIR / METRICS_FILE} and "
+        f"{path / METRICS_FILE}); run `secgan evaluate {path} ...` first"
+    )

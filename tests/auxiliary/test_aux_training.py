@@ -5,13 +5,13 @@ from __future__ import annotations
 import math
 
 import torch
-from tiny_faces import TinyFaces
 
 from secgan.auxiliary.classifier import load_classifier, predict_labels, predict_probs
 from secgan.auxiliary.classifier.train import fit_classifier
 from secgan.auxiliary.parser import FrozenParser
 from secgan.auxiliary.parser.train import confusion_matrix, fit_parser, iou_report, log_probs12
 from secgan.data.masks import SEGMENTS_12, soft_19_to_12
+from tiny_fixtures import TinyFaces
 
 
 def test_log_probs12_equals_log_of_merged_softmax():

@@ -7,12 +7,12 @@ import json
 import numpy as np
 import pytest
 import torch
-from tiny_faces import TinyFaces
 
 from secgan.auxiliary.parser import FrozenParser, parser_hash
 from secgan.auxiliary.parser.cache import build_mask_cache, default_cache_dir, load_mask_cache
 from secgan.errors import DataError
 from secgan.models.bisenet import BiSeNet
+from tiny_fixtures import TinyFaces
 
 
 @pytest.fixture()

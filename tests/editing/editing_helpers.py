@@ -12,6 +12,7 @@ from secgan.models.bisenet import BiSeNet
 from secgan.models.classifier import AttributeClassifier
 from secgan.models.export import save_pretrained
 from secgan.models.stargan import StarGANGenerator
+from tiny_fixtures import tiny_parser as shared_tiny_parser
 
 
 def tiny_stargan(n_attrs: int = 13, in_channels: int = 3, seed: int = 0) -> StarGANGenerator:
@@ -46,9 +47,9 @@ def tiny_classifier(n_outputs: int = 13, size: int = 32) -> AttributeClassifier:
     return AttributeClassifier(n_outputs=n_outputs, image_size=size, widths=(4, 4, 4, 4, 4), fc_dim=8).eval()
 
 
-def tiny_parser() -> BiSeNet:
-    torch.manual_seed(2)
-    return BiSeNet(n_classes=19, base_width=4).eval()
+def tiny_parser_net() -> BiSeNet:
+    """The bare network of the suite's tiny parser (a model folder stores the network, not the wrapper)."""
+    return shared_tiny_parser(seed=2, width=4).net.eval()
 
 
 def make_model_dir(
@@ -82,6 +83,6 @@ def make_model_dir(
     if classifier:
         nets["classifier"] = tiny_classifier(len(attrs), size)
     if parser:
-        nets["parser"] = tiny_parser()
+        nets["parser"] = tiny_parser_net()
         meta["parser"] = {"input_size": size}
     return save_pretrained(path, nets, meta)

@@ -80,10 +80,6 @@ METRIC_KEYS = {"swav": ("ssfid", None), "inception": ("fid", "is"), "classifier"
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-def pick_device(device: str | None) -> torch.device:
-    return torch.device(resolve_device(device))
-
-
 def _load_parser(opts: EvalOptions, nets: dict[str, nn.Module], card: ModelCard, device: torch.device):
     """The frozen parser: ``--parser P_DIR``, else the one bundled in the model folder, else ``None``."""
     from secgan.auxiliary.parser.frozen import FrozenParser
@@ -111,7 +107,7 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
     from secgan.models.export import load_pretrained
 
     t_start = time.perf_counter()
-    device = pick_device(opts.device)
+    device = torch.device(resolve_device(opts.device))
     if opts.batch < 1 or opts.is_splits < 1 or opts.num_examples < 0:
         raise ConfigError("--batch and --is-splits must be >= 1 and --examples >= 0")
     precision = opts.precision if opts.precision != "auto" else ("bf16" if device.type == "cuda" else "fp32")

@@ -93,8 +93,9 @@ def _load_parser(opts: EvalOptions, nets: dict[str, nn.Module], card: ModelCard,
         }
     if "parser" in nets:
         p = FrozenParser.from_bundled(nets["parser"], card).to(device)
-        trained_on = card.parser.trained_on if card.parser else None
-        return p, {"source": "bundled", "input_size": p.input_size, "trained_on": trained_on}
+        bundled = card.parser
+        provenance = {"trained_on": bundled.trained_on, "dir": bundled.dir} if bundled else {}
+        return p, {"source": "bundled", "input_size": p.input_size, **provenance}
     return None, None
 
 

@@ -51,6 +51,12 @@ def test_parser_commands(synth, tmp_path, capsys):
     pred = _json(capsys)
     assert abs(sum(pred["fractions"].values()) - 1) < 1e-3
     assert Image.open(tmp_path / "m.png").size == Image.open(img).size
+    # --out naming the input image never overwrites it: NAME.edited.EXT is written instead
+    photo = tmp_path / "face.png"
+    photo.write_bytes((tmp_path / "m.png").read_bytes())
+    before = photo.read_bytes()
+    assert main(["parser", "predict", str(p_dir), str(photo), "--out", str(photo)]) == 0
+    assert _json(capsys)["mask"] == str(tmp_path / "face.edited.png") and photo.read_bytes() == before
 
     assert (
         main(["parser", "cache", str(p_dir), "--data", str(synth), "--dataset", "celeba", "--size", "32"])

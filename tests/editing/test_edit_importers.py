@@ -285,3 +285,31 @@ def test_import_cli(tmp_path, capsys):
     )
     err = capsys.readouterr().err
     assert rc == 2 and "--source" in err and "--classifier" in err
+
+
+def test_info_on_an_import_and_on_an_export(tmp_path, capsys):
+    from editing_helpers import make_model_dir
+
+    ref = RefStarGANGenerator(conv_dim=4, c_dim=5)
+    torch.save(ref.state_dict(), tmp_path / "G.ckpt")
+    assert cli_main(["import", "stargan", str(tmp_path / "G.ckpt"), "--image-size", "32", "--out",
+                     str(tmp_path / "M")]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert cli_main(["info", str(tmp_path / "M")]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["attributes"] == list(STARGAN_PUBLIC_ATTRIBUTES) and info["image_size"] == 32
+    assert info["conditioning"] == "target01" and info["backbone"] == "stargan"
+    n_params = sum(p.numel() for p in ref.parameters())
+    assert info["networks"]["G"]["parameters"] >= n_params  # + InstanceNorm running buffers
+    assert info["training"]["imported_from"]["file"] == "G.ckpt"
+    assert info["bundled"] == {"classifier": False, "parser": False, "seg_generator": False}
+    assert "--source" in info["note"]
+
+    run = tmp_path / "run"
+    make_model_dir(run / "export", "stargan", size=32, classifier=True, parser=True)
+    assert cli_main(["info", str(run)]) == 0  # a run folder: its export is described
+    info = json.loads(capsys.readouterr().out)
+    assert info["model_dir"] == str(run / "export") and info["num_attributes"] == len(PAPER_ATTRIBUTES)
+    assert info["bundled"]["classifier"] and info["bundled"]["parser"] and info["can_predict_source"]
+    assert cli_main(["info", str(tmp_path / "nothing")]) == 2
+    assert "not found" in capsys.readouterr().err

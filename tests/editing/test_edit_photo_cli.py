@@ -47,7 +47,7 @@ def test_astronaut_face_changes_and_nothing_else(model_dir, astronaut, tmp_path,
                    "--source", "Brown_Hair,Young", "--strength", "1.5", "--heatmap", "--out", str(out)])  # fmt: skip
     assert rc == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary["edited"] == 1 and summary["faces"] == 1
+    assert summary["photos_edited"] == 1 and summary["faces_edited"] == 1
     before = np.asarray(Image.open(astronaut))
     after = np.asarray(Image.open(out / "astronaut.png"))
     assert after.shape == before.shape  # full size
@@ -76,7 +76,7 @@ def test_several_faces_and_no_face(model_dir, astronaut, tmp_path, capsys):
     Image.new("RGB", (200, 160), (128, 128, 128)).save(tmp_path / "wall.png")
     rc = cli_main(["edit", str(model_dir), str(tmp_path / "two.jpg"), "--edit", "Male=0.5", "--source", "",
                    "--out", str(tmp_path / "o")])  # fmt: skip
-    assert rc == 0 and json.loads(capsys.readouterr().out)["faces"] == 2
+    assert rc == 0 and json.loads(capsys.readouterr().out)["faces_edited"] == 2
     assert Image.open(tmp_path / "o" / "two.jpg").size == (two.shape[1], two.shape[0])
 
     rc = cli_main(["edit", str(model_dir), str(tmp_path / "wall.png"), "--edit", "+Bangs", "--source", "",
@@ -94,7 +94,7 @@ def test_aligned_folder_with_masks(tmp_path, capsys):
         Image.fromarray(rng.integers(0, 256, (218, 178, 3), dtype=np.uint8)).save(folder / name)
     rc = cli_main(["edit", str(model), str(folder), "--aligned", "--edit", "+Eyeglasses", "--masks", "--heatmap",
                    "--out", str(tmp_path / "o")])  # fmt: skip
-    assert rc == 0 and json.loads(capsys.readouterr().out)["edited"] == 2
+    assert rc == 0 and json.loads(capsys.readouterr().out)["photos_edited"] == 2
     out = tmp_path / "o" / "crops"
     assert Image.open(out / "a.png").size == (32, 32)  # aligned inputs give the model's crop
     assert (
@@ -215,7 +215,7 @@ def test_unreadable_file_among_many_is_skipped(model_dir, tmp_path, capsys):
     rc = cli_main(["edit", str(model_dir), str(folder), "--aligned", "--edit", "+Bangs", "--source", "",
                    "--out", str(tmp_path / "o")])  # fmt: skip
     summary = json.loads(capsys.readouterr().out)
-    assert rc == 0 and summary["edited"] == 1
+    assert rc == 0 and summary["photos_edited"] == 1
     assert [p.split("/")[-1] for p in summary["skipped"]] == ["broken.jpg"]
     assert (tmp_path / "o" / "crops" / "good.png").is_file()
     # Alone, the same file is a one-line error naming it.

@@ -48,9 +48,45 @@ def test_run_aligned_with_and_without_classifier(demo, tmp_path):
         tmp_path / "crop.png", True, 1.0, False, "given", ["Male"], *_sliders(demo, Bangs=1.0, Young=-0.5)
     )
     assert edited.shape == (32, 32, 3) and heat.shape == (32, 32, 3) and masks.shape == (32, 32, 3)
-    assert "Bangs +1" in summary and "Young -0.5" in summary and "source: Male" in summary
-    edited2, *_ = demo.run(tmp_path / "crop.png", True, 1.0, True, "predict", [], *_sliders(demo, Bangs=1.0))
-    assert edited2.shape == (32, 32, 3)
+    assert "Bangs +1" in summary and "Young -0.5" in summary and "face 1 has: Male" in summary
+    edited2, _, _, summary2 = demo.run(
+        tmp_path / "crop.png", True, 1.5, True, "predict", [], *_sliders(demo, Bangs=1.0)
+    )
+    assert edited2.shape == (32, 32, 3) and "Bangs +1.5" in summary2 and "(predicted; " in summary2
+    with pytest.raises(SecganError, match="--strength must be between 0 and 2"):
+        demo.run(tmp_path / "crop.png", True, -1.0, False, "given", [], *_sliders(demo, Bangs=1.0))
+
+
+def test_upload_prediction_and_examples(demo, tmp_path):
+    crop = np.random.default_rng(2).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    Image.fromarray(crop).save(tmp_path / "crop.png")
+    faces, note = demo.predict(tmp_path / "crop.png", aligned=True)
+    assert len(faces) == 1 and list(faces[0]) == demo.editor.attributes
+    assert all(0 <= p <= 1 for p in faces[0].values()) and "aligned crop" in note.lower()
+    # a model-size square without a detectable face falls back to an aligned crop
+    pytest.importorskip("dlib")
+    faces2, note2 = demo.predict(tmp_path / "crop.png", aligned=False)
+    assert faces2 == faces and "no face detected" in note2.lower()
+    # examples are recognised by content (Gradio serves copies), other files are not
+    ex = make_examples(tmp_path / "ex", n=1)
+    web = WebDemo(demo.editor, examples=ex)
+    copy = tmp_path / "copy.png"
+    copy.write_bytes(ex[0].read_bytes())
+    assert web.is_example(copy) and not web.is_example(tmp_path / "crop.png")
+
+
+def test_panes_are_cropped_around_the_faces(demo, tmp_path):
+    skimage_data = pytest.importorskip("skimage.data")
+    pytest.importorskip("dlib")
+    photo = skimage_data.astronaut()
+    Image.fromarray(photo).save(tmp_path / "astro.png")
+    demo = WebDemo(demo.editor, max_upload_mb=2)
+    edited, heat, masks, summary = demo.run(
+        tmp_path / "astro.png", False, 1.0, False, "given", [], *_sliders(demo, Bangs=1.0)
+    )
+    assert edited.shape == photo.shape and "1 face(s)" in summary
+    assert heat.shape[0] < 0.8 * photo.shape[0] and heat.shape[1] < 0.8 * photo.shape[1]
+    assert masks.shape == heat.shape and heat.reshape(-1, 3).max() > 0
 
 
 def test_photo_without_face_gives_a_hint(demo, tmp_path):

@@ -77,3 +77,29 @@ def test_invalid_output_is_redone(tmp_path: Path) -> None:
 def test_unknown_force_names_the_valid_stages(tmp_path: Path) -> None:
     with pytest.raises(SecganError, match="valid: .*train"):
         run_stages(_stages(tmp_path, []), force={"trian"})
+
+
+def test_edit_grid_captions_are_full_and_directed():
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFont
+
+    from secgan.reproduce.edits import _wrap, draw_edit_grid, edit_label
+
+    assert edit_label("Bangs", 1.0) == "+Bangs" and edit_label("Young", -1.0) == "-Young"
+    faces = [[np.full((64, 64, 3), 100 + 40 * j, np.uint8) for _ in range(2)] for j in range(3)]
+    captions = [["input", "input"], ["+Bushy_Eyebrows", "-Bushy_Eyebrows"],
+                ["+Mouth_Slightly_Open", "-Mouth_Slightly_Open"]]  # fmt: skip
+    grid = draw_edit_grid(faces, captions)
+    assert grid.width == 3 * 128 and grid.height > 2 * 128  # faces at 2x plus caption strips
+    font = ImageFont.load_default(size=12)
+    draw = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    lines = _wrap("+Mouth_Slightly_Open", draw, font, 60)
+    assert "".join(lines) == "+Mouth_Slightly_Open"  # nothing cut
+    assert len(lines) > 1 and all(draw.textlength(line, font=font) <= 60 for line in lines)
+    # every caption strip holds dark text pixels (a label was drawn under each face)
+    arr = np.asarray(grid)
+    strip_h = grid.height // 2 - 128
+    for j in range(3):
+        for k in range(2):
+            strip = arr[k * (128 + strip_h) + 128 : (k + 1) * (128 + strip_h), j * 128 : (j + 1) * 128]
+            assert (strip < 100).any()

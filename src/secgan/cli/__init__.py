@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "secgan.cli.evaluate_cmd",  # evaluate, report
     "secgan.cli.reproduce_cmd",  # reproduce
     "secgan.cli.edit_cmd",  # edit, import stargan|attgan, serve
+    "secgan.cli.info_cmd",  # info
 ]
 
 
@@ -43,8 +44,51 @@ def setup_logging(verbose: bool = False) -> None:
     setup_logging._done = True  # type: ignore[attr-defined]
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Every option's default in its help (``None``/``False`` defaults are not shown); descriptions keep
+    their line breaks, each line wrapped to the terminal."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default in (None, False, [], argparse.SUPPRESS) or "%(default)" in text:
+            return text
+        return super()._get_help_string(action)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        import textwrap
+
+        lines = []
+        for line in text.splitlines():
+            lead = line[: len(line) - len(line.lstrip())]
+            body = " ".join(line.split())
+            lines.append(textwrap.fill(body, width, initial_indent=indent + lead,
+                                       subsequent_indent=indent + lead + ("  " if lead else ""), break_on_hyphens=False) if body else "")  # fmt: skip
+        return "\n".join(lines)
+
+
+class SecganArgumentParser(argparse.ArgumentParser):
+    """The parser class of every (sub)command: defaults shown in help, and a subcommand without its own
+    description describes itself with its one-line help."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
+def _describe_subcommands(parser: argparse.ArgumentParser) -> None:
+    """A subcommand without its own description is described by its one-line help."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {a.dest: a.help for a in action._choices_actions}
+            for name, sub in action.choices.items():
+                if not (sub.description or "").strip() and helps.get(name):
+                    text = helps[name]
+                    sub.description = text[:1].upper() + text[1:] + "."
+                _describe_subcommands(sub)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = SecganArgumentParser(
         prog="secgan",
         description="Label-guided face editing with semantic consistency (SeCGAN).",
     )
@@ -59,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
                 continue  # command group not present in this build
             raise
         module.register(sub)
+    _describe_subcommands(parser)
     return parser
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from secgan.cli.common import print_json, resolve_device, set_threads
+from secgan.cli.common import add_device_argument, print_json, resolve_device, set_threads
 
 DATASETS = ("celeba", "celebahq", "rafd", "custom")
 
@@ -52,13 +52,21 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "classifier", help="train / evaluate the attribute classifier used for editing accuracy"
+        "classifier",
+        help="train / evaluate the attribute classifier used for editing accuracy",
+        description="The external attribute classifier: measures editing accuracy in secgan evaluate and, "
+        "bundled into an export, predicts the source attributes secgan edit starts from.",
     )
     sub = p.add_subparsers(dest="classifier_command", metavar="SUBCOMMAND", required=True)
 
-    t = sub.add_parser("train", help="train on the train split; prints test accuracy as JSON")
+    t = sub.add_parser(
+        "train",
+        help="train on the train split; prints test accuracy as JSON",
+        description="Train the attribute classifier on a dataset's train split, then print its per-attribute "
+        "and mean accuracy on a held-out split as JSON. Writes a classifier folder.",
+    )
     t.add_argument("--data", required=True, help="dataset folder (original file layout)")
-    t.add_argument("--dataset", required=True, choices=DATASETS)
+    t.add_argument("--dataset", required=True, choices=DATASETS, help="dataset loader")
     t.add_argument("--size", type=int, default=128, help="image side S (a multiple of 32)")
     t.add_argument("--out", required=True, help="classifier directory to write")
     t.add_argument(
@@ -66,13 +74,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="comma-separated attributes (default: the paper's 13; RaFD: its 8 expressions)",
     )
-    t.add_argument("--epochs", type=int, default=10)
-    t.add_argument("--batch", type=int, default=64)
+    t.add_argument("--epochs", type=int, default=10, help="passes over the training images")
+    t.add_argument("--batch", type=int, default=64, help="images per step")
     t.add_argument("--max-images", type=int, default=None, help="use the first N training images")
-    t.add_argument("--max-eval-images", type=int, default=None)
-    t.add_argument("--eval-split", default="test", choices=("val", "test"))
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--lr", type=float, default=1e-3)
+    t.add_argument(
+        "--max-eval-images", type=int, default=None, help="measure accuracy on the first N held-out images"
+    )
+    t.add_argument("--eval-split", default="test", choices=("val", "test"), help="held-out split")
+    t.add_argument("--seed", type=int, default=0, help="random seed (initialisation, data order)")
+    t.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
     t.add_argument(
         "--time-limit",
         type=float,
@@ -86,15 +96,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="torch CPU threads (1 is fastest on a CPU shared with other jobs)",
     )
-    t.add_argument("--device", default=None)
+    add_device_argument(t)
     t.set_defaults(func=cmd_train)
 
-    e = sub.add_parser("eval", help="per-attribute and mean accuracy of a classifier (JSON)")
-    e.add_argument("classifier_dir")
-    e.add_argument("--data", required=True)
+    e = sub.add_parser(
+        "eval",
+        help="per-attribute and mean accuracy of a classifier (JSON)",
+        description="Measure a classifier's per-attribute and mean accuracy on a dataset split; prints JSON.",
+    )
+    e.add_argument("classifier_dir", help="classifier folder")
+    e.add_argument("--data", required=True, help="dataset folder (original file layout)")
     e.add_argument("--dataset", default=None, choices=DATASETS, help="default: the classifier's own")
-    e.add_argument("--split", default="test", choices=("train", "val", "test", "all"))
-    e.add_argument("--batch", type=int, default=64)
-    e.add_argument("--max-images", type=int, default=None)
-    e.add_argument("--device", default=None)
+    e.add_argument("--split", default="test", choices=("train", "val", "test", "all"), help="dataset split")
+    e.add_argument("--batch", type=int, default=64, help="images per forward pass")
+    e.add_argument("--max-images", type=int, default=None, help="use the first N images of the split")
+    add_device_argument(e)
     e.set_defaults(func=cmd_eval)

@@ -15,25 +15,32 @@ def register(sub: argparse._SubParsersAction) -> None:
         "list_attr_celeba.txt, list_eval_partition.txt) plus CelebAMask-HQ-style part masks.",
     )
     p.add_argument("out", help="output folder")
-    p.add_argument("--num", type=int, default=1000, help="number of images (default 1000)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--size", default="178x218", help="WIDTHxHEIGHT (default 178x218, CelebA's)")
-    p.add_argument("--workers", type=int, default=None, help="processes (default: CPU count)")
+    p.add_argument("--num", type=int, default=1000, help="number of images")
+    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--size", default="178x218", help="WIDTHxHEIGHT (178x218 is CelebA's)")
+    p.add_argument("--workers", type=int, default=None, help="processes (None: the CPU count)")
     p.add_argument("--sheet", default=None, help="also draw a contact sheet PNG of the first images")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_synth)
 
     p = sub.add_parser(
-        "synth-sheet", help="draw a contact sheet (images, masks, labels) of a CelebA-format folder"
+        "synth-sheet",
+        help="draw a contact sheet (images, masks, labels) of a CelebA-format folder",
+        description="Draw a contact sheet PNG of a CelebA-format dataset folder: each image beside its part "
+        "masks and its attribute labels (for checking synthetic or real data by eye).",
     )
     p.add_argument("dir", help="dataset folder (CelebA format)")
     p.add_argument("--out", required=True, help="output PNG")
-    p.add_argument("--num", type=int, default=24, help="number of samples (default 24)")
-    p.add_argument("--cols", type=int, default=8, help="columns (default 8)")
+    p.add_argument("--num", type=int, default=24, help="number of samples")
+    p.add_argument("--cols", type=int, default=8, help="columns")
     p.add_argument("--start", type=int, default=0, help="first image index (0-based)")
     p.set_defaults(func=_sheet)
 
-    p = sub.add_parser("data", help="dataset tools")
+    p = sub.add_parser(
+        "data",
+        help="dataset tools",
+        description="Dataset tools: secgan data check validates a dataset folder.",
+    )
     dsub = p.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
     c = dsub.add_parser(
         "check",
@@ -42,12 +49,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "with --deep, decode every image and list the unreadable ones (exit 1 if any).",
     )
     c.add_argument("dir", help="dataset folder")
-    c.add_argument("--dataset", required=True, choices=["celeba", "celebahq", "rafd", "custom"])
-    c.add_argument("--attrs", default=None, help="comma-separated attribute names (default: the paper's 13)")
+    c.add_argument(
+        "--dataset", required=True, choices=["celeba", "celebahq", "rafd", "custom"], help="dataset loader"
+    )
+    c.add_argument("--attrs", default=None, help="comma-separated attribute names (None: the paper's 13)")
     c.add_argument("--deep", action="store_true", help="decode every image")
     c.add_argument("--split-scheme", default=None, help="celeba: auto|paper|partition-file; celebahq: paper")
-    c.add_argument("--cameras", default=None, help="rafd: comma-separated camera angles (default 090)")
-    c.add_argument("--csv", default=None, help="custom: label CSV file name (default labels.csv)")
+    c.add_argument("--cameras", default=None, help="rafd: comma-separated camera angles (None: 090)")
+    c.add_argument("--csv", default=None, help="custom: label CSV file name (None: labels.csv)")
     c.add_argument("--no-progress", action="store_true", help="no progress bar")
     c.set_defaults(func=_check)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])

@@ -9,7 +9,7 @@ import types
 from pathlib import Path
 
 from secgan.cli.common import print_json, resolve_device
-from secgan.utils.images import IMAGE_SUFFIXES, load_photo, save_photo
+from secgan.utils.images import IMAGE_SUFFIXES, save_photo
 
 log = logging.getLogger(__name__)
 
@@ -58,38 +58,59 @@ def collect_inputs(inputs: list[str]) -> list[tuple[Path, Path]]:
     return pairs
 
 
+def face_report(face, attributes: list[str]) -> dict:
+    """One face of the JSON summary: its box, the source attributes used and, when the classifier predicted
+    them, the probability of each attribute."""
+    entry: dict = {
+        "box": None if face.box is None else [int(v) for v in face.box],
+        "source": [a for a, v in zip(attributes, face.source) if v > 0.5],
+        "changed": face.changed,
+    }
+    if face.probs is not None:
+        entry["source_probabilities"] = dict(zip(attributes, face.probs))
+    return entry
+
+
 def cmd_edit(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from secgan.editing.editor import Editor, parse_edits
+    from secgan.cli.common import avoid_inputs, copy_file_atomic, resolve_model_dir
+    from secgan.editing.editor import Editor, check_strength, effective_edits, parse_edits
     from secgan.editing.photo import NoFaceError, PhotoEditor
     from secgan.errors import ConfigError, DataError, SecganError
+    from secgan.utils.images import read_photo
 
     if not args.edit:
         raise ConfigError("no edits given: use e.g. --edit +Bangs --edit -Young")
+    strength = check_strength(args.strength)
     pairs = collect_inputs(args.inputs)
+    model_dir = resolve_model_dir(args.model_dir)
     editor = Editor.load(
-        args.model_dir,
+        model_dir,
         device=resolve_device(args.device),
         classifier_dir=args.classifier,
         parser_dir=args.parser,
         precision=args.precision,
     )
     edits = parse_edits(args.edit, editor.attributes)
+    effective = effective_edits(edits, strength)
+    if not any(effective.values()):
+        log.warning("every edit is 0 (values or --strength): the photos are written unchanged")
     source = editor.labels_from_names(args.source)[0] if args.source is not None else None
     if source is None and not editor.has_classifier:
         raise SecganError(
-            f"{args.model_dir} has no classifier to predict the source attributes: pass --source "
+            f"{model_dir} has no classifier to predict the source attributes: pass --source "
             "(the attributes the faces have, e.g. --source Brown_Hair,Young) or --classifier C_DIR"
         )
     if args.masks and not editor.has_parser:
-        log.warning("%s has no parser: --masks is ignored (pass --parser P_DIR)", args.model_dir)
+        log.warning("%s has no parser: --masks is ignored (pass --parser P_DIR)", model_dir)
     photo_editor = PhotoEditor(editor, blend=args.blend, regions=args.regions)
     out_dir = Path(args.out)
-    written, skipped, n_faces = [], [], 0
+    inputs = [src for src, _ in pairs]
+    files, skipped = [], []
     for src, rel in tqdm(pairs, desc="edit", unit="img", disable=len(pairs) < 2):
         try:
-            photo = load_photo(src)
+            photo, meta = read_photo(src)
         except DataError as err:
             # One unreadable file among many is skipped (and listed), like a photo with no face.
             if len(pairs) == 1:
@@ -99,7 +120,7 @@ def cmd_edit(args: argparse.Namespace) -> int:
             continue
         try:
             result = photo_editor.edit(
-                photo, edits, source=source, intensity=args.strength, aligned=args.aligned, masks=args.masks
+                photo, edits, source=source, intensity=strength, aligned=args.aligned, masks=args.masks
             )
         except NoFaceError as err:
             if len(pairs) == 1:
@@ -107,22 +128,35 @@ def cmd_edit(args: argparse.Namespace) -> int:
             log.warning("%s: %s; skipped", src, err)
             skipped.append(str(src))
             continue
-        target = out_dir / rel
-        save_photo(result.image, target)
+        target = avoid_inputs(out_dir / rel, inputs)
+        if not result.aligned and result.image.shape == photo.shape and (result.image == photo).all():
+            copy_file_atomic(src, target)  # nothing changed: the input's very bytes
+        else:
+            save_photo(result.image, target, meta)
         if args.heatmap:
-            save_photo(result.heatmap, target.with_name(f"{target.stem}_diff.png"))
+            save_photo(result.heatmap, avoid_inputs(target.with_name(f"{target.stem}_diff.png"), inputs))
         if args.masks and result.masks is not None:
-            save_photo(result.masks, target.with_name(f"{target.stem}_masks.png"))
-        n_faces += len(result.faces)
-        written.append(str(target))
-    if not written:
+            save_photo(result.masks, avoid_inputs(target.with_name(f"{target.stem}_masks.png"), inputs))
+        files.append(
+            {
+                "input": str(src),
+                "output": str(target),
+                "faces": [face_report(f, editor.attributes) for f in result.faces],
+            }
+        )
+    if not files:
         raise NoFaceError(f"no readable photo with a face among the {len(pairs)} input(s)")
     summary = {
         "out": str(out_dir),
-        "edited": len(written),
-        "faces": n_faces,
+        "photos_edited": len(files),
+        "faces_edited": sum(len(f["faces"]) for f in files),
+        "photos_skipped": len(skipped),
         "skipped": skipped,
+        "strength": strength,
         "edits": edits,
+        "effective_edits": effective,
+        "source": "given (--source)" if source is not None else "predicted by the classifier",
+        "files": files,
     }
     print_json(summary)
     return 0
@@ -162,9 +196,10 @@ def cmd_import(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------------------------- serve
 def cmd_serve(args: argparse.Namespace) -> int:
     from secgan.app.web import serve
+    from secgan.cli.common import resolve_model_dir
 
     serve(
-        args.model_dir,
+        resolve_model_dir(args.model_dir),
         host=args.host,
         port=args.port,
         max_upload_mb=args.max_upload_mb,
@@ -172,34 +207,50 @@ def cmd_serve(args: argparse.Namespace) -> int:
         classifier_dir=args.classifier,
         parser_dir=args.parser,
         precision=args.precision,
+        allow_hosts=args.allow_host,
     )
     return 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from secgan.cli.common import add_device_argument, add_precision_argument
+    from secgan.editing.blend import BLEND_HELP, BLEND_MODES
+    from secgan.editing.editor import MAX_EDIT_VALUE, MAX_STRENGTH
+
     e = subparsers.add_parser(
         "edit",
         help="edit the faces in photos (or aligned crops) with an exported model",
         description="Edit every face in photos: detect, align to the model's crop, edit, blend back. "
+        "Outputs keep the input's name, format, colour mode (grayscale, alpha) and JPEG quality; an output "
+        "that would overwrite an input is written as NAME.edited.EXT instead. A photo the edit leaves "
+        "unchanged is written as a copy of the input's bytes. "
         "Example: secgan edit MODEL_DIR photo.jpg --edit +Bangs --edit -Young --out edited/",
     )
     _allow_dash_values(e)
-    e.add_argument("model_dir", help="exported model folder (config.json + G.safetensors)")
+    e.add_argument(
+        "model_dir", help="exported model folder (config.json + G.safetensors), or a run folder with export/"
+    )
     e.add_argument("inputs", nargs="+", metavar="INPUT", help="image files and/or folders")
     e.add_argument(
         "--edit",
         action="append",
         default=[],
         metavar="EDIT",
-        help="+Attr turns an attribute on, -Attr off, Attr=0.5 at half strength (repeatable)",
+        help=f"+Attr turns an attribute on, -Attr off, Attr=0.5 at half strength, values in "
+        f"-{MAX_EDIT_VALUE:g}..+{MAX_EDIT_VALUE:g}; names in any case (repeatable)",
     )
-    e.add_argument("--strength", type=float, default=1.0, help="global edit strength (1 = trained)")
+    e.add_argument(
+        "--strength",
+        type=float,
+        default=1.0,
+        help=f"global strength multiplying every edit, 0..{MAX_STRENGTH:g} (1 = trained strength)",
+    )
     e.add_argument("--aligned", action="store_true", help="inputs are CelebA-style crops: no face detection")
     e.add_argument(
         "--source",
         default=None,
         help="comma-separated attributes the faces HAVE (the others are taken as absent); "
-        "default: predicted by the model's classifier",
+        "default: predicted by the model's classifier (listed with probabilities in the JSON)",
     )
     e.add_argument(
         "--classifier", default=None, metavar="C_DIR", help="classifier folder for the source labels"
@@ -208,39 +259,81 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("--heatmap", action="store_true", help="also write NAME_diff.png (|edited - input|)")
     e.add_argument("--masks", action="store_true", help="also write NAME_masks.png (the parser's segments)")
     e.add_argument("--regions", action="store_true", help="limit changes to the segments each edit touches")
-    e.add_argument("--blend", default="residual", choices=("residual", "replace"), help="paste-back mode")
-    e.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda when available)")
-    e.add_argument("--precision", default="fp32", choices=("fp32", "bf16"), help="bf16: faster, approximate")
+    e.add_argument(
+        "--blend",
+        default=BLEND_MODES[0],
+        choices=BLEND_MODES,
+        help="how the edited crop goes back into the photo: "
+        + "; ".join(f"{m}: {BLEND_HELP[m]}" for m in BLEND_MODES),
+    )
+    add_device_argument(e)
+    add_precision_argument(e)
     e.add_argument("--out", required=True, help="output folder (edited images keep their names)")
     e.set_defaults(func=cmd_edit)
 
-    imp = subparsers.add_parser("import", help="import a public StarGAN / AttGAN generator checkpoint")
+    imp = subparsers.add_parser(
+        "import",
+        help="import a public StarGAN / AttGAN generator checkpoint",
+        description="Convert an official StarGAN or PyTorch AttGAN generator checkpoint into a secgan model "
+        "folder that secgan edit / serve / info read.",
+    )
     sub = imp.add_subparsers(dest="import_kind", metavar="KIND", required=True)
-    s = sub.add_parser("stargan", help="official StarGAN {iter}-G.ckpt (conditions on the target label)")
+    s = sub.add_parser(
+        "stargan",
+        help="official StarGAN {iter}-G.ckpt (conditions on the target label)",
+        description="Import the official StarGAN generator {iter}-G.ckpt (conditions on the 0/1 target "
+        "label; weights loaded with weights_only=True).",
+    )
     s.add_argument("checkpoint", help="the generator checkpoint, e.g. 200000-G.ckpt")
     s.add_argument(
         "--attrs",
         default="Black_Hair,Blond_Hair,Brown_Hair,Male,Young",
-        help="comma-separated attributes in the training order (default: the public CelebA model's 5)",
+        help="comma-separated attributes in the training order (the public CelebA model's 5)",
     )
-    s.add_argument("--image-size", type=int, default=128)
+    s.add_argument("--image-size", type=int, default=128, help="the crop size the model was trained on")
     s.add_argument("--out", required=True, help="model folder to write")
     s.set_defaults(func=cmd_import)
-    a = sub.add_parser("attgan", help="PyTorch AttGAN weights.N.pth (conditions on the +-0.5 target)")
+    a = sub.add_parser(
+        "attgan",
+        help="PyTorch AttGAN weights.N.pth (conditions on the +-0.5 target)",
+        description="Import a PyTorch AttGAN checkpoint weights.N.pth (conditions on the target label "
+        "mapped to +-thres_int; weights loaded with weights_only=True).",
+    )
     a.add_argument("checkpoint", help="the checkpoint, e.g. weights.199.pth")
-    a.add_argument("--attrs", default=None, help="comma-separated attributes (default: the paper's 13)")
-    a.add_argument("--image-size", type=int, default=128)
+    a.add_argument("--attrs", default=None, help="comma-separated attributes (None: the paper's 13)")
+    a.add_argument("--image-size", type=int, default=128, help="the crop size the model was trained on")
     a.add_argument("--thres-int", type=float, default=0.5, help="AttGAN's thres_int (training label scale)")
     a.add_argument("--out", required=True, help="model folder to write")
     a.set_defaults(func=cmd_import)
 
-    v = subparsers.add_parser("serve", help="web demo (Gradio) on 127.0.0.1")
-    v.add_argument("model_dir", help="exported model folder")
-    v.add_argument("--host", default="127.0.0.1", help="bind address (default loopback only)")
-    v.add_argument("--port", type=int, default=7860)
+    v = subparsers.add_parser(
+        "serve",
+        help="web demo (Gradio) on 127.0.0.1",
+        description="Serve a web page to edit the faces of uploaded photos with an exported model. Bound to "
+        "127.0.0.1 unless --host says otherwise; requests naming another host are refused (DNS rebinding); "
+        "nothing is fetched from the internet.",
+    )
+    v.add_argument("model_dir", help="exported model folder, or a run folder with export/")
+    v.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="bind address (loopback only by default); only this name, localhost and 127.0.0.1 are "
+        "accepted in requests' Host header",
+    )
+    v.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="another host name requests may use, e.g. the machine's name when --host is 0.0.0.0 "
+        "(repeatable; without it, a wildcard --host accepts any Host header, with a warning)",
+    )
+    v.add_argument("--port", type=int, default=7860, help="TCP port")
     v.add_argument("--max-upload-mb", type=float, default=10.0, help="largest accepted upload")
-    v.add_argument("--classifier", default=None, metavar="C_DIR")
-    v.add_argument("--parser", default=None, metavar="P_DIR")
-    v.add_argument("--device", default=None)
-    v.add_argument("--precision", default="fp32", choices=("fp32", "bf16"))
+    v.add_argument(
+        "--classifier", default=None, metavar="C_DIR", help="classifier folder for the source labels"
+    )
+    v.add_argument("--parser", default=None, metavar="P_DIR", help="parser folder (segments, regions)")
+    add_device_argument(v)
+    add_precision_argument(v)
     v.set_defaults(func=cmd_serve)

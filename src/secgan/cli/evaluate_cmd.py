@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from secgan.cli.common import print_json
+from secgan.cli.common import add_device_argument, add_precision_argument, print_json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -54,32 +54,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="Inception-v3 weights for FID and IS: inception_v3_google-*.pth or "
         "pt_inception-2015-12-05-6726825d.pth (default: looked up in ~/.cache/secgan/weights)",
     )
-    p.add_argument("--split", default="test", choices=["train", "val", "test", "all"])
+    p.add_argument(
+        "--split", default="test", choices=["train", "val", "test", "all"], help="dataset split to translate"
+    )
     p.add_argument(
         "--max-images", type=int, default=None, metavar="N", help="evaluate the first N images of the split"
     )
     p.add_argument(
         "--intensity", type=float, default=1.0, help="test intensity of the edit (1 = trained strength)"
     )
-    p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
-    p.add_argument(
-        "--precision",
-        default="auto",
-        choices=["auto", "bf16", "fp32"],
-        help="generator precision (auto: bf16 autocast on CUDA); classifier and features run in float32",
-    )
+    p.add_argument("--batch", type=int, default=32, help="images per forward pass")
+    add_device_argument(p)
+    add_precision_argument(p, default="auto", auto=True)
     p.add_argument("--workers", type=int, default=2, help="data-loading workers")
     p.add_argument("--examples", type=int, default=8, metavar="K", help="test images kept for the figures")
-    p.add_argument("--is-splits", type=int, default=10)
+    p.add_argument(
+        "--is-splits", type=int, default=10, help="Inception Score: number of splits (mean +- std over them)"
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the IS subset assignment")
     p.add_argument(
         "--cache-dir",
         type=Path,
         default=None,
-        help="real-image statistics cache (default ~/.cache/secgan/stats or $SECGAN_CACHE/stats)",
+        help="real-image statistics cache (None: ~/.cache/secgan/stats or $SECGAN_CACHE/stats)",
     )
-    p.add_argument("--out", type=Path, default=None, help="output folder (default RUN_DIR/eval)")
+    p.add_argument("--out", type=Path, default=None, help="output folder (None: RUN_DIR/eval)")
     p.set_defaults(func=run_evaluate)  # fmt: skip
 
     r = subparsers.add_parser(
@@ -90,7 +89,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "files) into the paper's Table 1 and Figures 3, 4 and 5."
         ),
     )
-    r.add_argument("runs", type=Path, nargs="+", metavar="RUN_DIR")
+    r.add_argument(
+        "runs",
+        type=Path,
+        nargs="+",
+        metavar="RUN_DIR",
+        help="evaluated runs: run folders with eval/metrics.json, evaluation folders or metrics.json files",
+    )
     r.add_argument("--out", type=Path, required=True, help="output folder")
     r.set_defaults(func=run_report)
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from secgan.cli.common import print_json, resolve_device, set_threads
+from secgan.cli.common import add_device_argument, avoid_inputs, print_json, resolve_device, set_threads
 
 MASK_DATASETS = ("celebahq", "celeba")
 ALL_DATASETS = ("celeba", "celebahq", "rafd", "custom")
@@ -71,6 +72,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         img = img.resize((args.size, args.size), Image.BILINEAR)
     x = image_to_tensor(img)[None].to(next(parser.parameters()).device)
     labels = parser.labels12(x)[0].cpu().numpy().astype(np.uint8)
+    args.out = avoid_inputs(Path(args.out), [args.image])  # never over the input image
     with atomic_path(args.out) as tmp:
         Image.fromarray(colorize(labels)).save(tmp, format="PNG")
     counts = np.bincount(labels.reshape(-1), minlength=len(SEGMENTS_12)) / labels.size
@@ -107,26 +109,39 @@ def cmd_cache(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("parser", help="train / evaluate / import the face parser P; build mask caches")
+    p = subparsers.add_parser(
+        "parser",
+        help="train / evaluate / import the face parser P; build mask caches",
+        description="The face parser P (BiSeNet, 19 parts mapped to 12 segments): train it on a dataset "
+        "with part masks, measure its IoU, draw one image's mask, import the public 79999_iter.pth, and "
+        "precompute a dataset's masks for training.",
+    )
     sub = p.add_subparsers(dest="parser_command", metavar="SUBCOMMAND", required=True)
 
     def common(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda when available)")
+        add_device_argument(sp)
 
-    t = sub.add_parser("train", help="train a parser at one resolution; prints held-out IoU as JSON")
+    t = sub.add_parser(
+        "train",
+        help="train a parser at one resolution; prints held-out IoU as JSON",
+        description="Train the BiSeNet face parser on a dataset with part masks at one image side, then "
+        "print its per-segment and mean IoU on a held-out split as JSON. Writes a parser folder.",
+    )
     t.add_argument("--data", required=True, help="dataset folder (original file layout)")
-    t.add_argument("--dataset", required=True, choices=MASK_DATASETS)
+    t.add_argument("--dataset", required=True, choices=MASK_DATASETS, help="dataset loader")
     t.add_argument("--size", type=int, required=True, help="image side S the parser is trained at")
     t.add_argument("--out", required=True, help="parser directory to write")
-    t.add_argument("--epochs", type=int, default=10)
-    t.add_argument("--batch", type=int, default=32)
+    t.add_argument("--epochs", type=int, default=10, help="passes over the training images")
+    t.add_argument("--batch", type=int, default=32, help="images per step")
     t.add_argument("--max-images", type=int, default=None, help="use the first N training images")
-    t.add_argument("--max-eval-images", type=int, default=None)
-    t.add_argument("--eval-split", default="test", choices=("val", "test"))
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument(
+        "--max-eval-images", type=int, default=None, help="measure IoU on the first N held-out images"
+    )
+    t.add_argument("--eval-split", default="test", choices=("val", "test"), help="held-out split for IoU")
+    t.add_argument("--seed", type=int, default=0, help="random seed (initialisation, data order)")
     t.add_argument("--base-width", type=int, default=64, help="BiSeNet width (64 = the public architecture)")
     t.add_argument("--input-size", type=int, default=None, help="side the network runs at (default: --size)")
-    t.add_argument("--lr", type=float, default=2e-3)
+    t.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
     t.add_argument(
         "--class-balance",
         type=float,
@@ -149,41 +164,57 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     common(t)
     t.set_defaults(func=cmd_train)
 
-    e = sub.add_parser("eval", help="per-segment and mean IoU of a parser on a dataset with masks (JSON)")
-    e.add_argument("parser_dir")
-    e.add_argument("--data", required=True)
-    e.add_argument("--dataset", required=True, choices=MASK_DATASETS)
+    e = sub.add_parser(
+        "eval",
+        help="per-segment and mean IoU of a parser on a dataset with masks (JSON)",
+        description="Measure a parser's per-segment and mean IoU against a dataset's part masks; prints JSON.",
+    )
+    e.add_argument("parser_dir", help="parser folder")
+    e.add_argument("--data", required=True, help="dataset folder (original file layout)")
+    e.add_argument("--dataset", required=True, choices=MASK_DATASETS, help="dataset loader")
     e.add_argument("--size", type=int, default=None, help="image side (default: the parser's input size)")
-    e.add_argument("--split", default="test", choices=("train", "val", "test", "all"))
-    e.add_argument("--batch", type=int, default=32)
-    e.add_argument("--max-images", type=int, default=None)
+    e.add_argument("--split", default="test", choices=("train", "val", "test", "all"), help="dataset split")
+    e.add_argument("--batch", type=int, default=32, help="images per forward pass")
+    e.add_argument("--max-images", type=int, default=None, help="use the first N images of the split")
     common(e)
     e.set_defaults(func=cmd_eval)
 
-    pr = sub.add_parser("predict", help="draw the 12-segment mask of one image")
-    pr.add_argument("parser_dir")
-    pr.add_argument("image")
+    pr = sub.add_parser(
+        "predict",
+        help="draw the 12-segment mask of one image",
+        description="Run a parser on one image and write its 12-segment mask as a colour PNG.",
+    )
+    pr.add_argument("parser_dir", help="parser folder")
+    pr.add_argument("image", help="image file")
     pr.add_argument("--out", required=True, help="PNG to write")
     pr.add_argument("--size", type=int, default=None, help="resize the image to SxS first")
     common(pr)
     pr.set_defaults(func=cmd_predict)
 
     im = sub.add_parser(
-        "import", help="convert the public face-parsing 79999_iter.pth into a parser directory"
+        "import",
+        help="convert the public face-parsing 79999_iter.pth into a parser directory",
+        description="Convert the public face-parsing BiSeNet checkpoint 79999_iter.pth (loaded with "
+        "weights_only=True) into a parser folder.",
     )
-    im.add_argument("checkpoint")
-    im.add_argument("--out", required=True)
+    im.add_argument("checkpoint", help="the checkpoint, e.g. 79999_iter.pth")
+    im.add_argument("--out", required=True, help="parser folder to write")
     im.add_argument("--size", type=int, default=512, help="input size the parser runs at (trained at 512)")
     im.set_defaults(func=cmd_import)
 
-    c = sub.add_parser("cache", help="precompute a dataset's 12-segment masks with a parser (uint8 .npy)")
-    c.add_argument("parser_dir")
-    c.add_argument("--data", required=True)
-    c.add_argument("--dataset", required=True, choices=ALL_DATASETS)
-    c.add_argument("--split", default="train", choices=("train", "val", "test", "all"))
-    c.add_argument("--size", type=int, required=True)
+    c = sub.add_parser(
+        "cache",
+        help="precompute a dataset's 12-segment masks with a parser (uint8 .npy)",
+        description="Run a parser over a dataset split once and store the 12-segment masks (uint8 .npy, "
+        "keyed by the parser's hash) for training.",
+    )
+    c.add_argument("parser_dir", help="parser folder")
+    c.add_argument("--data", required=True, help="dataset folder (original file layout)")
+    c.add_argument("--dataset", required=True, choices=ALL_DATASETS, help="dataset loader")
+    c.add_argument("--split", default="train", choices=("train", "val", "test", "all"), help="dataset split")
+    c.add_argument("--size", type=int, required=True, help="image side S of the masks")
     c.add_argument("--out", default=None, help="cache folder (default DATA/.secgan-cache/masks-...)")
-    c.add_argument("--batch", type=int, default=32)
-    c.add_argument("--max-images", type=int, default=None)
+    c.add_argument("--batch", type=int, default=32, help="images per forward pass")
+    c.add_argument("--max-images", type=int, default=None, help="use the first N images of the split")
     common(c)
     c.set_defaults(func=cmd_cache)

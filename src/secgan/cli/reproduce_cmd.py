@@ -6,7 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from secgan.cli.common import print_json
+from secgan.cli.common import add_device_argument, print_json
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "Synthesise or read data, train the parser and the evaluation classifier, train Baseline, "
             "Baseline + Concat and SeCGAN with the same budget and seed, evaluate them, write the report and "
             "edit held-out faces. Each stage is skipped when its output already exists, so re-running "
-            "continues an interrupted reproduction."
+            "continues an interrupted reproduction.\nPresets (--preset NAME):\n"
+            + "\n".join(f"  {name}: {PRESETS[name].description}" for name in sorted(PRESETS))
         ),
     )
     p.add_argument("--preset", required=True, choices=sorted(PRESETS), help="what to reproduce")
@@ -37,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="redo a stage even if done: data, parser, classifier, train, evaluate, report, edits, "
         "a single stage such as train:secgan-s0, or all (repeatable)",
     )
-    p.add_argument("--device", default=None, help="cpu | cuda (default: cuda when available)")
+    add_device_argument(p)
     p.set_defaults(func=run)
 
 
@@ -53,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         parser_dir=args.parser,
         parser_weights=args.parser_weights,
         force=set(args.force),
-        device=args.device,
+        device=None if args.device == "auto" else args.device,
     )
     summary = {
         "report": str(args.out / "report.md"),

@@ -16,21 +16,24 @@ import argparse
 import json
 import logging
 
-from secgan.cli.common import print_json, resolve_device
+from secgan.cli.common import add_device_argument, print_json, resolve_device
 
 log = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from secgan.config import preset_names
+
     p = subparsers.add_parser(
         "train",
         help="train SeCGAN / a baseline (Algorithm 1) into a run folder",
         description=(
-            "Train from a preset (e.g. celeba-stargan-128-secgan; see secgan/presets) or a YAML file. "
-            "Multi-GPU / multi-node: torchrun --nproc_per_node=K -m secgan train ..."
+            "Train from a preset (e.g. celeba-stargan-128-secgan) or a YAML file into a run folder "
+            "(checkpoints/, export/, stats.jsonl). Multi-GPU / multi-node: torchrun --nproc_per_node=K -m "
+            "secgan train ...\nPresets (--config NAME): " + ", ".join(preset_names()) + "."
         ),
     )
-    p.add_argument("--config", help="preset name or YAML/JSON path (optional with --resume)")
+    p.add_argument("--config", help="preset name (listed above) or YAML/JSON path (optional with --resume)")
     p.add_argument(
         "--set",
         dest="overrides",
@@ -44,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="run folder")
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
     p.add_argument("--dry-run", action="store_true", help="print the resolved config and parameter counts")
-    p.add_argument("--device", choices=("cpu", "cuda"), help="default: cuda when available")
+    add_device_argument(p)
     p.add_argument("--amp", action="store_true", help="bf16 autocast (sets train.amp=true)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)

@@ -15,7 +15,14 @@ import numpy as np
 from secgan.data.masks import SEGMENTS_12
 from secgan.editing.align import crop_bbox, warp_from_crop
 
-BLEND_MODES = ("residual", "replace")
+# How an edited crop goes back into its photo (``secgan edit --blend``); the first is the default.
+BLEND_MODES = ("delta", "residual", "replace")
+BLEND_HELP = {
+    "delta": "add the upsampled edit G(x,c) - G(x,c0) (c0 asks for no change): only what the edit "
+    "changes moves, the generator's reconstruction error cancels, a zero edit returns the photo unchanged",
+    "residual": "add the upsampled G(x,c) - x: also pastes the generator's reconstruction error",
+    "replace": "paste the upsampled G(x,c) itself: the crop's resolution and reconstruction error",
+}
 
 # Which of the 12 segments an edit of each attribute may touch; ``None`` = the whole face (global
 # attributes such as age or gender). Attributes not listed also count as global.
@@ -88,29 +95,44 @@ def region_mask(
     return np.clip(cv2.GaussianBlur(mask.astype(np.float32), (0, 0), sigma), 0.0, 1.0)
 
 
+def crop_change(crop: np.ndarray, edited: np.ndarray, reference: np.ndarray | None, mode: str) -> np.ndarray:
+    """What a blend mode adds to the crop, float32 ``[S, S, 3]``: ``edited - reference`` (``"delta"``),
+    ``edited - crop`` (``"residual"``, ``"replace"``). All inputs are uint8 ``[S, S, 3]``."""
+    if mode not in BLEND_MODES:
+        raise ValueError(f"unknown blend mode {mode!r}; valid: {', '.join(BLEND_MODES)}")
+    if mode == "delta":
+        if reference is None:
+            raise ValueError("blend mode 'delta' needs the generator's no-change output (reference)")
+        return edited.astype(np.float32) - reference.astype(np.float32)
+    return edited.astype(np.float32) - crop.astype(np.float32)
+
+
 def paste_back(
     photo: np.ndarray,
     crop: np.ndarray,
     edited: np.ndarray,
     matrix: np.ndarray,
     alpha: np.ndarray,
-    mode: str = "residual",
+    mode: str = "delta",
+    reference: np.ndarray | None = None,
 ) -> np.ndarray:
     """Blend an edited crop into the photo (returns a new uint8 ``[H, W, 3]``; ``photo`` is unchanged).
 
     Args:
         photo: ``[H, W, 3]`` uint8.
-        crop, edited: the aligned crop fed to the model and its edit, ``[S, S, 3]`` uint8.
+        crop, edited: the aligned crop fed to the model and its edit ``G(x, c)``, ``[S, S, 3]`` uint8.
         matrix: photo -> crop similarity ``[2, 3]``.
         alpha: ``[S, S]`` float in [0, 1] (feathered box, optionally times a region mask).
-        mode: ``"residual"`` adds the upsampled change ``edited - crop`` to the photo, keeping the photo's
-            own detail where the edit changes nothing (crops are usually smaller than the face in the
+        mode: one of :data:`BLEND_MODES` (see :data:`BLEND_HELP`): ``"delta"`` adds the upsampled
+            ``edited - reference`` to the photo, ``"residual"`` the upsampled ``edited - crop`` (both keep
+            the photo's own detail where nothing changes: crops are usually smaller than the face in the
             photo); ``"replace"`` pastes the upsampled edited crop itself.
+        reference: ``G(x, c0)`` ``[S, S, 3]`` uint8, the generator's output for "no change" (``"delta"``).
 
-    Pixels outside the crop's footprint, or where ``alpha`` is 0, keep their exact values.
+    Pixels outside the crop's footprint, or where ``alpha`` is 0, keep their exact values; with
+    ``"delta"`` so does every pixel when ``edited == reference``.
     """
-    if mode not in BLEND_MODES:
-        raise ValueError(f"unknown blend mode {mode!r}; valid: {', '.join(BLEND_MODES)}")
+    change = crop_change(crop, edited, reference, mode)
     size = crop.shape[0]
     box = crop_bbox(matrix, size, photo.shape[:2])
     x0, y0, x1, y1 = box
@@ -119,17 +141,29 @@ def paste_back(
         return out
     a = warp_from_crop(alpha.astype(np.float32), matrix, box)[..., None]
     region = photo[y0:y1, x0:x1].astype(np.float32)
-    if mode == "residual":
-        delta = edited.astype(np.float32) - crop.astype(np.float32)
-        new = region + a * warp_from_crop(delta, matrix, box)
-    else:
+    if mode == "replace":
         new = region * (1.0 - a) + a * warp_from_crop(edited.astype(np.float32), matrix, box)
+    else:
+        new = region + a * warp_from_crop(change, matrix, box)
     blended = np.clip(np.rint(new), 0, 255).astype(np.uint8)
     # exact copy wherever alpha is 0 (no rounding noise outside the feathered region)
     keep = a[..., 0] <= 0.0
     blended[keep] = photo[y0:y1, x0:x1][keep]
     out[y0:y1, x0:x1] = blended
     return out
+
+
+def apply_to_crop(
+    crop: np.ndarray, edited: np.ndarray, reference: np.ndarray | None, mode: str
+) -> np.ndarray:
+    """The edited aligned crop ``[S, S, 3]`` uint8 under a blend mode: ``crop + (edited - reference)``
+    for ``"delta"`` (equal to ``crop`` when nothing changes), ``edited`` otherwise."""
+    if mode == "delta":
+        return np.clip(crop.astype(np.float32) + crop_change(crop, edited, reference, mode), 0, 255).astype(
+            np.uint8
+        )
+    crop_change(crop, edited, reference, mode)  # validates the mode
+    return edited
 
 
 def blend_crops(crop: np.ndarray, edited: np.ndarray, alpha: np.ndarray) -> np.ndarray:

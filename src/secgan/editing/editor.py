@@ -42,12 +42,44 @@ PRECISIONS = ("fp32", "bf16")
 # --------------------------------------------------------------------------------------------- targets
 
 
+# Largest accepted |value| of one edit and largest global strength (the trained strength is 1; the paper
+# shows intensities up to 2; beyond that generators leave the range they were trained on).
+MAX_EDIT_VALUE = 2.0
+MAX_STRENGTH = 2.0
+
+
+def canonical_attribute(name: str, attributes: Sequence[str], what: str = "edit") -> str:
+    """The model's spelling of an attribute name given in any case (``bangs`` -> ``Bangs``); a
+    :class:`ConfigError` listing the valid names when it is unknown."""
+    if name in attributes:
+        return name
+    folded = {a.casefold(): a for a in attributes}
+    hit = folded.get(name.strip().casefold())
+    if hit is None:
+        raise ConfigError(
+            f"{what}: unknown attribute {name!r} for this model; valid attributes: {', '.join(attributes)}"
+        )
+    return hit
+
+
+def check_strength(strength: float) -> float:
+    """The global strength, validated: a finite number in ``[0, MAX_STRENGTH]`` (0 edits nothing)."""
+    s = float(strength)
+    if not (0.0 <= s <= MAX_STRENGTH):
+        raise ConfigError(
+            f"--strength must be between 0 and {MAX_STRENGTH:g} (1 = trained strength), got {strength}; "
+            "reverse an edit with -Attribute instead of a negative strength"
+        )
+    return s
+
+
 def parse_edits(edits: Mapping[str, float] | Sequence[str], attributes: Sequence[str]) -> dict[str, float]:
     """Validate edits: a mapping ``{name: value}`` or strings ``"+Bangs"``, ``"-Young"``, ``"Bangs=0.5"``.
 
     The sign of a value gives the direction (+ turns the attribute on, - off), its magnitude the strength
-    of that edit (1 = trained strength); 0 keeps the attribute. Unknown names raise a
-    :class:`ConfigError` listing the model's attributes.
+    of that edit (1 = trained strength, at most ``MAX_EDIT_VALUE``); 0 keeps the attribute. Names are
+    matched case-insensitively and returned in the model's spelling. Unknown names, values out of range and
+    an attribute given twice raise a :class:`ConfigError`.
     """
     out: dict[str, float] = {}
     items: list[tuple[str, float]] = []
@@ -67,14 +99,25 @@ def parse_edits(edits: Mapping[str, float] | Sequence[str], attributes: Sequence
             else:
                 raise ConfigError(f"bad edit {raw!r}: write +Attribute, -Attribute or Attribute=VALUE")
     for name, value in items:
-        if name not in attributes:
-            raise ConfigError(
-                f"unknown attribute {name!r} for this model; valid attributes: {', '.join(attributes)}"
-            )
+        name = canonical_attribute(name, attributes)
         if value != value or abs(value) == float("inf"):
             raise ConfigError(f"edit of {name!r}: value must be a finite number, got {value}")
+        if abs(value) > MAX_EDIT_VALUE:
+            raise ConfigError(
+                f"edit of {name!r}: value {value:g} is out of range; use -{MAX_EDIT_VALUE:g} .. "
+                f"+{MAX_EDIT_VALUE:g} (sign = direction, 1 = trained strength)"
+            )
+        if name in out and out[name] != value:
+            raise ConfigError(
+                f"attribute {name!r} is edited twice ({out[name]:g} and {value:g}); give it once"
+            )
         out[name] = value
     return out
+
+
+def effective_edits(edits: Mapping[str, float], strength: float = 1.0) -> dict[str, float]:
+    """The per-attribute values actually applied: each edit's value times the global strength (0 = kept)."""
+    return {k: round(float(v) * float(strength), 6) for k, v in edits.items()}
 
 
 def edit_targets(
@@ -102,7 +145,11 @@ def edit_targets(
     weight = torch.zeros_like(y)
     edited = torch.zeros_like(y, dtype=torch.bool)
     active = {k: v for k, v in edits.items() if v != 0}
-    if onehot and (sum(v > 0 for v in active.values()) != 1 or any(v < 0 for v in active.values())):
+    if (
+        onehot
+        and active
+        and (sum(v > 0 for v in active.values()) != 1 or any(v < 0 for v in active.values()))
+    ):
         raise ConfigError(
             f"this model's classes are exclusive ({', '.join(attributes)}): give exactly one +class edit, "
             "e.g. --edit +happy"
@@ -249,33 +296,41 @@ class Editor:
         return self.parser is not None
 
     def labels_from_names(self, present: Sequence[str] | str, n: int = 1) -> torch.Tensor:
-        """Source labels ``[n, n_a]`` from the names of the attributes the face has (others absent)."""
+        """Source labels ``[n, n_a]`` from the names of the attributes the face has (others absent; names
+        in any case)."""
         if isinstance(present, str):
             present = [p.strip() for p in present.split(",") if p.strip()]
         y = torch.zeros(n, len(self.attributes))
         for name in present:
-            if name not in self.attributes:
-                raise ConfigError(
-                    f"--source: unknown attribute {name!r}; valid attributes: {', '.join(self.attributes)}"
-                )
-            y[:, self.attributes.index(name)] = 1
+            y[:, self.attributes.index(canonical_attribute(name, self.attributes, "--source"))] = 1
         return y
 
     @torch.no_grad()
-    def predict_source(self, images: torch.Tensor) -> torch.Tensor:
-        """Source labels ``[N, n_a]`` in {0, 1} predicted by the classifier from images ``[N, 3, S, S]``."""
+    def predict_probs(self, images: torch.Tensor) -> torch.Tensor:
+        """The classifier's probability of each attribute ``[N, n_a]`` in ``[0, 1]`` for images
+        ``[N, 3, S, S]`` in ``[-1, 1]`` (model attribute order)."""
         if self.classifier is None:
             raise SecganError(
                 "this model has no classifier to predict the source attributes: pass --source "
                 "(the attributes the face has, e.g. --source Brown_Hair,Young) or --classifier C_DIR"
             )
-        from secgan.auxiliary.classifier import predict_labels
+        from secgan.auxiliary.classifier import predict_probs
 
         net, cmeta = self.classifier
-        out = []
-        for chunk in images.split(self.batch_size):
-            out.append(predict_labels(net, cmeta, chunk.to(self.device)))
-        return torch.cat(out)[:, self._classifier_columns].to(images.device)
+        out = [predict_probs(net, cmeta, chunk.to(self.device)) for chunk in images.split(self.batch_size)]
+        return torch.cat(out)[:, self._classifier_columns].float().to(images.device)
+
+    def labels_from_probs(self, probs: torch.Tensor) -> torch.Tensor:
+        """Source labels ``[N, n_a]`` in {0, 1} from :meth:`predict_probs`: each probability > 0.5, or the
+        most probable class for one-hot (RaFD) models."""
+        if self.onehot or not self.classifier[1].get("multilabel", True):
+            return torch.nn.functional.one_hot(probs.argmax(dim=1), probs.shape[1]).float()
+        return (probs > 0.5).float()
+
+    @torch.no_grad()
+    def predict_source(self, images: torch.Tensor) -> torch.Tensor:
+        """Source labels ``[N, n_a]`` in {0, 1} predicted by the classifier from images ``[N, 3, S, S]``."""
+        return self.labels_from_probs(self.predict_probs(images))
 
     @torch.no_grad()
     def parse(self, images: torch.Tensor) -> torch.Tensor:
@@ -302,6 +357,37 @@ class Editor:
             c = make_condition(y_src, y_trg, "target_pm", intensity=w, scale=self.target_scale, edited=edited)
         return c, y_trg
 
+    def _check_inputs(self, images: torch.Tensor, source: torch.Tensor | None) -> torch.Tensor:
+        """Validated source labels ``[N, n_a]`` for aligned crops ``images [N, 3, S, S]``."""
+        if images.dim() != 4 or images.shape[1] != 3:
+            raise ValueError(f"expected images [N, 3, S, S], got {tuple(images.shape)}")
+        if tuple(images.shape[2:]) != (self.image_size, self.image_size):
+            raise ConfigError(
+                f"images are {images.shape[2]}x{images.shape[3]} but the model edits "
+                f"{self.image_size}x{self.image_size} aligned crops"
+            )
+        n = images.shape[0]
+        if source is None:
+            source = self.predict_source(images)
+        source = source.float()
+        if source.dim() == 1:
+            source = source.unsqueeze(0).expand(n, -1)
+        if source.shape != (n, len(self.attributes)):
+            raise ValueError(f"source must be [{n}, {len(self.attributes)}], got {tuple(source.shape)}")
+        return source
+
+    @torch.no_grad()
+    def _generate(self, images: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        """``G(x, c)`` in batches: ``[N, 3, S, S]`` in ``[-1, 1]`` on the device of ``images``."""
+        out = []
+        for x, cc in zip(images.split(self.batch_size), c.split(self.batch_size)):
+            x = x.to(self.device, torch.float32)
+            x = self.card.generator_input(x, self.parser.labels12(x) if self.needs_mask else None)
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+                y = self.G(x, cc.to(self.device))
+            out.append(y.float().clamp(-1, 1))
+        return torch.cat(out).to(images.device)
+
     @torch.no_grad()
     def edit(
         self,
@@ -322,31 +408,38 @@ class Editor:
         Returns:
             ``[N, 3, S, S]`` in ``[-1, 1]`` on the device of ``images``.
         """
-        if images.dim() != 4 or images.shape[1] != 3:
-            raise ValueError(f"expected images [N, 3, S, S], got {tuple(images.shape)}")
-        if tuple(images.shape[2:]) != (self.image_size, self.image_size):
-            raise ConfigError(
-                f"images are {images.shape[2]}x{images.shape[3]} but the model edits "
-                f"{self.image_size}x{self.image_size} aligned crops"
-            )
+        return self.edit_with_reference(images, edits, source, intensity, reference=False)[0]
+
+    @torch.no_grad()
+    def edit_with_reference(
+        self,
+        images: torch.Tensor,
+        edits: Mapping[str, float] | Sequence[str],
+        source: torch.Tensor | None = None,
+        intensity: float = 1.0,
+        reference: bool = True,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``(G(x, c), G(x, c0))``: the edit and the generator's no-change output, both ``[N, 3, S, S]`` in
+        ``[-1, 1]``. ``c0`` is the condition that asks for no change (0 for ``diff``, the source labels for
+        target conditioning); ``G(x, c) - G(x, c0)`` is the edit alone, without the generator's
+        reconstruction error. Faces whose condition equals ``c0`` (nothing to change) get the very same
+        tensor for both, so their difference is exactly 0. ``reference=False`` skips ``G(x, c0)``."""
         edits = parse_edits(edits, self.attributes)
-        n = images.shape[0]
-        if source is None:
-            source = self.predict_source(images)
-        source = source.float()
-        if source.dim() == 1:
-            source = source.unsqueeze(0).expand(n, -1)
-        if source.shape != (n, len(self.attributes)):
-            raise ValueError(f"source must be [{n}, {len(self.attributes)}], got {tuple(source.shape)}")
+        source = self._check_inputs(images, source)
         c, _ = self.condition(source.cpu(), edits, intensity)
-        out = []
-        for x, cc in zip(images.split(self.batch_size), c.split(self.batch_size)):
-            x = x.to(self.device, torch.float32)
-            x = self.card.generator_input(x, self.parser.labels12(x) if self.needs_mask else None)
-            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
-                y = self.G(x, cc.to(self.device))
-            out.append(y.float().clamp(-1, 1))
-        return torch.cat(out).to(images.device)
+        if not reference:
+            return self._generate(images, c), None
+        c0, _ = self.condition(source.cpu(), {}, intensity)
+        same = (c == c0).all(dim=1)
+        if bool(same.all()):
+            out = self._generate(images, c)
+            return out, out
+        # one pass over [x; x] with [c; c0] (per-image norms: a face's output does not depend on the batch)
+        n = images.shape[0]
+        both = self._generate(torch.cat([images, images]), torch.cat([c, c0]))
+        out, ref = both[:n], both[n:]
+        ref = torch.where(same.to(ref.device)[:, None, None, None], out, ref)
+        return out, ref
 
 
 def images_to_tensor(images: Sequence[Any]) -> torch.Tensor:

@@ -16,6 +16,8 @@ import torch
 
 from secgan.editing.align import alignment_matrix, square_crop_matrix, warp_to_crop
 from secgan.editing.blend import (
+    BLEND_MODES,
+    apply_to_crop,
     blend_crops,
     colorize_labels,
     difference_heatmap,
@@ -37,8 +39,10 @@ class NoFaceError(SecganError):
 @dataclass
 class FaceEdit:
     """One face of a photo: its detector box and score (``None`` for aligned inputs), the photo -> crop
-    transform ``[2, 3]``, the aligned crop and its edit ``[S, S, 3]`` uint8, the source labels used and the
-    12-segment label map of the crop ``[S, S]`` (when a parser was run)."""
+    transform ``[2, 3]``, the aligned crop and its edit ``[S, S, 3]`` uint8, the source labels used, the
+    classifier's probability of each attribute (``None`` when the source labels were given), the
+    generator's no-change output ``G(x, c0)`` ``[S, S, 3]`` uint8 (``None`` unless blending needs it) and
+    the 12-segment label map of the crop ``[S, S]`` (when a parser was run)."""
 
     box: tuple[int, int, int, int] | None
     score: float | None
@@ -46,7 +50,15 @@ class FaceEdit:
     crop: np.ndarray
     edited: np.ndarray
     source: list[float]
+    probs: list[float] | None = None
+    reference: np.ndarray | None = None
     labels12: np.ndarray | None = None
+
+    @property
+    def changed(self) -> bool:
+        """Whether the edit asks this face for any change (``False`` when ``G(x, c) == G(x, c0)``, e.g. the
+        face already has every attribute turned on); always ``True`` without a reference."""
+        return self.reference is None or not np.array_equal(self.edited, self.reference)
 
 
 @dataclass
@@ -59,6 +71,7 @@ class PhotoEdit:
     heatmap: np.ndarray
     masks: np.ndarray | None
     faces: list[FaceEdit] = field(default_factory=list)
+    aligned: bool = False
 
 
 class PhotoEditor:
@@ -66,13 +79,16 @@ class PhotoEditor:
 
     Args:
         editor: the loaded model.
-        blend: ``"residual"`` (add the upsampled change, keeping the photo's detail) or ``"replace"``
-            (paste the upsampled edited crop); see :func:`secgan.editing.blend.paste_back`.
+        blend: one of :data:`~secgan.editing.blend.BLEND_MODES`: ``"delta"`` (add the upsampled edit
+            ``G(x, c) - G(x, c0)``: a zero edit leaves the photo unchanged), ``"residual"`` (add
+            ``G(x, c) - x``) or ``"replace"`` (paste ``G(x, c)``); see :func:`secgan.editing.blend.paste_back`.
         regions: limit each face's change to the segments the edited attributes touch (needs a parser).
         detector: a :class:`~secgan.editing.detect.FaceDetector`; created on first use.
     """
 
-    def __init__(self, editor: Editor, blend: str = "residual", regions: bool = False, detector=None) -> None:
+    def __init__(self, editor: Editor, blend: str = "delta", regions: bool = False, detector=None) -> None:
+        if blend not in BLEND_MODES:
+            raise SecganError(f"unknown blend mode {blend!r}; valid: {', '.join(BLEND_MODES)}")
         self.editor = editor
         self.blend = blend
         self.regions = regions
@@ -90,20 +106,38 @@ class PhotoEditor:
             self._detector = FaceDetector()
         return self._detector
 
-    def crops(self, photo: np.ndarray, aligned: bool) -> tuple[list[np.ndarray], list[np.ndarray], list]:
-        """``(crops [S, S, 3] uint8, matrices [2, 3], faces)`` of a photo ``[H, W, 3]`` uint8."""
+    def is_model_crop(self, photo: np.ndarray) -> bool:
+        """Whether a photo already is an aligned crop at the model's size (square, ``S x S``)."""
+        return photo.shape[0] == photo.shape[1] == self.editor.image_size
+
+    def crops(
+        self, photo: np.ndarray, aligned: bool | str
+    ) -> tuple[list[np.ndarray], list[np.ndarray], list, bool]:
+        """``(crops [S, S, 3] uint8, matrices [2, 3], faces, aligned)`` of a photo ``[H, W, 3]`` uint8.
+
+        ``aligned``: ``True`` takes the photo as an aligned crop (no detection), ``False`` detects faces,
+        ``"auto"`` detects faces and falls back to an aligned crop only when none is found and the photo
+        already is a crop at the model's size. The returned ``aligned`` says which was used."""
         size = self.editor.image_size
-        if aligned:
+        if aligned not in (True, False, "auto"):
+            raise ValueError(f"aligned must be True, False or 'auto', got {aligned!r}")
+        if aligned is True:
             h, w = photo.shape[:2]
             m = square_crop_matrix(w, h, size)
-            return [warp_to_crop(photo, m, size)], [m], [None]
+            return [warp_to_crop(photo, m, size)], [m], [None], True
         faces = self.detector.detect(photo)
         if not faces:
-            raise NoFaceError(
-                "no face found in the photo (try a larger, frontal face, or --aligned for crops)"
+            if aligned == "auto" and self.is_model_crop(photo):
+                log.info("no face detected in a %d px square image: taken as an aligned crop", size)
+                return self.crops(photo, True)
+            hint = (
+                "try a larger, frontal face"
+                if aligned == "auto"
+                else "try a larger, frontal face, or --aligned for crops"
             )
+            raise NoFaceError(f"no face found in the photo ({hint})")
         mats = [alignment_matrix(f.landmarks, size) for f in faces]
-        return [warp_to_crop(photo, m, size) for m in mats], mats, faces
+        return [warp_to_crop(photo, m, size) for m in mats], mats, faces, False
 
     def edit(
         self,
@@ -111,24 +145,34 @@ class PhotoEditor:
         edits: Mapping[str, float] | Sequence[str],
         source: torch.Tensor | None = None,
         intensity: float = 1.0,
-        aligned: bool = False,
+        aligned: bool | str = False,
         masks: bool = False,
     ) -> PhotoEdit:
         """Edit every face of ``photo`` (``[H, W, 3]`` uint8 RGB).
 
         ``source``: ``[n_a]`` labels applied to every face, or None to predict each face's labels with the
-        classifier. Raises :class:`NoFaceError` when no face is found.
+        classifier (their probabilities are kept in :attr:`FaceEdit.probs`). ``aligned``: see
+        :meth:`crops`. Raises :class:`NoFaceError` when no face is found.
         """
         if photo.ndim != 3 or photo.shape[2] != 3 or photo.dtype != np.uint8:
             raise DataError(f"expected an RGB uint8 photo [H, W, 3], got {photo.dtype} {photo.shape}")
         ed = self.editor
         edits = parse_edits(edits, ed.attributes)
-        crops, mats, faces = self.crops(photo, aligned)
+        crops, mats, faces, aligned = self.crops(photo, aligned)
         x = images_to_tensor(crops)
-        src = ed.predict_source(x) if source is None else source.float().reshape(1, -1).expand(len(crops), -1)
-        edited = tensor_to_images(ed.edit(x, edits, source=src, intensity=intensity))
+        probs = None
+        if source is None:
+            probs = ed.predict_probs(x)
+            src = ed.labels_from_probs(probs)
+        else:
+            src = source.float().reshape(1, -1).expand(len(crops), -1)
+        need_ref = self.blend == "delta"
+        g_edit, g_ref = ed.edit_with_reference(x, edits, source=src, intensity=intensity, reference=need_ref)
+        edited = tensor_to_images(g_edit)
+        refs = tensor_to_images(g_ref) if g_ref is not None else [None] * len(crops)
         need_labels = ed.has_parser and (masks or self.regions)
         labels = [lab.numpy().astype(np.uint8) for lab in ed.parse(x)] if need_labels else [None] * len(crops)
+        prob_rows = [None] * len(crops) if probs is None else [[round(float(p), 4) for p in r] for r in probs]
 
         results = [
             FaceEdit(
@@ -138,21 +182,23 @@ class PhotoEditor:
                 crop=c,
                 edited=e,
                 source=s.tolist(),
+                probs=pr,
+                reference=r,
                 labels12=lab,
             )
-            for f, m, c, e, s, lab in zip(faces, mats, crops, edited, src, labels)
+            for f, m, c, e, s, pr, r, lab in zip(faces, mats, crops, edited, src, prob_rows, refs, labels)
         ]
         edited_names = [k for k, v in edits.items() if v != 0]
         if aligned:
-            out = edited[0]
+            face = results[0]
+            out = apply_to_crop(crops[0], face.edited, face.reference, self.blend)
             if self.regions and labels[0] is not None:
                 region = region_mask(labels[0], edited_names)
                 if region is not None:
                     out = blend_crops(crops[0], out, region)
-                    results[0].edited = out
             heat = difference_heatmap(crops[0], out)
             drawn = colorize_labels(labels[0]) if (masks and labels[0] is not None) else None
-            return PhotoEdit(image=out, heatmap=heat, masks=drawn, faces=results)
+            return PhotoEdit(image=out, heatmap=heat, masks=drawn, faces=results, aligned=True)
 
         size = ed.image_size
         box_alpha = feather_mask(size)
@@ -164,7 +210,7 @@ class PhotoEditor:
                 region = region_mask(face.labels12, edited_names)
                 if region is not None:
                     alpha = box_alpha * region
-            out = paste_back(out, face.crop, face.edited, face.matrix, alpha, self.blend)
+            out = paste_back(out, face.crop, face.edited, face.matrix, alpha, self.blend, face.reference)
             if canvas is not None and face.labels12 is not None:
                 canvas = paste_labels(canvas, face.labels12, face.matrix, box_alpha)
         heat = difference_heatmap(photo, out)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from secgan.errors import ConfigError, WeightsError
+from secgan.errors import ConfigError
 from secgan.utils.io import file_sha256
 
 METRICS_FILE = "metrics.json"
@@ -45,21 +45,11 @@ class EvalOptions:
 
 
 def resolve_model_dir(path: str | Path) -> tuple[Path, Path | None]:
-    """``RUN_DIR`` (holding ``export/config.json``) or an exported model folder -> ``(model_dir, run_dir)``."""
-    path = Path(path)
-    if (path / "export" / "config.json").is_file():
-        return path / "export", path
-    if (path / "config.json").is_file():
-        try:
-            fmt = json.loads((path / "config.json").read_text()).get("format")
-        except (OSError, ValueError):
-            fmt = None
-        if fmt == "secgan-model":
-            return path, None
-    raise WeightsError(
-        f"{path}: neither a run folder (no export/config.json) nor an exported model folder "
-        "(no config.json with format 'secgan-model')"
-    )
+    """``RUN_DIR`` (holding ``export/config.json``) or an exported model folder -> ``(model_dir, run_dir)``;
+    a run with checkpoints but no export gets a message saying how to export it."""
+    from secgan.models.model_dir import find_model_dir
+
+    return find_model_dir(path)
 
 
 def default_out_dir(model: str | Path) -> Path:

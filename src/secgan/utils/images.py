@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -106,22 +107,111 @@ def read_binary_mask(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXE
     return arr > 0
 
 
-def load_photo(path: str | os.PathLike) -> np.ndarray:
-    """Read an image file as an RGB uint8 array ``[H, W, 3]`` (EXIF orientation applied)."""
-    img = read_image(path)
+# ------------------------------------------------------------------------------ photos kept as they came
+@dataclass
+class PhotoMeta:
+    """What a photo file carried besides its RGB pixels, so that an edited copy can be written like it.
+
+    ``mode``: the PIL mode read (``"RGB"``, ``"RGBA"``, ``"L"``, ``"LA"``, ...); ``alpha``: the alpha
+    channel ``[H, W]`` uint8 (after the EXIF rotation) for modes with one, else ``None``; ``format``: PIL's
+    format name; ``qtables`` / ``subsampling``: a JPEG's quantisation tables and chroma subsampling (the
+    edited copy is encoded with the same ones, i.e. at the input's quality); ``icc_profile``: the colour
+    profile bytes, if any."""
+
+    mode: str = "RGB"
+    format: str | None = None
+    alpha: np.ndarray | None = None
+    qtables: dict | None = None
+    subsampling: int | None = None
+    icc_profile: bytes | None = None
+
+
+# Modes written back as they came (edited in RGB, converted back); others are written as RGB.
+KEPT_MODES = ("RGB", "RGBA", "L", "LA")
+
+
+def read_photo(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[np.ndarray, PhotoMeta]:
+    """A photo as RGB uint8 ``[H, W, 3]`` (EXIF orientation applied) and its :class:`PhotoMeta`.
+
+    Raises :class:`DataError` naming the file for the reasons listed in :func:`read_image`.
+    """
+    img = _open_checked(path, max_pixels)
+    meta = PhotoMeta(mode=img.mode, format=img.format, icc_profile=img.info.get("icc_profile"))
+    if img.format == "JPEG":
+        from PIL import JpegImagePlugin
+
+        meta.qtables = {k: list(v) for k, v in getattr(img, "quantization", {}).items()} or None
+        sampling = JpegImagePlugin.get_sampling(img)
+        meta.subsampling = sampling if sampling >= 0 else None
+    img.close()
+    full = read_image(path, max_pixels, mode=_decode_mode(meta.mode))
     try:
-        img = ImageOps.exif_transpose(img)
+        full = ImageOps.exif_transpose(full)
     except Exception:  # noqa: BLE001 - a broken EXIF block only loses the rotation
         log.debug("ignoring unreadable EXIF orientation of %s", path)
-    return np.asarray(img.convert("RGB"))
+    if full.mode in ("RGBA", "LA"):
+        meta.alpha = np.asarray(full.getchannel("A")).copy()
+    return np.asarray(full.convert("RGB")), meta
 
 
-def save_photo(array: np.ndarray, path: str | os.PathLike) -> None:
-    """Write an RGB uint8 array ``[H, W, 3]`` (JPEG/WebP at quality 95; PNG for unknown suffixes);
-    atomically."""
+def _decode_mode(mode: str) -> str:
+    """The mode a photo is decoded to before its RGB view is taken (keeps the alpha channel)."""
+    if mode in KEPT_MODES:
+        return mode
+    if mode in ("P", "PA") or mode.endswith("A"):
+        return "RGBA"
+    return "RGB"
+
+
+def photo_image(rgb: np.ndarray, meta: PhotoMeta | None = None) -> Image.Image:
+    """RGB uint8 ``[H, W, 3]`` -> a PIL image in the input's mode: grayscale stays single-channel (the
+    luma of the edit), an alpha channel is put back untouched."""
+    img = Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8), "RGB")
+    if meta is None:
+        return img
+    grey = meta.mode in ("L", "LA", "1") or meta.mode.startswith(("I", "F"))  # 16-bit/float: written 8-bit
+    base = "L" if grey else "RGB"
+    img = img.convert(base) if base != "RGB" else img
+    if meta.alpha is not None and meta.alpha.shape == rgb.shape[:2]:
+        img.putalpha(Image.fromarray(meta.alpha, "L"))
+    return img
+
+
+def write_photo(rgb: np.ndarray, path: str | os.PathLike, meta: PhotoMeta | None = None) -> None:
+    """Write a photo atomically in the format its suffix names, in the input's mode (see
+    :func:`photo_image`); a JPEG is encoded with the input JPEG's quantisation tables (its quality), else at
+    quality 95; a colour profile is kept. A mode the format cannot store (alpha in JPEG) is dropped."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fmt = PHOTO_FORMATS.get(path.suffix.lower(), "PNG")
+    img = photo_image(rgb, meta)
+    kwargs: dict = {}
+    if fmt == "JPEG":
+        if img.mode not in ("RGB", "L"):
+            img = img.convert("RGB")
+        if meta is not None and meta.qtables:
+            kwargs["qtables"] = meta.qtables
+            if meta.subsampling is not None:
+                kwargs["subsampling"] = meta.subsampling
+        else:
+            kwargs["quality"] = 95
+    elif fmt == "WEBP":
+        kwargs["quality"] = 95
+    elif fmt == "BMP" and img.mode == "LA":
+        img = img.convert("L")
+    if meta is not None and meta.icc_profile and fmt in ("JPEG", "PNG", "WEBP", "TIFF"):
+        kwargs["icc_profile"] = meta.icc_profile
     with atomic_path(path) as tmp:
-        kwargs = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
-        Image.fromarray(array).save(tmp, format=fmt, **kwargs)
+        img.save(tmp, format=fmt, **kwargs)
+
+
+def load_photo(path: str | os.PathLike) -> np.ndarray:
+    """Read an image file as an RGB uint8 array ``[H, W, 3]`` (EXIF orientation applied); see
+    :func:`read_photo` for what else the file carried."""
+    return read_photo(path)[0]
+
+
+def save_photo(array: np.ndarray, path: str | os.PathLike, meta: PhotoMeta | None = None) -> None:
+    """Write an RGB uint8 array ``[H, W, 3]`` atomically (PNG for unknown suffixes), like the photo
+    ``meta`` describes when given (:func:`write_photo`), else JPEG/WebP at quality 95."""
+    write_photo(array, path, meta)

@@ -57,6 +57,6 @@ def test_presets_are_listed_in_train_and_reproduce_help():
     assert set(helps) == {("train",), ("reproduce",)}
     flat = {k: " ".join(v.split()) for k, v in helps.items()}
     assert all(name in flat[("train",)] for name in preset_names())
-    from secgan.reproduce.presets import PRESETS
+    from secgan.reproduce.plans import PRESETS
 
     assert all(name in flat[("reproduce",)] for name in PRESETS)

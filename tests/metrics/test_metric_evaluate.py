@@ -14,6 +14,7 @@ from secgan.auxiliary.parser.frozen import FrozenParser
 from secgan.data.attributes import PAPER_ATTRIBUTES, RAFD_EXPRESSIONS
 from secgan.errors import ConfigError
 from secgan.metrics.evaluate import EvalOptions, default_out_dir, evaluate
+from secgan.metrics.per_image import load_per_image
 from secgan.models.bisenet import BiSeNet
 from secgan.models.classifier import AttributeClassifier
 from secgan.models.export import save_pretrained
@@ -127,11 +128,21 @@ def test_baseline_metrics_examples_and_cache(world):
     assert ex["translations"].shape == (13, 4, S, S, 3) and ex["y_trg"].shape == (13, 4, 13)
     assert "mask_in" not in ex.files  # no parser for a baseline without --parser
 
+    # per_image.npz: one row per test image, one column per attribute; its column means are the accuracies
+    per = load_per_image(out)
+    assert saved["per_image"] == "per_image.npz" and per is not None
+    assert per.attributes == ATTRS and per.acc_correct.shape == (8, 13) and per.acc_correct.dtype == bool
+    assert per.names[:4] == [str(n) for n in ex["names"]] and len(set(per.names)) == 8
+    assert per.acc_correct.mean(0) == pytest.approx([acc["per_attribute"][a] for a in ATTRS])
+    assert per.gt == {}  # the synthetic data here have no counterfactuals
+
     # A second evaluation with another batch size: same numbers (per-image norms), real stats from the cache.
     assert list((world["root"] / "cache").glob("classifier_penultimate-*.npz"))
     m2 = evaluate(_opts(world, run, batch=8, out=world["root"] / "b8"))
     assert m2["accuracy"]["per_attribute"] == pytest.approx(m["accuracy"]["per_attribute"])
     assert m2["distances"]["fid_cls"]["mean"] == pytest.approx(m["distances"]["fid_cls"]["mean"], rel=1e-4)
+    per8 = load_per_image(world["root"] / "b8")
+    assert per8.names == per.names and np.array_equal(per8.acc_correct, per.acc_correct)
 
 
 class _Identity(nn.Module):
@@ -203,6 +214,9 @@ def test_expressions_identity_mean_accuracy_is_one_eighth(world, monkeypatch, tm
     assert list(per) == list(RAFD_EXPRESSIONS)
     assert sum(per.values()) * 10 == pytest.approx(10)  # each image counted correct exactly once
     assert m["accuracy"]["mean"] == pytest.approx(1 / 8)
+    per_image = load_per_image(tmp_path / "eval")
+    assert per_image.acc_correct.shape == (10, 8)
+    assert (per_image.acc_correct.sum(1) == 1).all()  # each image correct for exactly one expression
     assert 1.0 <= m["inception_scores"]["is_cls"]["mean"] <= 8.0
 
 

@@ -66,6 +66,7 @@ from secgan.metrics.features import (
 )
 from secgan.metrics.frechet import FrechetReference, GaussianAccumulator
 from secgan.metrics.inception_score import InceptionScoreAccumulator
+from secgan.metrics.per_image import PER_IMAGE_FILE, PerImageRecorder
 from secgan.metrics.stats_cache import RealStatsCache, names_hash
 from secgan.models.conditioning import make_condition
 from secgan.models.export import ModelCard
@@ -224,6 +225,7 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
 
     counter = AccuracyCounter(groups)
     real_counter = AccuracyCounter(groups)
+    per_image = PerImageRecorder(groups)  # -> per_image.npz, for paired intervals
     k_ex = min(opts.num_examples, n_images)
     ex: dict[str, list] = {"images": [], "names": [], "y_src": [], "mask_in": []}
     ex_trans = [[] for _ in groups]
@@ -246,6 +248,7 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
         x = batch["image"].to(device, non_blocking=True)
         y_src = batch["label"].to(device).float()
         b = x.shape[0]
+        per_image.add_names(batch["name"])
         take = max(0, min(k_ex - seen, b))  # how many of this batch go to the examples
         # s_in: the parser's mask of the input, for "concat" generators and the example figures
         s_in = parser.labels12(x) if parser is not None and (needs_mask or take) else None  # [B, S, S]
@@ -287,6 +290,7 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
                 correct = (logits[:, gi] > 0) == (y_trg[:, gi] > 0.5)
             unchanged = (y_trg[:, gi] > 0.5) == (y_src[:, gi] > 0.5)
             counter.update(gi, correct, unchanged)
+            per_image.add(gi, correct)
             for key, ext in extractors.items():
                 o = (
                     {"features": feats, "probs": cfeat.probs_from_logits(logits)}
@@ -384,6 +388,7 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
         },
         "notes": notes,
         "examples": EXAMPLES_FILE if k_ex else None,
+        "per_image": PER_IMAGE_FILE,
         "timing": {
             "seconds": round(time.perf_counter() - t_start, 3),
             "loop_seconds": round(loop_seconds, 3),
@@ -411,6 +416,7 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
         if ex_mask_parsed[0]:
             arrays["mask_parsed_out"] = np.stack([np.concatenate(t) for t in ex_mask_parsed])
         np.savez_compressed(out / EXAMPLES_FILE, **arrays)
+    per_image.write(out)
     write_json_atomic(metrics, out / METRICS_FILE)
     log.info("wrote %s", out / METRICS_FILE)
     metrics["out"] = str(out)

@@ -88,7 +88,9 @@ def _counts(idx: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def _method_stat(values: np.ndarray, defined: np.ndarray, w_seed: np.ndarray, w_img: np.ndarray) -> np.ndarray:
+def _method_stat(
+    values: np.ndarray, defined: np.ndarray, w_seed: np.ndarray, w_img: np.ndarray
+) -> np.ndarray:
     """Per replicate: per attribute the weighted mean over defined cells, then the mean over attributes.
 
     values, defined: ``[S, I, A]`` (values with NaN set to 0; defined as 0/1); w_seed ``[B, S]`` and

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from secgan.errors import ConfigError
-from secgan.reproduce.plans import PRESETS, get_preset
+from secgan.reproduce.plans import DEMO_RECIPE, METHODS, PRESETS, STANDARD_RECIPE, get_preset
 from secgan.reproduce.summary import _mean_std, aggregate, verdict
 
 
@@ -55,15 +55,17 @@ def test_verdict_says_yes_no_or_inconclusive() -> None:
 
 def test_presets_are_well_formed() -> None:
     demo = get_preset("demo")
-    assert {r.method for r in demo.runs} == {"baseline", "concat", "secgan"}
-    assert len({r.seed for r in demo.runs}) == 1  # same seed for the three methods
-    full = get_preset("full-synthetic")
-    main = [r for r in full.runs if r.lambda_sc is None]
-    assert sorted({r.seed for r in main}) == [0, 1, 2]
-    sweep = sorted(r.lambda_sc for r in full.runs if r.lambda_sc is not None)
+    assert {r.method for r in demo.runs} == {"baseline", "secgan"}  # Concat moved to `standard`
+    assert len({r.seed for r in demo.runs}) == 1  # same seed for both methods
+    std = get_preset("standard")
+    main = [r for r in std.runs if r.lambda_sc is None]
+    assert {(r.method, r.seed) for r in main} == {(m, s) for m in METHODS for s in (0, 1, 2)}
+    sweep = sorted(r.lambda_sc for r in std.runs if r.lambda_sc is not None)
     assert sweep == [0.0, 0.001, 0.1, 1.0]  # 0.01 is the main SeCGAN runs' own value
-    assert all(
-        p.needs_data for name, p in PRESETS.items() if not name.endswith("synthetic") and name != "demo"
-    )
+    # one recipe per preset, shared by every method; the recipe values live in one place
+    assert demo.train_overrides == DEMO_RECIPE.train_overrides
+    assert std.train_overrides == STANDARD_RECIPE.train_overrides
+    assert "full-synthetic" not in PRESETS  # one name per experiment
+    assert all(p.needs_data for name, p in PRESETS.items() if name not in ("demo", "standard"))
     with pytest.raises(ConfigError, match="valid: .*demo"):
         get_preset("dmeo")

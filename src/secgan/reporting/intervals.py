@@ -83,9 +83,9 @@ def _json_float(v: float) -> float | None:
 def _counts(idx: np.ndarray, n: int) -> np.ndarray:
     """Index arrays ``[..., k]`` (drawn from ``range(n)``) -> multiplicities ``[prod(...), n]``."""
     flat = np.asarray(idx).astype(np.int64).reshape(-1, np.shape(idx)[-1])
-    out = np.zeros((flat.shape[0], n))
-    np.add.at(out, (np.arange(flat.shape[0])[:, None], flat), 1.0)
-    return out
+    rows = flat.shape[0]
+    offset = (np.arange(rows, dtype=np.int64) * n)[:, None]
+    return np.bincount((flat + offset).ravel(), minlength=rows * n).reshape(rows, n).astype(np.float64)
 
 
 def _method_stat(
@@ -96,8 +96,8 @@ def _method_stat(
     values, defined: ``[S, I, A]`` (values with NaN set to 0; defined as 0/1); w_seed ``[B, S]`` and
     w_img ``[B, I]`` resample multiplicities. Returns ``[B]``.
     """
-    num = np.einsum("bs,sia,bi->ba", w_seed, values * defined, w_img)
-    den = np.einsum("bs,sia,bi->ba", w_seed, defined, w_img)
+    num = np.einsum("bs,sia,bi->ba", w_seed, values * defined, w_img, optimize=True)
+    den = np.einsum("bs,sia,bi->ba", w_seed, defined, w_img, optimize=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         per_attr = num / den  # [B, A]; NaN where an attribute has no defined cell in the replicate
         return np.nanmean(per_attr, axis=1) if per_attr.shape[1] > 1 else per_attr[:, 0]

@@ -1,12 +1,15 @@
-"""The reproduction summary: aggregation over seeds and the plain verdict."""
+"""The reproduction summary: aggregation over seeds and the verdict with its paired bootstrap interval."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from secgan.errors import ConfigError
+from secgan.metrics.per_image import PerImage, write_per_image
 from secgan.reproduce.plans import DEMO_RECIPE, METHODS, PRESETS, STANDARD_RECIPE, get_preset
-from secgan.reproduce.summary import _mean_std, aggregate, verdict
+from secgan.reproduce.summary import _mean_std, aggregate
+from secgan.reproduce.verdict import compare, ground_truth_sentences, higher_is_better, verdict_sentence
 
 
 def _row(method: str, seed: int, acc: float, sweep: bool = False) -> dict:
@@ -40,17 +43,91 @@ def test_aggregate_ignores_sweep_runs() -> None:
     assert agg["baseline"]["per_attribute"]["Bangs"] == pytest.approx(0.6)
 
 
-def test_verdict_says_yes_no_or_inconclusive() -> None:
-    one = aggregate([_row("baseline", 0, 0.60), _row("secgan", 0, 0.65)])
-    assert verdict(one).startswith("yes") and "+5.00 points" in verdict(one)
-    worse = aggregate([_row("baseline", 0, 0.60), _row("secgan", 0, 0.55)])
-    assert verdict(worse).startswith("no")
-    noisy = aggregate(
-        [_row("baseline", s, a) for s, a in enumerate((0.5, 0.7, 0.6))]
-        + [_row("secgan", s, a) for s, a in enumerate((0.55, 0.75, 0.62))]
+ATTRS = ["Bald", "Bangs", "Black_Hair", "Pale_Skin"]
+
+
+def _runs(tmp_path, acc: dict[str, list[np.ndarray]], gt: dict[str, list[np.ndarray]] | None = None):
+    """Run folders with eval/per_image.npz: acc[method][seed] is [n_images, n_attr] bool; returns the
+    summary rows and {run name: run dir}."""
+    rows, dirs = [], {}
+    for method, per_seed in acc.items():
+        for seed, correct in enumerate(per_seed):
+            name = f"{method}-s{seed}"
+            dirs[name] = tmp_path / name
+            extra = {k: v[method][seed] for k, v in (gt or {}).items()}
+            names = [f"{i:06d}.jpg" for i in range(correct.shape[0])]
+            write_per_image(dirs[name] / "eval" / "per_image.npz", PerImage(names, ATTRS, correct, extra))
+            row = _row(method, seed, float(correct.mean()))
+            row["per_attribute"] = dict(zip(ATTRS, correct.mean(0).tolist()))
+            rows.append(row)
+    return rows, dirs
+
+
+def test_verdict_carries_the_interval_and_splits_shape_from_colour(tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    n = 300
+    base = [rng.random((n, 4)) < 0.6 for _ in range(3)]
+    sec = []
+    for b in base:
+        s = b.copy()
+        s[:, :2] |= rng.random((n, 2)) < 0.5  # shape edits fixed half the time; colours as they were
+        sec.append(s)
+    l1 = {"baseline": [np.full((n, 4), 0.3)] * 3, "secgan": [np.full((n, 4), 0.2)] * 3}
+    l1["baseline"][0] = l1["baseline"][0].copy()
+    l1["baseline"][0][:, 2:] = np.nan  # undefined for colour edits in one run
+    rows, dirs = _runs(tmp_path, {"baseline": base, "secgan": sec}, gt={"edit_l1": l1})
+    cmp = compare(rows, dirs, n_resamples=999)
+    assert cmp["n_seeds"] == 3 and cmp["n_images"] == n and cmp["resampled"] == "seeds and test images"
+    acc = cmp["accuracy"]
+    assert acc["estimate"] == pytest.approx(100 * (np.mean(sec) - np.mean(base)))
+    assert 0 < acc["low"] < acc["estimate"] < acc["high"] and acc["verdict"] == "better"
+    assert cmp["groups"]["shape"]["attributes"] == ["Bald", "Bangs"]
+    assert cmp["groups"]["shape"]["accuracy"]["verdict"] == "better"
+    assert cmp["groups"]["colour_texture"]["accuracy"]["verdict"] == "inconclusive"
+    assert cmp["groups"]["colour_texture"]["accuracy"]["estimate"] == 0.0
+    assert cmp["per_attribute"]["Pale_Skin"]["verdict"] == "inconclusive"
+    gt = cmp["ground_truth"]["edit_l1"]  # lower is better, guessed from the name
+    assert gt["higher_is_better"] is False and gt["verdict"] == "better"
+    assert gt["estimate"] == pytest.approx(-0.1) and gt["low"] == pytest.approx(-0.1)
+    sentence = verdict_sentence(cmp)
+    e = acc
+    assert sentence.startswith(
+        f"yes: SeCGAN − Baseline: {e['estimate']:+.1f} points [{e['low']:.1f}, {e['high']:.1f}] mean editing "
+        f"accuracy, 3 seeds × {n} test images"
     )
-    assert verdict(noisy).startswith("inconclusive")
-    assert verdict(aggregate([_row("baseline", 0, 0.5)])).startswith("not measured")
+    assert "edit_l1 (lower is better): SeCGAN − Baseline -0.100 [-0.100, -0.100]: SeCGAN better" in (
+        ground_truth_sentences(cmp)
+    )
+
+
+def test_an_interval_spanning_zero_is_inconclusive_and_one_seed_points_to_standard(tmp_path) -> None:
+    rng = np.random.default_rng(1)
+    a, b = rng.random((200, 4)) < 0.5, rng.random((200, 4)) < 0.5
+    rows, dirs = _runs(tmp_path, {"baseline": [a], "secgan": [b]})
+    cmp = compare(rows, dirs, n_resamples=999)
+    assert cmp["resampled"] == "test images only" and cmp["accuracy"]["low"] < 0 < cmp["accuracy"]["high"]
+    sentence = verdict_sentence(cmp)
+    assert sentence.startswith("inconclusive (the 95 % interval spans 0): SeCGAN − Baseline: ")
+    assert "1 seed × 200 test images" in sentence and "test images only" in sentence
+    assert "`--preset standard`" in sentence
+
+
+def test_without_per_image_files_the_interval_is_over_seeds(tmp_path) -> None:
+    rows = [_row("baseline", s, a) for s, a in enumerate((0.50, 0.52, 0.51))]
+    rows += [_row("secgan", s, a) for s, a in enumerate((0.60, 0.61, 0.62))]
+    cmp = compare(rows, {r["run"]: tmp_path / r["run"] for r in rows}, n_resamples=999)
+    assert cmp["resampled"] == "seeds only" and cmp["n_images"] is None
+    assert cmp["accuracy"]["estimate"] == pytest.approx(10.0)
+    assert 8.0 <= cmp["accuracy"]["low"] <= cmp["accuracy"]["high"] <= 12.0
+    assert verdict_sentence(cmp).startswith("yes") and "seeds only" in verdict_sentence(cmp)
+    assert verdict_sentence(compare(rows[:3], {}, n_resamples=99)).startswith("not measured")
+
+
+def test_directions_of_ground_truth_metrics() -> None:
+    assert higher_is_better("shape_iou") and higher_is_better("edit_psnr")
+    assert higher_is_better("edit_l1") is False and higher_is_better("preservation_change") is False
+    assert higher_is_better("mystery") is None
+    assert higher_is_better("mystery", {"higher_is_better": True}) is True
 
 
 def test_presets_are_well_formed() -> None:

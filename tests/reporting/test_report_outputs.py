@@ -17,7 +17,9 @@ ATTRS = ["Bald", "Bangs", "Male"]
 S = 16
 
 
-def write_run(root, name, mode, seed, acc, lam=None, fid_cls=1.0, is_cls=1.5, ssfid=None, examples=False):
+def write_run(
+    root, name, mode, seed, acc, lam=None, fid_cls=1.0, is_cls=1.5, ssfid=None, examples=False, gt=None
+):
     """A run folder with eval/metrics.json in the format ``secgan evaluate`` writes."""
     eval_dir = root / name / "eval"
     eval_dir.mkdir(parents=True)
@@ -49,6 +51,14 @@ def write_run(root, name, mode, seed, acc, lam=None, fid_cls=1.0, is_cls=1.5, ss
     }
     if ssfid is not None:
         m["distances"]["ssfid"] = {"per_attribute": {}, "mean": ssfid}
+    if gt is not None:  # ground truth: {metric: per-attribute values}, as the counterfactual metrics write
+        m["ground_truth"] = {
+            k: {
+                "per_attribute": dict(zip(ATTRS, v)),
+                "mean": float(np.nanmean([x for x in v if x is not None])),
+            }
+            for k, v in gt.items()
+        }
     (eval_dir / "metrics.json").write_text(json.dumps(m))
     if examples:
         rng = np.random.default_rng(seed)
@@ -66,6 +76,14 @@ def write_run(root, name, mode, seed, acc, lam=None, fid_cls=1.0, is_cls=1.5, ss
             expressions=np.array(False),
             mask_in=rng.integers(0, 12, (k, S, S), dtype=np.uint8),
             mask_out=rng.integers(0, 12, (3, k, S, S), dtype=np.uint8),
+            **(
+                {
+                    "counterfactuals": rng.integers(0, 255, (3, k, S, S, 3), dtype=np.uint8),
+                    "counterfactual_masks": rng.integers(0, 12, (3, k, S, S), dtype=np.uint8),
+                }
+                if gt is not None
+                else {}
+            ),
         )
     return root / name
 
@@ -166,3 +184,47 @@ def test_cli_report_prints_json_and_user_errors_exit_2(runs, tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert main(["report", str(tmp_path / "empty"), "--out", str(tmp_path / "rep2")]) == 2
     assert "secgan evaluate" in capsys.readouterr().err
+
+
+def test_ground_truth_columns_figure4_and_figure5(tmp_path):
+    from PIL import Image
+
+    r = tmp_path / "runs"
+    iou = {"shape_iou": [0.5, 0.7, None]}  # None: undefined for that attribute
+    paths = [
+        write_run(
+            r,
+            "b0",
+            "baseline",
+            0,
+            [0.5] * 3,
+            examples=True,
+            gt={"shape_iou": [0.4, 0.6, None], "edit_l1": [0.2] * 3},
+        ),
+        write_run(
+            r, "b1", "baseline", 1, [0.5] * 3, gt={"shape_iou": [0.6, 0.6, None], "edit_l1": [0.2] * 3}
+        ),
+        write_run(r, "s0", "secgan", 0, [0.6] * 3, lam=0.01, examples=True, gt={**iou, "edit_l1": [0.1] * 3}),
+    ]
+    res = build_report(paths, tmp_path / "rep")
+    md = (tmp_path / "rep" / "table.md").read_text()
+    assert "GT edit_l1 ↓ | GT shape_iou ↑ |" in md.splitlines()[0] + " |"
+    assert (
+        "| Baseline | 2 | 50.00 ± 0.00 | 1.000 ± 0.000 | 1.500 ± 0.000 | 0.200 ± 0.000 | 0.550 ± 0.071 |"
+        in md
+    )
+    rows = aggregate([load_run(p) for p in paths])
+    assert rows[0].per_attribute("gt_shape_iou") == {"Bald": pytest.approx((0.5, np.std([0.4, 0.6], ddof=1))),
+                                                     "Bangs": pytest.approx((0.6, 0.0))}  # fmt: skip
+    names = {f.rsplit("/", 1)[-1] for f in res["files"]}
+    assert {"figure4-gt_shape_iou-celeba-16-stargan.png", "figure4-gt_edit_l1-celeba-16-stargan.png"} <= names
+    # Figure 5: original | Baseline | SeCGAN | ground truth | 2 heat maps | input mask | G_seg mask | GT mask
+    w_gt, _ = Image.open(tmp_path / "rep" / "figure5-celeba-16-stargan.png").size
+    paths_no_gt = [
+        write_run(tmp_path / "r2", "b0", "baseline", 0, [0.5] * 3, examples=True),
+        write_run(tmp_path / "r2", "s0", "secgan", 0, [0.6] * 3, lam=0.01, examples=True),
+    ]
+    build_report(paths_no_gt, tmp_path / "rep2")
+    w_plain, _ = Image.open(tmp_path / "rep2" / "figure5-celeba-16-stargan.png").size
+    assert w_gt > w_plain * 8.5 / 7 - 5  # two more columns (9 against 7)
+    assert "GT columns" in (tmp_path / "rep" / "report.md").read_text()

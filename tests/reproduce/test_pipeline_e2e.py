@@ -35,6 +35,7 @@ TINY = ReproducePreset(
     ),
     runs=(
         RunSpec("baseline-s0", "baseline", 0),
+        RunSpec("baseline-s1", "baseline", 1),
         RunSpec("secgan-s0", "secgan", 0),
         RunSpec("secgan-s1", "secgan", 1),
         RunSpec("secgan-lsc0.1-s0", "secgan", 0, lambda_sc=0.1),
@@ -56,6 +57,21 @@ def test_tiny_reproduction_end_to_end(tmp_path: Path, monkeypatch: pytest.Monkey
     assert saved["secgan_beat_baseline"] == res["secgan_beat_baseline"]
     secgan = res["methods"]["secgan"]
     assert secgan["accuracy"]["n"] == 2  # two seeds aggregated; the sweep run is kept apart
+    assert set(secgan["per_seed"]) == {"0", "1"}
+    # the verdict's paired bootstrap interval: 2 seeds x 6 test images, resampled on both axes
+    cmp = saved["comparison"]
+    assert (cmp["n_seeds"], cmp["n_images"], cmp["seeds"]) == (2, 6, [0, 1])
+    assert cmp["resampled"] == "seeds and test images" and cmp["source"] == "per_image.npz"
+    acc = cmp["accuracy"]
+    assert acc["low"] <= acc["estimate"] <= acc["high"] and acc["unit"] == "points"
+    expected = 100 * (secgan["accuracy"]["mean"] - res["methods"]["baseline"]["accuracy"]["mean"])
+    assert acc["estimate"] == pytest.approx(expected)  # the same images in every run: means agree
+    assert acc["verdict"] in ("better", "worse", "inconclusive")
+    assert set(cmp["per_attribute"]) == set(secgan["per_attribute"]) and "shape" in cmp["groups"]
+    assert "2 seeds × 6 test images" in saved["secgan_beat_baseline"]
+    assert "Where the semantic branch helps or hurts" in (out / "report.md").read_text()
+    for run in ("baseline-s0", "secgan-s1"):
+        assert (out / "runs" / run / "eval" / "per_image.npz").is_file()
     assert set(res["methods"]) == {"baseline", "secgan"}
     assert sorted({r["lambda_sc"] for r in res["lambda_sc_sweep"]}) == [0.01, 0.1]
     assert "fid_cls" in res["substitutes"] and "ssfid" not in secgan

@@ -7,9 +7,10 @@ import pytest
 
 from secgan.errors import ConfigError
 from secgan.metrics.per_image import PerImage, write_per_image
+from secgan.reporting.table import higher_is_better
 from secgan.reproduce.plans import DEMO_RECIPE, METHODS, PRESETS, STANDARD_RECIPE, get_preset
 from secgan.reproduce.summary import _mean_std, aggregate
-from secgan.reproduce.verdict import compare, ground_truth_sentences, higher_is_better, verdict_sentence
+from secgan.reproduce.verdict import compare, ground_truth_sentences, verdict_sentence
 
 
 def _row(method: str, seed: int, acc: float, sweep: bool = False) -> dict:

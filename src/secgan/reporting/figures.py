@@ -2,9 +2,12 @@
 
 - Figure 3: editing accuracy against ``λ_sc`` (log axis; ``λ_sc = 0`` drawn one decade left of the smallest
   positive value, behind an axis break), the baseline as a dashed line.
-- Figure 4: per-attribute (per-expression) editing accuracy, bars per method.
-- Figure 5: rows of original | Baseline | SeCGAN | ``|difference|`` heat maps of both | input mask |
-  translated mask (by G_seg of SeCGAN), one edit per row, from the runs' ``examples.npz``.
+- Figure 4: per-attribute (per-expression) editing accuracy, bars per method; one more per ground-truth
+  metric when the evaluations have them.
+- Figure 5: rows of original | Baseline | SeCGAN | ground truth | ``|difference|`` heat maps of both |
+  input mask | translated mask (by G_seg of SeCGAN) | ground-truth mask, one edit per row, from the runs'
+  ``examples.npz``; the ground-truth columns only when it holds ``counterfactuals`` /
+  ``counterfactual_masks`` (synthetic data with counterfactual renderings).
 """
 
 from __future__ import annotations
@@ -64,35 +67,44 @@ def _method_label(row: Row) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- Figure 4
-def figure4(rows: Sequence[Row], path: Path, title: str) -> Path | None:
-    """Grouped bars of per-attribute accuracy (%) for each method of one setting; error bars = std over
-    seeds when a method has several runs."""
+def figure4(
+    rows: Sequence[Row], path: Path, title: str, metric: str = "accuracy", ylabel: str | None = None
+) -> Path | None:
+    """Grouped bars of a per-attribute metric for each method of one setting: editing accuracy (%) or a
+    ground-truth metric (``"gt_<name>"``, its own units); error bars = std over seeds when a method has
+    several runs."""
     chosen = main_rows(rows)
     if not chosen:
         return None
+    attrs = list(next(iter(chosen.values())).first.attribute_values(metric))
+    if not attrs:
+        return None
+    accuracy = metric == "accuracy"
     plt = _pyplot()
-    attrs = list(next(iter(chosen.values())).first.per_attribute)
     n_m = len(chosen)
     width = 0.8 / n_m
     x = np.arange(len(attrs))
     fig, ax = plt.subplots(figsize=(max(6.0, 0.75 * len(attrs) * max(1, n_m / 2) + 2), 4.2))
     for j, (method, row) in enumerate(chosen.items()):
-        per = row.per_attribute()
+        per = row.per_attribute(metric)
         means = np.array([per.get(a, (np.nan, 0))[0] for a in attrs])
         stds = np.array([per.get(a, (np.nan, 0))[1] for a in attrs])
         pos = x - 0.4 + width * (j + 0.5)
-        mean_acc = row.mean_std("accuracy")
-        label = f"{_method_label(row)} - mean {mean_acc[0]:.1f}%" if mean_acc else _method_label(row)
+        mean_v = row.mean_std(metric)
+        label = _method_label(row)
+        if mean_v:
+            label += f" - mean {mean_v[0]:.1f}%" if accuracy else f" - mean {mean_v[0]:.3g}"
         ax.bar(pos, means, width, yerr=stds if len(row.runs) > 1 else None, capsize=2,
                color=COLOURS.get(method, None), label=label, edgecolor="black", linewidth=0.3)  # fmt: skip
         tops = means + (stds if len(row.runs) > 1 else 0)
         for px, m, top in zip(pos, means, tops):
-            if np.isfinite(m):
+            if np.isfinite(m) and accuracy:
                 ax.text(px, top + 1.5, f"{m:.0f}", ha="center", va="bottom", fontsize=6, rotation=90)
     ax.set_xticks(x)
     ax.set_xticklabels([a.replace("_", " ") for a in attrs], rotation=40, ha="right", fontsize=8)
-    ax.set_ylabel("editing accuracy (%)")
-    ax.set_ylim(0, 112)
+    ax.set_ylabel(ylabel or ("editing accuracy (%)" if accuracy else metric))
+    if accuracy:
+        ax.set_ylim(0, 112)
     ax.grid(axis="y", alpha=0.3)
     fig.suptitle(title, fontsize=10, y=0.99)
     handles, labels = ax.get_legend_handles_labels()
@@ -215,17 +227,26 @@ def figure5(rows: Sequence[Row], path: Path, title: str, max_rows: int | None = 
         if "mask_out" in mask_src
         else ("mask_parsed_out" if "mask_parsed_out" in mask_src else None)
     )
+    # optional ground truth: the counterfactual face of each edit, [n_groups, K, H, W, 3] uint8 (same layout
+    # as "translations"), and its part map [n_groups, K, H, W] (12 segments), when the data have them
+    gt_img = ref.get("counterfactuals")
+    gt_mask = ref.get("counterfactual_masks")
     groups = [str(g) for g in ref["groups"]]
     attributes = [str(a) for a in ref["attributes"]]
     expressions = bool(ref.get("expressions", np.array(False)))
     k = ref["images"].shape[0]
     n_rows = len(groups) if max_rows is None else min(max_rows, len(groups))
 
-    cols = ["original"] + [METHOD_NAMES[m] for m in methods] + [f"|diff| {METHOD_NAMES[m]}" for m in methods]
+    cols = ["original"] + [METHOD_NAMES[m] for m in methods]
+    if gt_img is not None:
+        cols.append("ground truth")
+    cols += [f"|diff| {METHOD_NAMES[m]}" for m in methods]
     if has_in:
         cols.append("input mask")
     if out_key:
         cols.append("translated mask" + (" (G_seg)" if out_key == "mask_out" else " (parsed)"))
+    if gt_mask is not None:
+        cols.append("ground-truth mask")
     plt = _pyplot()
     cell = 1.35
     fig, axes = plt.subplots(
@@ -237,6 +258,8 @@ def figure5(rows: Sequence[Row], path: Path, title: str, max_rows: int | None = 
         panels: list[tuple[np.ndarray, dict]] = [(x, {})]
         trans = {m: exs[m]["translations"][gi, ki] for m in methods}
         panels += [(trans[m], {}) for m in methods]
+        if gt_img is not None:
+            panels.append((gt_img[gi, ki], {}))
         diffs = {m: _diff_map(trans[m], x) for m in methods}
         vmax = max(max(float(d.max()) for d in diffs.values()), 1e-3)
         panels += [(diffs[m], {"cmap": "inferno", "vmin": 0.0, "vmax": vmax}) for m in methods]
@@ -244,6 +267,8 @@ def figure5(rows: Sequence[Row], path: Path, title: str, max_rows: int | None = 
             panels.append((colorize(mask_src["mask_in"][ki]), {}))
         if out_key:
             panels.append((colorize(mask_src[out_key][gi, ki]), {}))
+        if gt_mask is not None:
+            panels.append((colorize(gt_mask[gi, ki]), {}))
         for c, (img, kw) in enumerate(panels):
             ax = axes[r, c]
             ax.imshow(img, interpolation="nearest", **kw)

@@ -11,10 +11,14 @@ from typing import Any
 from secgan.errors import ConfigError
 from secgan.reporting.figures import figure3, figure4, figure5, main_rows, setting_name
 from secgan.reporting.table import (
+    GT_PREFIX,
     METRIC_COLUMNS,
     Row,
     aggregate,
+    column_title,
+    gt_info,
     load_run,
+    metric_keys,
     runs_csv,
     table_csv,
     table_markdown,
@@ -26,7 +30,7 @@ log = logging.getLogger(__name__)
 
 def build_report(paths: Sequence[str | os.PathLike], out: str | os.PathLike) -> dict[str, Any]:
     """Read every run's ``metrics.json`` and write ``table.md``, ``table.csv``, ``runs.csv``,
-    ``figure4-*.png``, ``figure5-*.png``, ``figure3-*.png`` (settings with a λ_sc sweep) and ``report.md``.
+    ``figure4-*.png`` (and ``figure4-gt_<metric>-*.png`` per ground-truth metric), ``figure5-*.png``, ``figure3-*.png`` (settings with a λ_sc sweep) and ``report.md``.
 
     Returns ``{"out", "runs", "rows", "files": [...]}``.
     """
@@ -52,6 +56,11 @@ def build_report(paths: Sequence[str | os.PathLike], out: str | os.PathLike) -> 
         p = figure4(srows, out / f"figure4-{name}.png", f"Accuracy per attribute ({label})")
         if p:
             figs["figure4"].append(p)
+        for key in [k for k in metric_keys(srows) if k.startswith(GT_PREFIX)]:  # ground-truth metrics
+            title = f"{column_title(key, gt_info(srows, key))} per attribute ({label})"
+            p = figure4(srows, out / f"figure4-{key}-{name}.png", title, metric=key)
+            if p:
+                figs["figure4"].append(p)
         p = figure5(srows, out / f"figure5-{name}.png", f"{{methods}} ({label})")
         if p:
             figs["figure5"].append(p)
@@ -95,7 +104,15 @@ def _report_md(runs, rows: list[Row], figs: dict[str, list[Path]], by_setting: d
         notes.append(f"{note} ({who})")
     if notes:
         lines += ["Notes:", ""] + [f"- {n}" for n in notes] + [""]
-    lines += ["Columns: " + "; ".join(f"{v[0]}" for k, v in METRIC_COLUMNS.items() if k in keys), ""]
+    titles_present = [v[0] for k, v in METRIC_COLUMNS.items() if k in keys]
+    titles_present += [column_title(k, gt_info(rows, k)) for k in sorted(keys) if k.startswith(GT_PREFIX)]
+    lines += ["Columns: " + "; ".join(titles_present), ""]
+    if any(k.startswith(GT_PREFIX) for k in keys):
+        lines += [
+            "GT columns: ground-truth metrics against the synthetic renderer's counterfactual faces "
+            "(metrics.json `ground_truth`).",
+            "",
+        ]
     titles = {
         "figure4": "Figure 4: per-attribute accuracy",
         "figure5": "Figure 5: qualitative comparison",

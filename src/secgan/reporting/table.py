@@ -38,6 +38,36 @@ METRIC_COLUMNS: dict[str, tuple[str, bool]] = {
 }
 
 
+# Ground-truth (counterfactual) metrics, read generically from metrics.json when present:
+#   metrics.json["ground_truth"][metric] = {"mean": float, "per_attribute": {attribute: float | None},
+#                                           optional "higher_is_better": bool, optional "unit": str}
+# They become columns "gt_<metric>" (title "GT <metric>" with ↑/↓ when the direction is known).
+GT_PREFIX = "gt_"
+_HIGHER = ("iou", "psnr", "acc", "ssim")
+_LOWER = ("l1", "l2", "mse", "error", "err", "change", "dist", "lpips")
+
+
+def higher_is_better(metric: str, info: dict | None = None) -> bool | None:
+    """A ground-truth metric's direction: ``info["higher_is_better"]`` when metrics.json says, else guessed
+    from the name (IoU, PSNR, accuracy: higher; L1, error, change, distance: lower), else ``None``."""
+    if info and isinstance(info.get("higher_is_better"), bool):
+        return info["higher_is_better"]
+    name = metric.lower()
+    if any(k in name for k in _LOWER):
+        return False
+    if any(k in name for k in _HIGHER):
+        return True
+    return None
+
+
+def column_title(key: str, info: dict | None = None) -> str:
+    if key in METRIC_COLUMNS:
+        return METRIC_COLUMNS[key][0]
+    metric = key[len(GT_PREFIX) :] if key.startswith(GT_PREFIX) else key
+    arrow = {True: " ↑", False: " ↓", None: ""}[higher_is_better(metric, info)]
+    return f"GT {metric}{arrow}"
+
+
 @dataclass
 class Run:
     """One evaluated model: its metrics.json and the values the table needs."""
@@ -54,6 +84,16 @@ class Run:
     values: dict[str, float]  # metric key -> number (accuracy in %)
     per_attribute: dict[str, float]  # attribute -> accuracy in %
     protocol_key: tuple
+    # ground-truth metric (without "gt_") -> attribute -> value (the metric's own units)
+    per_attribute_gt: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def attribute_values(self, metric: str = "accuracy") -> dict[str, float]:
+        """Per-attribute values of ``"accuracy"`` (%) or of a ground-truth metric (``"gt_<name>"``)."""
+        if metric == "accuracy":
+            return self.per_attribute
+        return self.per_attribute_gt.get(
+            metric[len(GT_PREFIX) :] if metric.startswith(GT_PREFIX) else metric, {}
+        )
 
     @property
     def eval_dir(self) -> Path:
@@ -80,11 +120,12 @@ class Row:
             return None
         return float(np.mean(vals)), float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0
 
-    def per_attribute(self) -> dict[str, tuple[float, float]]:
-        names = list(self.first.per_attribute)
+    def per_attribute(self, metric: str = "accuracy") -> dict[str, tuple[float, float]]:
+        """Attribute -> (mean, std over runs) of ``"accuracy"`` (%) or ``"gt_<name>"``."""
+        names = list(self.first.attribute_values(metric))
         out = {}
         for a in names:
-            vals = [r.per_attribute[a] for r in self.runs if a in r.per_attribute]
+            vals = [r.attribute_values(metric)[a] for r in self.runs if a in r.attribute_values(metric)]
             out[a] = (float(np.mean(vals)), float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0)
         return out
 
@@ -104,6 +145,13 @@ def load_run(path: str | os.PathLike) -> Run:
         values[key] = float(d["mean"])
     for key, d in (m.get("inception_scores") or {}).items():
         values[key] = float(d["mean"])
+    gt_per_attribute: dict[str, dict[str, float]] = {}
+    for metric, d in (m.get("ground_truth") or {}).items():
+        if isinstance(d, dict) and _finite(d.get("mean")):
+            values[GT_PREFIX + metric] = float(d["mean"])
+            gt_per_attribute[metric] = {
+                a: float(v) for a, v in (d.get("per_attribute") or {}).items() if _finite(v)
+            }
     mode = model.get("mode") or "baseline"
     lam = model.get("lambda_sc")
     run_dir = model.get("run_dir")
@@ -133,6 +181,7 @@ def load_run(path: str | os.PathLike) -> Run:
             k: 100.0 * float(v) for k, v in m["accuracy"]["per_attribute"].items() if v is not None
         },
         protocol_key=(proto.get("split"), proto.get("num_images"), proto.get("intensity"), extractors),
+        per_attribute_gt=gt_per_attribute,
     )
 
 
@@ -165,8 +214,23 @@ def aggregate(runs: Sequence[Run]) -> list[Row]:
 
 def metric_keys(rows: Sequence[Row]) -> list[str]:
     """The metric columns present in any row, in table order."""
-    present = {k for row in rows for r in row.runs for k in r.values}
-    return [k for k in METRIC_COLUMNS if k in present]
+    return _keys([r for row in rows for r in row.runs])
+
+
+def _keys(runs: Sequence[Run]) -> list[str]:
+    present = {k for r in runs for k in r.values}
+    return [k for k in METRIC_COLUMNS if k in present] + sorted(k for k in present if k.startswith(GT_PREFIX))
+
+
+def gt_info(rows: Sequence[Row], key: str) -> dict | None:
+    """metrics.json's own description of a ground-truth column (direction, unit), from the first run."""
+    metric = key[len(GT_PREFIX) :]
+    for row in rows:
+        for r in row.runs:
+            info = (r.metrics.get("ground_truth") or {}).get(metric)
+            if isinstance(info, dict):
+                return info
+    return None
 
 
 def _fmt(ms: tuple[float, float] | None, n: int, digits: int) -> str:
@@ -193,7 +257,7 @@ def table_markdown(rows: Sequence[Row]) -> str:
     show_lambda = len(lambdas) > 1
     protos = {row.first.protocol_key for row in rows}
     show_eval = len(protos) > 1
-    head = ["Data", "Res", "Backbone", "Method", "Runs"] + [METRIC_COLUMNS[k][0] for k in keys]
+    head = ["Data", "Res", "Backbone", "Method", "Runs"] + [column_title(k, gt_info(rows, k)) for k in keys]
     if show_eval:
         head += ["Split", "Images", "Intensity"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -249,7 +313,7 @@ def table_csv(rows: Sequence[Row]) -> str:
 
 def runs_csv(runs: Sequence[Run]) -> str:
     """One line per run (no aggregation), with the per-attribute accuracies."""
-    keys = [k for k in METRIC_COLUMNS if any(k in r.values for r in runs)]
+    keys = _keys(runs)
     attrs: list[str] = []
     for r in runs:
         attrs += [a for a in r.per_attribute if a not in attrs]

@@ -9,8 +9,8 @@ Evaluations without ``per_image.npz`` (written before it existed) fall back to t
 per-attribute accuracies of ``metrics.json``: the interval is then over seeds only.
 
 Ground-truth metrics: ``metrics.json["ground_truth"][metric]`` may say ``"higher_is_better"`` (bool) and
-``"unit"`` (str); without them the direction is guessed from the name (IoU, PSNR, accuracy: higher is
-better; L1, error, change, distance: lower is better; otherwise the report gives the sign only).
+``"unit"`` (str); without them the direction is guessed from the name
+(:func:`secgan.reporting.table.higher_is_better`; unknown: the report gives the sign only).
 """
 
 from __future__ import annotations
@@ -24,24 +24,11 @@ import numpy as np
 from secgan.metrics.per_image import PerImage, load_per_image
 from secgan.reporting.attribute_groups import GROUPS, group_attributes
 from secgan.reporting.intervals import LEVEL, N_RESAMPLES, Interval, paired_bootstrap
+from secgan.reporting.table import higher_is_better
 
 log = logging.getLogger(__name__)
 
 TREATED, CONTROL = "secgan", "baseline"
-_HIGHER = ("iou", "psnr", "acc", "ssim")
-_LOWER = ("l1", "l2", "mse", "error", "err", "change", "dist", "lpips")
-
-
-def higher_is_better(metric: str, info: dict | None = None) -> bool | None:
-    """The metric's direction: from ``metrics.json`` when it says, else from its name, else ``None``."""
-    if info and isinstance(info.get("higher_is_better"), bool):
-        return info["higher_is_better"]
-    name = metric.lower()
-    if any(k in name for k in _LOWER):
-        return False
-    if any(k in name for k in _HIGHER):
-        return True
-    return None
 
 
 def _judge(iv: Interval, better_high: bool | None) -> str:

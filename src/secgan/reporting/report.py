@@ -57,8 +57,8 @@ def build_report(paths: Sequence[str | os.PathLike], out: str | os.PathLike) -> 
         if p:
             figs["figure4"].append(p)
         for key in [k for k in metric_keys(srows) if k.startswith(GT_PREFIX)]:  # ground-truth metrics
-            title = f"{column_title(key, gt_info(srows, key))} per attribute ({label})"
-            p = figure4(srows, out / f"figure4-{key}-{name}.png", title, metric=key)
+            col = column_title(key, gt_info(srows, key))
+            p = figure4(srows, out / f"figure4-{key}-{name}.png", f"{col} per attribute ({label})", key, col)
             if p:
                 figs["figure4"].append(p)
         p = figure5(srows, out / f"figure5-{name}.png", f"{{methods}} ({label})")

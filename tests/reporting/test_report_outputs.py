@@ -145,6 +145,9 @@ def test_report_files_and_csv(runs, tmp_path):
     md = (out / "report.md").read_text()
     assert "![figure4-celeba-16-stargan](figure4-celeba-16-stargan.png)" in md
     assert "substitutes" in md and "+6.67 points" in md
+    # no per_image.npz in these runs: the interval is over the two seeds' means only
+    assert "Verdict: yes: SeCGAN − Baseline: +6.7 points [6.7, 6.7] mean editing accuracy, 2 seeds" in md
+    assert "interval over seeds only" in md
 
 
 def test_png_sizes_follow_layout(runs, tmp_path):

@@ -7,10 +7,10 @@ import pytest
 
 from secgan.errors import ConfigError
 from secgan.metrics.per_image import PerImage, write_per_image
+from secgan.reporting.comparison import compare, ground_truth_sentences, verdict_sentence
 from secgan.reporting.table import higher_is_better
 from secgan.reproduce.plans import DEMO_RECIPE, METHODS, PRESETS, STANDARD_RECIPE, get_preset
 from secgan.reproduce.summary import _mean_std, aggregate
-from secgan.reproduce.verdict import compare, ground_truth_sentences, verdict_sentence
 
 
 def _row(method: str, seed: int, acc: float, sweep: bool = False) -> dict:
@@ -49,15 +49,15 @@ ATTRS = ["Bald", "Bangs", "Black_Hair", "Pale_Skin"]
 
 def _runs(tmp_path, acc: dict[str, list[np.ndarray]], gt: dict[str, list[np.ndarray]] | None = None):
     """Run folders with eval/per_image.npz: acc[method][seed] is [n_images, n_attr] bool; returns the
-    summary rows and {run name: run dir}."""
+    summary rows and {run name: evaluation folder}."""
     rows, dirs = [], {}
     for method, per_seed in acc.items():
         for seed, correct in enumerate(per_seed):
             name = f"{method}-s{seed}"
-            dirs[name] = tmp_path / name
+            dirs[name] = tmp_path / name / "eval"
             extra = {k: v[method][seed] for k, v in (gt or {}).items()}
             names = [f"{i:06d}.jpg" for i in range(correct.shape[0])]
-            write_per_image(dirs[name] / "eval" / "per_image.npz", PerImage(names, ATTRS, correct, extra))
+            write_per_image(dirs[name] / "per_image.npz", PerImage(names, ATTRS, correct, extra))
             row = _row(method, seed, float(correct.mean()))
             row["per_attribute"] = dict(zip(ATTRS, correct.mean(0).tolist()))
             rows.append(row)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from secgan.errors import ConfigError
+from secgan.reporting.comparison import compare, verdict_sentence
 from secgan.reporting.figures import figure3, figure4, figure5, main_rows, setting_name
 from secgan.reporting.table import (
     GT_PREFIX,
@@ -74,6 +75,18 @@ def build_report(paths: Sequence[str | os.PathLike], out: str | os.PathLike) -> 
     return {"out": str(out), "runs": len(runs), "rows": len(rows), "files": [str(f) for f in files]}
 
 
+def _interval_note(secgan: Row, baseline: Row) -> str:
+    """The paired bootstrap verdict of two rows (from the runs' per_image.npz, else their per-seed means)."""
+    runs = [*secgan.runs, *baseline.runs]
+    rows = [
+        {"run": f"{i}:{r.name}", "method": r.method, "seed": r.seed if r.seed is not None else i, "sweep": False,
+         "per_attribute": {a: v / 100.0 for a, v in r.per_attribute.items()}}
+        for i, r in enumerate(runs)
+    ]  # fmt: skip
+    cmp = compare(rows, {row["run"]: r.eval_dir for row, r in zip(rows, runs)})
+    return f"Verdict: {verdict_sentence(cmp)}." if cmp else ""
+
+
 def _report_md(runs, rows: list[Row], figs: dict[str, list[Path]], by_setting: dict) -> str:
     lines = ["# Results", "", "## Table 1", "", table_markdown(rows)]
     keys = {k for r in runs for k in r.values}
@@ -93,7 +106,7 @@ def _report_md(runs, rows: list[Row], figs: dict[str, list[Path]], by_setting: d
             if a and b:
                 notes.append(
                     f"{setting_name(setting)}: SeCGAN {a[0]:.2f}% vs Baseline {b[0]:.2f}% mean accuracy "
-                    f"({a[0] - b[0]:+.2f} points)."
+                    f"({a[0] - b[0]:+.2f} points). {_interval_note(main['secgan'], main['baseline'])}"
                 )
     run_notes: dict[str, list[str]] = {}
     for r in runs:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from secgan.reporting.attribute_groups import group_of
-from secgan.reproduce.verdict import ground_truth_sentences
+from secgan.reporting.comparison import ground_truth_sentences
 
 NAMES = {"baseline": "Baseline", "concat": "Baseline + Concat", "secgan": "SeCGAN"}
 

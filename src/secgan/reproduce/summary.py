@@ -1,6 +1,6 @@
 """``DIR/results.json`` and ``DIR/report.md``: what was measured, on what data, with which substitutes,
 per-seed values, mean ± std, and whether SeCGAN beat the baseline here with a paired bootstrap interval
-(:mod:`secgan.reproduce.verdict`) — stated plainly, never tuned."""
+(:mod:`secgan.reporting.comparison`) — stated plainly, never tuned."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from secgan.reporting.comparison import compare, verdict_sentence
 from secgan.reproduce.plans import ReproducePreset
 from secgan.reproduce.report_md import render_markdown
-from secgan.reproduce.verdict import compare, verdict_sentence
 from secgan.utils.io import atomic_path, write_json_atomic
 
 
@@ -122,7 +122,7 @@ def write_summary(
     classifier_metrics = _load(paths.classifier / "metrics.json")
     comparison = compare(
         rows,
-        {spec.name: paths.run(spec) for spec in preset.runs},
+        {spec.name: paths.run(spec) / "eval" for spec in preset.runs},
         gt_info=next((r["ground_truth_info"] for r in rows if r["ground_truth_info"]), None),
     )
     results = {

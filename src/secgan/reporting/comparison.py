@@ -81,14 +81,14 @@ def _stack(
     return np.stack(out)
 
 
-def load_per_image_runs(rows: list[dict], run_dirs: dict[str, Any]) -> dict[str, dict[int, PerImage]]:
+def load_per_image_runs(rows: list[dict], eval_dirs: dict[str, Any]) -> dict[str, dict[int, PerImage]]:
     """``{method: {seed: PerImage}}`` of the main runs; a run without per_image.npz is left out."""
     out: dict[str, dict[int, PerImage]] = {}
     for r in rows:
         if r["sweep"]:
             continue
-        run_dir = run_dirs.get(r["run"])
-        p = load_per_image(Path(run_dir) / "eval") if run_dir is not None else None
+        eval_dir = eval_dirs.get(r["run"])
+        p = load_per_image(Path(eval_dir)) if eval_dir is not None else None
         if p is not None:
             out.setdefault(r["method"], {})[r["seed"]] = p
     return out
@@ -108,16 +108,18 @@ def _from_metrics_json(rows: list[dict]) -> dict[str, dict[int, PerImage]]:
 
 def compare(
     rows: list[dict],
-    run_dirs: dict[str, Any],
+    eval_dirs: dict[str, Any],
     gt_info: dict[str, dict] | None = None,
     n_resamples: int = N_RESAMPLES,
 ) -> dict | None:
     """SeCGAN − Baseline intervals (``results.json["comparison"]``), or ``None`` without both methods.
 
-    ``rows`` are :func:`secgan.reproduce.summary.collect_runs` rows; ``run_dirs`` maps run name -> run
+    ``rows``: one dict per run with ``run`` (name), ``method``, ``seed``, ``sweep`` (True: a λ_sc sweep run,
+    left out) and ``per_attribute`` (accuracy in [0, 1], for the fallback), e.g.
+    :func:`secgan.reproduce.summary.collect_runs` rows; ``eval_dirs`` maps run name -> its evaluation
     folder; ``gt_info`` is a run's ``metrics.json["ground_truth"]`` (for directions and units).
     """
-    runs = load_per_image_runs(rows, run_dirs)
+    runs = load_per_image_runs(rows, eval_dirs)
     source = "per_image.npz"
     paired = _pair(runs)
     expected = {

@@ -147,3 +147,38 @@ def test_presets_are_well_formed() -> None:
     assert all(p.needs_data for name, p in PRESETS.items() if name not in ("demo", "standard"))
     with pytest.raises(ConfigError, match="valid: .*demo"):
         get_preset("dmeo")
+
+
+def test_report_markdown_has_the_verdict_per_seed_values_and_groups(tmp_path) -> None:
+    from secgan.reproduce.report_md import render_markdown
+
+    rng = np.random.default_rng(4)
+    n = 200
+    base = [rng.random((n, 4)) < 0.6 for _ in range(2)]
+    sec = [b | np.concatenate([rng.random((n, 2)) < 0.5, np.zeros((n, 2), bool)], 1) for b in base]
+    rows, dirs = _runs(tmp_path, {"baseline": base, "secgan": sec})
+    for r in rows:
+        r["ground_truth"] = {"edit_l1": 0.3 if r["method"] == "baseline" else 0.2}
+    cmp = compare(rows, dirs, n_resamples=499)
+
+    class Paths:
+        report = tmp_path / "report"
+        edits = tmp_path / "edits"
+
+    res = {
+        "preset": "standard", "description": "d", "data": {"synthetic": False, "dataset": "celeba", "image_size": 64},
+        "secgan_beat_baseline": verdict_sentence(cmp), "comparison": cmp, "methods": aggregate(rows), "runs": rows,
+        "lambda_sc_sweep": [], "substitutes": {}, "parser": None, "classifier": None,
+        "peak_memory": {"largest_stage_mb": 1, "pipeline_mb": 1}, "environment": {}, "wall_seconds": 1,
+        "wall_seconds_all_stages": 1, "stages": {},
+    }  # fmt: skip
+    md = render_markdown(res, Paths)
+    assert f"**Did SeCGAN beat the baseline here?** {verdict_sentence(cmp)}." in md
+    assert "2 seeds × 200 test images" in md and "Implementation check" not in md  # SeCGAN won here
+    b0, b1 = (100 * b.mean() for b in base)
+    assert f"| Baseline | accuracy (%) | {b0:.2f} | {b1:.2f} |" in md
+    assert "| Baseline | GT edit_l1 | 0.300 | 0.300 | 0.300 ± 0.000 |" in md
+    assert "| Method | Runs | Accuracy (%) ↑ | fid_cls ↓ | GT edit_l1 ↓ |" in md
+    assert "| Pale_Skin | colour/texture |" in md and "Helps: Bald, Bangs. Hurts: none." in md
+    shape = cmp["groups"]["shape"]["accuracy"]
+    assert f"| shape (the part map changes) | Bald, Bangs | {shape['estimate']:+.1f} [" in md

@@ -7,8 +7,10 @@ from typing import Any
 
 from secgan.reporting.attribute_groups import group_of
 from secgan.reporting.comparison import ground_truth_sentences
+from secgan.reporting.table import GT_PREFIX, column_title
 
 NAMES = {"baseline": "Baseline", "concat": "Baseline + Concat", "secgan": "SeCGAN"}
+SHORT_GROUP = {"shape": "shape", "facial_hair": "facial hair", "colour_texture": "colour/texture"}
 
 # Written once, after a demo run in which SeCGAN did not beat the baseline (issue: "check once whether the
 # implementation departs from the paper"). Shown whenever SeCGAN does not win, so a reader sees what was
@@ -44,7 +46,7 @@ def _row(cells: list[str]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def _table1(agg: dict) -> list[str]:
+def _table1(agg: dict, res_runs: list[dict]) -> list[str]:
     dist_keys = sorted({k for a in agg.values() for k in a if k.startswith(("fid", "ssfid"))})
     is_keys = sorted({k for a in agg.values() for k in a if k.startswith("is")})
     gt_keys = sorted({k for a in agg.values() for k in a.get("ground_truth", {})})
@@ -55,7 +57,8 @@ def _table1(agg: dict) -> list[str]:
         *[f"{k} ↓" for k in dist_keys],
         *[f"{k} ↑" for k in is_keys],
     ]
-    header += [f"GT {k}" for k in gt_keys]
+    info = next((r.get("ground_truth_info") for r in res_runs if r.get("ground_truth_info")), {}) or {}
+    header += [column_title(GT_PREFIX + k, info.get(k)) for k in gt_keys]
     lines = ["## Table 1 (analogue)", "", _row(header), "|" + "---|" * len(header)]
     for method, a in agg.items():
         cells = [NAMES[method], str(a["accuracy"]["n"]), _fmt(a["accuracy"], 100)]
@@ -106,7 +109,7 @@ def _helps_or_hurts(res: dict) -> list[str]:
     gt_keys = list(cmp["ground_truth"])
     word = {"better": "helps", "worse": "hurts", "inconclusive": "inconclusive"}
     if cmp["groups"]:
-        header = ["Group", "Attributes", "Δ accuracy", *[f"Δ GT {k}" for k in gt_keys], "Accuracy"]
+        header = ["Group", "Attributes", "Δ accuracy", *[f"Δ GT {k}" for k in gt_keys], "Verdict (accuracy)"]
         lines += [_row(header), "|" + "---|" * len(header)]
         for g in cmp["groups"].values():
             cells = [g["label"], ", ".join(g["attributes"]), _iv(g["accuracy"])]
@@ -115,12 +118,12 @@ def _helps_or_hurts(res: dict) -> list[str]:
         lines.append("")
     base = res["methods"].get("baseline", {}).get("per_attribute", {})
     sec = res["methods"].get("secgan", {}).get("per_attribute", {})
-    header = ["Attribute", "Group", "Baseline (%)", "SeCGAN (%)", "Δ accuracy", "Accuracy"]
+    header = ["Attribute", "Group", "Baseline (%)", "SeCGAN (%)", "Δ accuracy", "Verdict (accuracy)"]
     header += [f"Δ GT {k}" for k in gt_keys]
     lines += [_row(header), "|" + "---|" * len(header)]
     for attr, e in cmp["per_attribute"].items():
         b, s = base.get(attr), sec.get(attr)
-        cells = [attr, (group_of(attr) or "—").replace("_", " "), "—" if b is None else f"{b * 100:.1f}",
+        cells = [attr, SHORT_GROUP.get(group_of(attr), "—"), "—" if b is None else f"{b * 100:.1f}",
                  "—" if s is None else f"{s * 100:.1f}", _iv(e), word[e["verdict"]]]  # fmt: skip
         cells += [_iv(cmp["ground_truth"][k]["per_attribute"].get(attr), 3) for k in gt_keys]
         lines.append(_row(cells))
@@ -164,7 +167,7 @@ def render_markdown(res: dict, paths: Any) -> str:
         lines += [f"- {x}" for x in gt_lines] + [""]
     if not res["secgan_beat_baseline"].startswith("yes"):
         lines += [IMPLEMENTATION_CHECK, ""]
-    lines += _table1(agg)
+    lines += _table1(agg, res["runs"])
     if res["substitutes"]:
         lines += [
             "**Substitute metrics** (no SwAV/Inception weights were given, so ssFID and IS were not computed):"

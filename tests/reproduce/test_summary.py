@@ -108,7 +108,7 @@ def test_an_interval_spanning_zero_is_inconclusive_and_one_seed_points_to_standa
     cmp = compare(rows, dirs, n_resamples=999)
     assert cmp["resampled"] == "test images only" and cmp["accuracy"]["low"] < 0 < cmp["accuracy"]["high"]
     sentence = verdict_sentence(cmp)
-    assert sentence.startswith("inconclusive (the 95 % interval spans 0): SeCGAN − Baseline: ")
+    assert sentence.startswith("inconclusive (the 95 % interval includes 0): SeCGAN − Baseline: ")
     assert "1 seed × 200 test images" in sentence and "test images only" in sentence
     assert "`--preset standard`" in sentence
 

@@ -208,7 +208,8 @@ def verdict_sentence(cmp: dict | None) -> str:
         return "not measured (baseline or SeCGAN run missing)"
     acc = cmp["accuracy"]
     word = {"better": "yes", "worse": "no"}.get(acc["verdict"], "inconclusive")
-    why = " (the 95 % interval spans 0)" if word == "inconclusive" and acc["low"] is not None else ""
+    level = f"{cmp['level'] * 100:g} %"
+    why = f" (the {level} interval includes 0)" if word == "inconclusive" and acc["low"] is not None else ""
     return f"{word}{why}: SeCGAN − Baseline: {_fmt_iv(acc)} mean editing accuracy, {describe_sample(cmp)}"
 
 

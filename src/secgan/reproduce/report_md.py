@@ -24,7 +24,7 @@ IMPLEMENTATION_CHECK = (
     "The parser was trained on these 64 px images (run at 256 px inside, as our parser preset does) and "
     "reaches the mean IoU listed below. λ_sc = 0.01, the paper's best value. No departure found. "
     "`--preset standard` (3 seeds per method, the λ_sc sweep) is the test with error bars; a difference "
-    "whose interval spans 0 is not evidence either way."
+    "whose interval includes 0 is not evidence either way."
 )
 
 

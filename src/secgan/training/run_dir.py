@@ -57,6 +57,8 @@ def environment(device: torch.device | str, world_size: int = 1) -> dict[str, An
     import numpy
     import torchvision
 
+    from secgan.training.distributed import backend as dist_backend
+
     from secgan import __version__
 
     device = torch.device(device)
@@ -70,6 +72,7 @@ def environment(device: torch.device | str, world_size: int = 1) -> dict[str, An
         "host": socket.gethostname(),
         "device": str(device),
         "world_size": world_size,
+        "dist_backend": dist_backend(),  # "nccl" / "gloo" in a process group (torchrun), else None
         "cpu_threads": torch.get_num_threads(),
         "argv": sys.argv,
         "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

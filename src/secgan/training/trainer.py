@@ -114,6 +114,9 @@ class Trainer:
         seed_everything(cfg.seed)
         self.attributes = config_attributes(cfg)
         self.parser = parser if parser is not None else setup.load_parser(cfg, self.device)
+        if self.parser is not None and cfg.train.channels_last:
+            # P runs on G_rgb's NHWC output: NHWC weights too, or every conv converts them per call.
+            self.parser.to(memory_format=torch.channels_last)
         self.dataset = dataset if dataset is not None else setup.build_dataset(cfg, self.parser)
         setup.check_dataset(cfg, self.dataset, self.parser, self.attributes)
         self.nets = build_networks(cfg, len(self.attributes))

@@ -250,6 +250,8 @@ class Trainer:
         with torch.set_grad_enabled(g_step), self.precision.autocast():
             x_fake = self.fwd["G_rgb"](b.g_in, b.c)
             s_fake = self.fwd["G_seg"](b.s_in, b.c) if self.mode == "secgan" else None
+        if s_fake is not None:  # G_seg's softmax returns NCHW: back to the step's memory format
+            s_fake = s_fake.contiguous(memory_format=self.memory_format)
         stats = self.critic_step("D_rgb", b.x, x_fake, b.y_src, b.alpha_rgb)
         if self.mode == "secgan":
             stats.update(self.critic_step("D_seg", b.s_in, s_fake, b.y_src, b.alpha_seg))

@@ -191,13 +191,16 @@ class Trainer:
         alpha_rgb = torch.rand(big, generator=self.rng)[sl]
         alpha_seg = torch.rand(big, generator=self.rng)[sl] if self.mode == "secgan" else None
 
+        # Copied as they come from the loader (pinned on CUDA: asynchronous), flipped on the device.
         x = batch["image"].to(self.device, non_blocking=True).float()
         mask = batch.get("mask")
+        if mask is not None:
+            mask = mask.to(self.device, non_blocking=True)
         if flips is not None:
             f = flips.to(self.device)
             x = torch.where(f[:, None, None, None], x.flip(-1), x)
             if mask is not None:
-                mask = torch.where(flips[:, None, None], mask.flip(-1), mask)
+                mask = torch.where(f[:, None, None], mask.flip(-1), mask)
         x = x.contiguous(memory_format=self.memory_format)
         y_src = batch["label"].to(self.device, non_blocking=True).float()
         y_trg = distributed.all_gather_rows(y_src)[perm.to(self.device)][sl]

@@ -64,6 +64,15 @@ def test_bf16_steps_keep_the_gradient_penalty_in_float32(tmp_path, monkeypatch, 
     record(last_stats=out["last_stats"], cuda_max_allocated_mib=torch.cuda.max_memory_allocated() / 2**20)
 
 
+def _assert_close_stats(got, ref, rel, abs_):
+    """Continuous statistics within ``rel``/``abs_``; accuracies and agreement fractions (a logit near 0 or a
+    near tie may flip) within a few flips."""
+    assert set(got) == set(ref)
+    for k, v in ref.items():
+        discrete = k.endswith("_acc") or k.endswith("agree")
+        assert got[k] == pytest.approx(v, rel=0 if discrete else rel, abs=0.2 if discrete else abs_), k
+
+
 def _first_step_stats(run, *extra, hooks=None):
     tr = _trainer(run, "train.iterations=2", *extra)
     if hooks:
@@ -81,8 +90,9 @@ def test_channels_last_matches_contiguous(tmp_path, record):
                 lambda m, args, name=name: inputs.append((name, args[0].is_contiguous(memory_format=nhwc)))
             )
 
-    cl, got = _first_step_stats(tmp_path / "cl", "train.channels_last=true", hooks=hooks)
-    _, ref = _first_step_stats(tmp_path / "ref")
+    # no sample grid (its fixed batch is NCHW): only the training step's inputs are watched
+    cl, got = _first_step_stats(tmp_path / "cl", "train.channels_last=true", "log.n_samples=0", hooks=hooks)
+    _, ref = _first_step_stats(tmp_path / "ref", "log.n_samples=0")
     # the batch images (G_rgb) and the one-hot masks (D_seg's real inputs) arrive in NHWC
     assert {n for n, _ in inputs} == {"G_rgb", "D_seg"} and all(ok for _, ok in inputs), inputs
     for name, net in cl.nets.items():
@@ -92,8 +102,7 @@ def test_channels_last_matches_contiguous(tmp_path, record):
     # Same weights, same batch, same randomness: only the kernels differ (TF32 convolutions on both sides).
     diffs = {k: abs(got[k] - v) for k, v in ref.items()}
     record(abs_diff=diffs)
-    for k, v in ref.items():
-        assert got[k] == pytest.approx(v, rel=2e-2, abs=2e-3), k
+    _assert_close_stats(got, ref, rel=2e-2, abs_=2e-3)
 
 
 @pytest.fixture
@@ -104,23 +113,27 @@ def fresh_dynamo():
 
 
 def test_compile_with_inductor_matches_eager(tmp_path, fresh_dynamo, record):
-    eager, ref = _first_step_stats(tmp_path / "eager", "train.amp=true")
+    """fp32 on both sides (TF32 convolutions in both): Adam's first steps are about lr * sign(grad), so
+    bf16's noise would flip the sign of many small gradients and blur the comparison of the updates. The
+    bf16 + channels_last + compile combination is timed by the suite's train_compile step."""
+    eager, ref = _first_step_stats(tmp_path / "eager")
     t0 = time.perf_counter()
-    comp, got = _first_step_stats(tmp_path / "compiled", "train.amp=true", "train.compile=true")
+    comp, got = _first_step_stats(tmp_path / "compiled", "train.compile=true")
     compile_s = time.perf_counter() - t0
     compiled = torch._dynamo.eval_frame.OptimizedModule
     assert all(isinstance(comp.fwd[n], compiled) for n in ("G_rgb", "D_rgb", "G_seg", "D_seg"))
     diffs = {k: abs(got[k] - v) for k, v in ref.items()}
     record(first_two_steps_with_compile_s=round(compile_s, 2), abs_diff=diffs)
-    assert set(got) == set(ref)
-    for k, v in ref.items():  # bf16 both sides; inductor fuses differently
-        assert got[k] == pytest.approx(v, rel=5e-2, abs=5e-3), k
+    _assert_close_stats(got, ref, rel=1e-2, abs_=1e-3)
     # the same two updates: the direction of each network's whole update agrees
     start = _flat(_trainer(tmp_path / "init", "train.iterations=2"))
     e, c = _flat(eager), _flat(comp)
+    cos = {}
     for name in e:
         u_e, u_c = e[name] - start[name], c[name] - start[name]
-        assert torch.nn.functional.cosine_similarity(u_e, u_c, dim=0) > 0.99, name
+        cos[name] = float(torch.nn.functional.cosine_similarity(u_e, u_c, dim=0))
+    record(update_cosine=cos)
+    assert all(v > 0.99 for v in cos.values()), cos
 
 
 RESUME = ("train.iterations=20", "train.decay_start=5", "log.checkpoint_every=100", "data.flip=true")

@@ -20,7 +20,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 TRAIN_STEPS = ("train_fp32", "train_bf16", "train_bf16_cl", "train_compile")
-TEXT_STEPS = {"pytest_gpu": "pytest_gpu.xml"}  # steps whose result file is not OUT/<step>.json
+# steps whose result file is not OUT/<step>.json
+TEXT_STEPS = {"pytest_gpu": "pytest_gpu.xml", "pytest_gpu_compile": "pytest_gpu_compile.xml"}
 GOAL_PRESET = "celeba-stargan-128"
 GOALS = {  # issue 16
     "secgan_it_per_s": (
@@ -87,6 +88,19 @@ def parse_junit(path: Path) -> tuple[dict | None, str | None]:
         else:
             out["passed"] += 1
     return out, None
+
+
+def merge_tests(parts: list[dict | None]) -> dict | None:
+    """One count over the test steps (``pytest_gpu`` and ``pytest_gpu_compile``)."""
+    parts = [p for p in parts if p]
+    if not parts:
+        return None
+    return {
+        "passed": sum(p["passed"] for p in parts),
+        "skipped": sum(p["skipped"] for p in parts),
+        "failed": [f for p in parts for f in p["failed"]],
+        "seconds": {k: v for p in parts for k, v in p["seconds"].items()},
+    }
 
 
 def _preset_figures(result: dict, preset: str) -> dict | None:
@@ -216,9 +230,9 @@ def main(argv: list[str] | None = None) -> int:
         elif err:
             problems.append(f"{s['name']}: {err}")
     env = results.get("env") or {}
-    tests = results.get("pytest_gpu")
+    tests = merge_tests([results.get(name) for name in TEXT_STEPS])
     if tests and tests["failed"]:
-        problems.append(f"pytest_gpu: {len(tests['failed'])} test(s) failed")
+        problems.append(f"GPU tests: {len(tests['failed'])} failed")
     recorded = {}
     for f in sorted((out / "gpu_tests").glob("*.json")) if (out / "gpu_tests").is_dir() else []:
         obj, _ = read_json(f)

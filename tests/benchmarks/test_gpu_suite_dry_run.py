@@ -21,8 +21,9 @@ STEPS = [
     "nccl_train",
     "eval_speed",
     "edit_latency",
-    "train_compile",
+    "pytest_gpu_compile",
     "demo_sizing",
+    "train_compile",
 ]
 
 

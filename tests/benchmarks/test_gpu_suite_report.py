@@ -104,7 +104,7 @@ def test_failures_timeouts_and_missing_results_are_problems(tmp_path, report):
         "nccl_train: failed (rc 1",
         "edit_latency: edit_latency.json is not valid JSON",
         "eval_speed: skipped",
-        "pytest_gpu: 1 test(s) failed",
+        "GPU tests: 1 failed",
     ):
         assert expected in text, text
     assert all(g["met"] is None for g in s["goals"])  # dry run: no verdicts

@@ -137,14 +137,14 @@ fi
 
 # 5. evaluation throughput and editing latency
 if [ "$DRY" = 1 ]; then
-  step eval_speed 60 5 required "$PY" benchmarks/eval_speed.py --images 8 --size 32 --batch 8 --workers 0 \
+  step eval_speed 60 5 required "$PY" benchmarks/memory.py benchmarks/eval_speed.py --images 8 --size 32 --batch 8 --workers 0 \
     --device cpu
-  step edit_latency 30 5 required "$PY" benchmarks/edit_latency.py --device cpu --repeats 2 --warmup 1 \
+  step edit_latency 30 5 required "$PY" benchmarks/memory.py benchmarks/edit_latency.py --device cpu --repeats 2 --warmup 1 \
     --no-photo
 else
-  step eval_speed 75 20 required "$PY" benchmarks/eval_speed.py --images 256 --size 128 --conv-dim 64 \
+  step eval_speed 75 20 required "$PY" benchmarks/memory.py benchmarks/eval_speed.py --images 256 --size 128 --conv-dim 64 \
     --n-res 6 --batch 64 --workers 8 --random-extractors --device cuda --precision auto
-  step edit_latency 45 15 required "$PY" benchmarks/edit_latency.py --device cuda --repeats 50 --warmup 5
+  step edit_latency 45 15 required "$PY" benchmarks/memory.py benchmarks/edit_latency.py --device cuda --repeats 50 --warmup 5
 fi
 
 # 6. torch.compile (inductor): the GPU test, then (optional, with what is left) the demo recipe's training

@@ -79,7 +79,10 @@ def test_dry_run_writes_every_steps_json(tmp_path):
     nccl = results["nccl_train"]
     assert nccl["ok"] and nccl["env"]["dist_backend"] == "gloo" and nccl["env"]["world_size"] == 1
     assert "step-000005.pt" in nccl["checkpoints"] and nccl["export"]["edit_finite"]
-    assert results["eval_speed"]["translations"] == 8 * 13
+    assert (
+        results["eval_speed"]["translations"] == 8 * 13
+        and results["eval_speed"]["peak_memory"]["rss_mib"] > 0
+    )
     assert results["edit_latency"]["edit_one_face_s"]["n"] == 2
     proj = summary["reproduce_projection"]
     assert (

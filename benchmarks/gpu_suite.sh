@@ -115,7 +115,8 @@ step env 30 5 required "$PY" benchmarks/gpu_env.py
 # Dry run: collected and skipped.
 export SECGAN_GPU_RECORD="$OUT/gpu_tests"
 if [ "$DRY" = 1 ]; then TESTS=(tests/gpu); else TESTS=(tests); fi
-PYTEST=("$PY" -m pytest -m gpu -q -p no:cacheprovider --durations=0 -o junit_family=xunit2)
+PYTEST=("$PY" -m pytest -m gpu -q -p no:cacheprovider --durations=0 -o junit_family=xunit2
+  --continue-on-collection-errors)
 STEP_TEXT=1 step pytest_gpu 150 30 required "${PYTEST[@]}" --timeout 100 -k "not compile" \
   --junitxml="$OUT/pytest_gpu.xml" "${TESTS[@]}"
 

@@ -179,7 +179,7 @@ def reproduce_projection(demo: dict | None) -> dict:
     out: dict = {"it_per_s": speed}
     try:
         from secgan.config import load_config
-        from secgan.reproduce.presets import PRESETS
+        from secgan.reproduce.plans import PRESETS
 
         for name, p in PRESETS.items():
             if not p.train_preset.startswith("synthetic-stargan"):

@@ -57,9 +57,8 @@ def environment(device: torch.device | str, world_size: int = 1) -> dict[str, An
     import numpy
     import torchvision
 
-    from secgan.training.distributed import backend as dist_backend
-
     from secgan import __version__
+    from secgan.training.distributed import backend as dist_backend
 
     device = torch.device(device)
     env: dict[str, Any] = {

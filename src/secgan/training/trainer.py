@@ -191,10 +191,9 @@ class Trainer:
         alpha_rgb = torch.rand(big, generator=self.rng)[sl]
         alpha_seg = torch.rand(big, generator=self.rng)[sl] if self.mode == "secgan" else None
 
-        # Copied as they come from the loader (pinned on CUDA: asynchronous), flipped on the device.
-        x = batch["image"].to(self.device, non_blocking=True).float()
+        x = batch["image"].to(self.device, non_blocking=True).float()  # pinned on CUDA: asynchronous
         mask = batch.get("mask")
-        if mask is not None:
+        if mask is not None:  # to the device as loaded (pinned), flipped there
             mask = mask.to(self.device, non_blocking=True)
         if flips is not None:
             f = flips.to(self.device)

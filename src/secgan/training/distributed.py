@@ -9,6 +9,10 @@ optimizer step (the approach of StyleGAN2-ADA) is correct for all of these, keep
 (checkpoints have no ``module.`` keys and load on one device or CPU) and gives every rank identical
 weights after every step, because every rank starts from rank 0's weights and applies the same averaged
 gradients.
+
+A process started by ``torchrun`` always joins the process group, even when it is the only one
+(``--nproc_per_node=1``): the collectives then run over a group of one, so a one-GPU torchrun run goes
+through the same NCCL code path as a multi-GPU one (the GPU suite relies on this).
 """
 
 from __future__ import annotations
@@ -34,10 +38,12 @@ class DistInfo:
     rank: int = 0
     world_size: int = 1
     local_rank: int = 0
+    launched: bool = False  # started by torchrun: join the process group even when alone
 
     @property
     def enabled(self) -> bool:
-        return self.world_size > 1
+        """Whether this process joins a process group (several processes, or any torchrun launch)."""
+        return self.world_size > 1 or self.launched
 
     @property
     def is_main(self) -> bool:
@@ -45,11 +51,16 @@ class DistInfo:
 
 
 def env_dist_info() -> DistInfo:
-    """Read ``RANK``/``WORLD_SIZE``/``LOCAL_RANK`` as set by torchrun (defaults: a single process)."""
+    """Read ``RANK``/``WORLD_SIZE``/``LOCAL_RANK`` as set by torchrun (defaults: a single process).
+    ``launched`` when torchrun started this process (``TORCHELASTIC_RUN_ID``, or ``WORLD_SIZE`` with
+    ``MASTER_ADDR``, which a hand-made launch sets)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local = int(os.environ.get("LOCAL_RANK", str(rank)))
-    return DistInfo(rank=rank, world_size=world, local_rank=local)
+    launched = "TORCHELASTIC_RUN_ID" in os.environ or (
+        "WORLD_SIZE" in os.environ and "MASTER_ADDR" in os.environ
+    )
+    return DistInfo(rank=rank, world_size=world, local_rank=local, launched=launched)
 
 
 def init_distributed(
@@ -71,7 +82,11 @@ def init_distributed(
         raise ConfigError(f"unknown device {device!r}; valid: cpu, cuda")
     if info.enabled and not dist.is_initialized():
         backend = "nccl" if dev.type == "cuda" else "gloo"
-        dist.init_process_group(backend=backend, timeout=datetime.timedelta(seconds=timeout_s))
+        timeout = datetime.timedelta(seconds=timeout_s)
+        if dev.type == "cuda":  # bind the communicator to this GPU (no guessing in barrier())
+            dist.init_process_group(backend=backend, timeout=timeout, device_id=dev)
+        else:
+            dist.init_process_group(backend=backend, timeout=timeout)
         log.info("process %d of %d joined (%s, %s)", info.rank, info.world_size, backend, dev)
     return info, dev
 
@@ -82,7 +97,13 @@ def shutdown() -> None:
 
 
 def _active() -> bool:
-    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+    """In a process group (of one process too, under torchrun: the collectives then run over it)."""
+    return dist.is_available() and dist.is_initialized()
+
+
+def backend() -> str | None:
+    """The process group's backend (``"nccl"``, ``"gloo"``), or None outside a process group."""
+    return str(dist.get_backend()) if _active() else None
 
 
 def broadcast_module(module: nn.Module, src: int = 0) -> None:

@@ -58,6 +58,7 @@ def environment(device: torch.device | str, world_size: int = 1) -> dict[str, An
     import torchvision
 
     from secgan import __version__
+    from secgan.training.distributed import backend as dist_backend
 
     device = torch.device(device)
     env: dict[str, Any] = {
@@ -70,6 +71,7 @@ def environment(device: torch.device | str, world_size: int = 1) -> dict[str, An
         "host": socket.gethostname(),
         "device": str(device),
         "world_size": world_size,
+        "dist_backend": dist_backend(),  # "nccl" / "gloo" in a process group (torchrun), else None
         "cpu_threads": torch.get_num_threads(),
         "argv": sys.argv,
         "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

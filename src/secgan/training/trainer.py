@@ -114,6 +114,9 @@ class Trainer:
         seed_everything(cfg.seed)
         self.attributes = config_attributes(cfg)
         self.parser = parser if parser is not None else setup.load_parser(cfg, self.device)
+        if self.parser is not None and cfg.train.channels_last:
+            # P runs on G_rgb's NHWC output: NHWC weights too, or every conv converts them per call.
+            self.parser.to(memory_format=torch.channels_last)
         self.dataset = dataset if dataset is not None else setup.build_dataset(cfg, self.parser)
         setup.check_dataset(cfg, self.dataset, self.parser, self.attributes)
         self.nets = build_networks(cfg, len(self.attributes))
@@ -188,13 +191,15 @@ class Trainer:
         alpha_rgb = torch.rand(big, generator=self.rng)[sl]
         alpha_seg = torch.rand(big, generator=self.rng)[sl] if self.mode == "secgan" else None
 
-        x = batch["image"].to(self.device, non_blocking=True).float()
+        x = batch["image"].to(self.device, non_blocking=True).float()  # pinned on CUDA: asynchronous
         mask = batch.get("mask")
+        if mask is not None:  # to the device as loaded (pinned), flipped there
+            mask = mask.to(self.device, non_blocking=True)
         if flips is not None:
             f = flips.to(self.device)
             x = torch.where(f[:, None, None, None], x.flip(-1), x)
             if mask is not None:
-                mask = torch.where(flips[:, None, None], mask.flip(-1), mask)
+                mask = torch.where(f[:, None, None], mask.flip(-1), mask)
         x = x.contiguous(memory_format=self.memory_format)
         y_src = batch["label"].to(self.device, non_blocking=True).float()
         y_trg = distributed.all_gather_rows(y_src)[perm.to(self.device)][sl]
@@ -247,6 +252,8 @@ class Trainer:
         with torch.set_grad_enabled(g_step), self.precision.autocast():
             x_fake = self.fwd["G_rgb"](b.g_in, b.c)
             s_fake = self.fwd["G_seg"](b.s_in, b.c) if self.mode == "secgan" else None
+        if s_fake is not None:  # G_seg's softmax returns NCHW: back to the step's memory format
+            s_fake = s_fake.contiguous(memory_format=self.memory_format)
         stats = self.critic_step("D_rgb", b.x, x_fake, b.y_src, b.alpha_rgb)
         if self.mode == "secgan":
             stats.update(self.critic_step("D_seg", b.s_in, s_fake, b.y_src, b.alpha_seg))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import asdict
 
 import torch
 
@@ -10,6 +11,7 @@ from secgan.auxiliary.classifier import load_classifier, predict_labels, predict
 from secgan.auxiliary.classifier.train import fit_classifier
 from secgan.auxiliary.parser import FrozenParser
 from secgan.auxiliary.parser.train import confusion_matrix, fit_parser, iou_report, log_probs12
+from secgan.auxiliary.parser_settings import DEFAULTS, ParserTrainSettings
 from secgan.data.masks import SEGMENTS_12, soft_19_to_12
 from tiny_fixtures import TinyFaces
 
@@ -35,7 +37,7 @@ def test_iou_report_by_hand():
 
 def test_fit_parser_learns_the_tiny_faces(tmp_path):
     train, test = TinyFaces(n=48, size=32, seed=0), TinyFaces(n=16, size=32, seed=1)
-    result = fit_parser(train, test, tmp_path / "P", epochs=12, batch_size=8, base_width=8, lr=3e-3)
+    result = fit_parser(train, test, tmp_path / "P", epochs=12, input_size=32)  # other settings: defaults
     assert result["steps"] == 12 * 6 and result["size"] == 32 and result["input_size"] == 32
     # predicting the majority segment everywhere scores ~0.64; the trained parser must do much better
     majority = max(torch.bincount(torch.stack([it["mask"] for it in test.items]).flatten()).tolist()) / (
@@ -46,6 +48,16 @@ def test_fit_parser_learns_the_tiny_faces(tmp_path):
     assert result["iou"]["others"] > 0.8 and result["iou"]["skin"] > 0.6
     parser = FrozenParser.load(tmp_path / "P")
     assert parser.input_size == 32 and parser.meta["kind"] == "parser"
+    # the settings it was trained with are recorded in its config
+    want = {**asdict(DEFAULTS), "epochs": 12, "input_size": 32}
+    assert result["settings"] == want and parser.meta["training"] == {**want, "image_size": 32}
+
+
+def test_parser_defaults_run_the_network_at_256_px_at_least():
+    assert DEFAULTS.input_size is None
+    assert DEFAULTS.resolved(64).input_size == 256 and DEFAULTS.resolved(512).input_size == 512
+    assert ParserTrainSettings(input_size=96).resolved(64).input_size == 96
+    assert (DEFAULTS.lr, DEFAULTS.batch_size, DEFAULTS.base_width) == (3e-3, 8, 8)
 
 
 def test_fit_classifier_multilabel_and_predict_api(tmp_path):

@@ -59,6 +59,17 @@ def test_edit_targets_conflict_rules():
     assert torch.equal(y3, _labels("Male")) and w3.sum() == 0 and not e3.any()
 
 
+def test_edit_targets_mustache_no_beard_rule():
+    y_src = torch.cat([_labels("No_Beard", "Male"), _labels("Mustache", "Male")])
+    y, w, edited = edit_targets(y_src, {"Mustache": 0.7}, A)
+    assert y[0, A.index("Mustache")] == 1 and y[0, A.index("No_Beard")] == 0  # the rule, face 0
+    assert w[0, A.index("No_Beard")] == pytest.approx(0.7) and not edited[:, A.index("No_Beard")].any()
+    y, _, _ = edit_targets(y_src, {"No_Beard": 1.0}, A)
+    assert (y[:, A.index("Mustache")] == 0).all() and (y[:, A.index("No_Beard")] == 1).all()
+    y, _, _ = edit_targets(y_src, {"Mustache": -1.0}, A)  # removing the mustache changes nothing else
+    assert y[1, A.index("No_Beard")] == 0 and y[0, A.index("No_Beard")] == 1
+
+
 def _editor(conditioning: str = "diff", backbone: str = "stargan", tmp_path=None, **kw) -> Editor:
     return Editor.load(
         make_model_dir(tmp_path / f"m_{conditioning}_{backbone}", backbone, conditioning=conditioning, **kw)

@@ -121,3 +121,14 @@ def test_counter_empty_group_is_none_not_nan():
     c.update(0, torch.tensor([True, False]))
     c.update(1, torch.tensor([], dtype=torch.bool))
     assert c.per_group() == {"a": 0.5, "b": None} and c.mean() == 0.5
+
+
+def test_mustache_and_no_beard_follow_attgan_conflict_rule():
+    # AttGAN-PyTorch's check_attribute_conflict: adding a mustache turns No_Beard off and vice versa.
+    t = celeba_edit_targets(labels("No_Beard", "Male"), IDX["Mustache"], A)
+    assert t[0, IDX["Mustache"]] == 1 and t[0, IDX["No_Beard"]] == 0 and t[0, IDX["Male"]] == 1
+    t = celeba_edit_targets(labels("Mustache"), IDX["No_Beard"], A)
+    assert t[0, IDX["No_Beard"]] == 1 and t[0, IDX["Mustache"]] == 0
+    # removing either changes nothing else, as in the reference
+    t = celeba_edit_targets(labels("Mustache", "No_Beard"), IDX["Mustache"], A)
+    assert t[0, IDX["Mustache"]] == 0 and t[0, IDX["No_Beard"]] == 1

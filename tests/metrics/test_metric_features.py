@@ -15,10 +15,9 @@ from secgan.metrics.features import (
     IMAGENET_STD,
     SWAV_FILE,
     ClassifierFeatures,
-    InceptionV3,
     SwAVResNet50,
-    _pool_input,
 )
+from secgan.metrics.inception import InceptionV3, _pool_input, quantize_uint8, resize_bilinear_tf1
 from secgan.models.classifier import AttributeClassifier
 
 
@@ -72,8 +71,10 @@ def test_torchvision_inception_equals_transform_input_reference(tmp_path):
     ref.eval()
     path = tmp_path / "inception_v3_google-0cc3c7bd.pth"
     torch.save(ref.state_dict(), path)
-    ext = InceptionV3(path)
-    assert ext.variant == "torchvision"
+    with pytest.raises(WeightsError, match="not the FID network"):
+        InceptionV3(path)
+    ext = InceptionV3(path, allow_imagenet=True)
+    assert ext.variant == "torchvision" and "NOT comparable" in ext.protocol()["protocol"]
 
     pooled = {}
     ref.avgpool.register_forward_hook(lambda m, i, o: pooled.setdefault("x", o.flatten(1)))
@@ -84,7 +85,7 @@ def test_torchvision_inception_equals_transform_input_reference(tmp_path):
             _imagenet(F.interpolate((x + 1) / 2, size=(299, 299), mode="bilinear", align_corners=False))
         )
     torch.testing.assert_close(out["features"], pooled["x"], rtol=1e-4, atol=1e-4)
-    torch.testing.assert_close(out["probs"], torch.softmax(logits, 1), rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(out["probs"], torch.softmax(logits.double(), 1), rtol=1e-4, atol=1e-5)
 
 
 def test_fid_inception_layout_loads_strictly_and_pools_like_tf(tmp_path):
@@ -102,9 +103,10 @@ def test_fid_inception_layout_loads_strictly_and_pools_like_tf(tmp_path):
     x = torch.rand(2, 3, 64, 64) * 2 - 1
     with torch.no_grad():
         out = ext(x)
-        tv(F.interpolate(x, size=(299, 299), mode="bilinear"))
+        # the same input protocol (uint8, TF1 resize, (u - 128) / 128) through torchvision's pooling
+        tv((resize_bilinear_tf1(quantize_uint8(x).float(), 299) - 128) / 128)
     assert out["features"].shape == (2, 2048) and out["probs"].shape == (2, 1008)
-    torch.testing.assert_close(out["probs"].sum(1), torch.ones(2))
+    torch.testing.assert_close(out["probs"].sum(1), torch.ones(2, dtype=torch.float64))
     # Same weights, TF pooling: the features differ (else the FID variant would be pointless).
     rel = (out["features"] - pooled["x"]).norm() / pooled["x"].norm()
     assert rel > 1e-3

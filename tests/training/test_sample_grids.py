@@ -23,6 +23,15 @@ def test_edit_targets_follow_the_conflict_rules():
     assert [t.tolist() for t in oh] == [[[1, 0, 0]], [[0, 1, 0]], [[0, 0, 1]]]
 
 
+def test_edit_targets_mustache_turns_no_beard_off():
+    attrs = ["Male", "Mustache", "No_Beard"]
+    t = attribute_edit_targets(torch.tensor([[1, 0, 1.0]]), attrs)
+    assert t[1].tolist() == [[1, 1, 0]]  # Mustache on -> No_Beard off (AttGAN-PyTorch's rule)
+    t = attribute_edit_targets(torch.tensor([[1, 1, 0.0]]), attrs)
+    assert t[2].tolist() == [[1, 0, 1]]  # No_Beard on -> Mustache off
+    assert t[1].tolist() == [[1, 0, 0]]  # Mustache off: nothing else changes
+
+
 def test_grid_layout():
     x = torch.zeros(2, 3, 8, 8)
     edits = [torch.ones(2, 3, 8, 8), -torch.ones(2, 3, 8, 8)]

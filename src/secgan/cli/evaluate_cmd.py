@@ -51,8 +51,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=Path,
         default=None,
         metavar="FILE",
-        help="Inception-v3 weights for FID and IS: inception_v3_google-*.pth or "
-        "pt_inception-2015-12-05-6726825d.pth (default: looked up in ~/.cache/secgan/weights)",
+        help="FID Inception weights for FID and IS: pt_inception-2015-12-05-6726825d.pth, run with "
+        "torch-fidelity's protocol (default: looked up in ~/.cache/secgan/weights)",
     )
     p.add_argument(
         "--split", default="test", choices=["train", "val", "test", "all"], help="dataset split to translate"
@@ -65,7 +65,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--batch", type=int, default=32, help="images per forward pass")
     add_device_argument(p)
-    add_precision_argument(p, default="auto", auto=True)
+    add_precision_argument(p)  # fp32 by default (bf16 shifts outputs by up to ~1e-2); in metrics.json
     p.add_argument("--workers", type=int, default=2, help="data-loading workers")
     p.add_argument("--examples", type=int, default=8, metavar="K", help="test images kept for the figures")
     p.add_argument(

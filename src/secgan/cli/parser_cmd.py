@@ -121,32 +121,48 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     def common(sp: argparse.ArgumentParser) -> None:
         add_device_argument(sp)
 
+    from secgan.auxiliary.parser_settings import DEFAULTS as D
+    from secgan.auxiliary.parser_settings import MIN_INPUT_SIZE
+
     t = sub.add_parser(
         "train",
         help="train a parser at one resolution; prints held-out IoU as JSON",
-        description="Train the BiSeNet face parser on a dataset with part masks at one image side, then "
-        "print its per-segment and mean IoU on a held-out split as JSON. Writes a parser folder.",
+        description="Train the BiSeNet face parser on a dataset with part masks at one image side, then print "
+        "its per-segment and mean IoU on a held-out split as JSON. Writes a parser folder. The defaults are the settings "
+        "measured to work (mean IoU ~0.79 on 4,000 64 px synthetic faces in ~5 min on a 2-core CPU); they "
+        "are recorded in the parser folder's config.json under 'training'.",
     )
     t.add_argument("--data", required=True, help="dataset folder (original file layout)")
     t.add_argument("--dataset", required=True, choices=MASK_DATASETS, help="dataset loader")
     t.add_argument("--size", type=int, required=True, help="image side S the parser is trained at")
     t.add_argument("--out", required=True, help="parser directory to write")
-    t.add_argument("--epochs", type=int, default=10, help="passes over the training images")
-    t.add_argument("--batch", type=int, default=32, help="images per step")
+    t.add_argument("--epochs", type=int, default=D.epochs, help=f"training epochs (default {D.epochs})")
+    t.add_argument("--batch", type=int, default=D.batch_size, help=f"batch size (default {D.batch_size})")
     t.add_argument("--max-images", type=int, default=None, help="use the first N training images")
     t.add_argument(
         "--max-eval-images", type=int, default=None, help="measure IoU on the first N held-out images"
     )
     t.add_argument("--eval-split", default="test", choices=("val", "test"), help="held-out split for IoU")
-    t.add_argument("--seed", type=int, default=0, help="random seed (initialisation, data order)")
-    t.add_argument("--base-width", type=int, default=64, help="BiSeNet width (64 = the public architecture)")
-    t.add_argument("--input-size", type=int, default=None, help="side the network runs at (default: --size)")
-    t.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
+    t.add_argument("--seed", type=int, default=D.seed, help="random seed (initialisation, data order)")
+    t.add_argument(
+        "--base-width",
+        type=int,
+        default=D.base_width,
+        help=f"BiSeNet width (default {D.base_width}; 64 = the public architecture, far slower)",
+    )
+    t.add_argument(
+        "--input-size",
+        type=int,
+        default=None,
+        help=f"side the network runs at (default max({MIN_INPUT_SIZE}, --size): its 1/8-resolution output "
+        "cannot resolve eyes or earrings of small images)",
+    )
+    t.add_argument("--lr", type=float, default=D.lr, help=f"peak Adam learning rate (default {D.lr:g})")
     t.add_argument(
         "--class-balance",
         type=float,
-        default=0.5,
-        help="loss weight per segment = frequency**-X (0: unweighted)",
+        default=D.class_balance,
+        help=f"loss weight per segment = frequency**-X (default {D.class_balance:g}; 0: unweighted)",
     )
     t.add_argument(
         "--time-limit",
@@ -172,7 +188,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("parser_dir", help="parser folder")
     e.add_argument("--data", required=True, help="dataset folder (original file layout)")
     e.add_argument("--dataset", required=True, choices=MASK_DATASETS, help="dataset loader")
-    e.add_argument("--size", type=int, default=None, help="image side (default: the parser's input size)")
+    e.add_argument(
+        "--size",
+        type=int,
+        default=None,
+        help="image side (default: the size it was trained at, else the parser's input size)",
+    )
     e.add_argument("--split", default="test", choices=("train", "val", "test", "all"), help="dataset split")
     e.add_argument("--batch", type=int, default=32, help="images per forward pass")
     e.add_argument("--max-images", type=int, default=None, help="use the first N images of the split")

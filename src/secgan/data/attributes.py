@@ -33,6 +33,10 @@ HAIR_COLOURS: tuple[str, ...] = ("Black_Hair", "Blond_Hair", "Brown_Hair", "Gray
 
 HAIR_SHAPES: tuple[str, ...] = ("Straight_Hair", "Wavy_Hair")
 
+# Mutually exclusive facial-hair labels of AttGAN-PyTorch's check_attribute_conflict: adding a mustache
+# turns No_Beard off, adding No_Beard removes the mustache.
+FACIAL_HAIR: tuple[str, ...] = ("Mustache", "No_Beard")
+
 # RaFD's 8 expressions, alphabetical as in the file names (SPEC §6).
 RAFD_EXPRESSIONS: tuple[str, ...] = (
     "angry", "contemptuous", "disgusted", "fearful", "happy", "neutral", "sad", "surprised",
@@ -65,9 +69,12 @@ def resolve_attributes(
 def conflicting_attributes(name: str, attributes: Sequence[str]) -> list[str]:
     """The attributes of ``attributes`` that turning ``name`` *on* turns off (SPEC §7, as AttGAN/STGAN's
     ``check_attribute_conflict``): another hair colour for a hair colour, Bangs for Bald (and
-    Receding_Hairline), Bald (and Receding_Hairline) for Bangs, the other hair shape for Straight/Wavy hair.
+    Receding_Hairline), Bald (and Receding_Hairline) for Bangs, the other hair shape for Straight/Wavy hair,
+    No_Beard for Mustache and Mustache for No_Beard. As in the reference, turning an attribute *off*
+    changes nothing else.
 
-    The one definition used by the evaluation protocol, the training sample grids and the editor.
+    The one definition used by the evaluation protocol, the training sample grids, the editor and the
+    synthetic counterfactual renderer.
     """
     if name in HAIR_COLOURS:
         offs = [h for h in HAIR_COLOURS if h != name]
@@ -77,6 +84,8 @@ def conflicting_attributes(name: str, attributes: Sequence[str]) -> list[str]:
         offs = ["Bald", "Receding_Hairline"]
     elif name in HAIR_SHAPES:
         offs = [h for h in HAIR_SHAPES if h != name]
+    elif name in FACIAL_HAIR:
+        offs = [h for h in FACIAL_HAIR if h != name]
     else:
         offs = []
     return [a for a in offs if a in attributes]

@@ -39,7 +39,7 @@ class EvalOptions:
     num_examples: int = 8
     is_splits: int = 10
     seed: int = 0
-    precision: str = "auto"  # "bf16" | "fp32" | "auto" (bf16 on CUDA, fp32 elsewhere)
+    precision: str = "fp32"  # generator precision: "fp32" or "bf16" (autocast; outputs shift up to ~1e-2)
     workers: int = 2
     data_options: dict[str, Any] = field(default_factory=dict)
 

@@ -55,17 +55,15 @@ from secgan.metrics.eval_files import (  # noqa: F401  (EvalOptions, default_out
     resolve_model_dir,
 )
 from secgan.metrics.features import (
-    INCEPTION_FILES,
     SWAV_FILE,
     ClassifierFeatures,
     FeatureExtractor,
-    InceptionV3,
     SwAVResNet50,
     default_weights_dir,
     find_default_weights,
 )
 from secgan.metrics.frechet import FrechetReference, GaussianAccumulator
-from secgan.metrics.inception_score import InceptionScoreAccumulator
+from secgan.metrics.inception import INCEPTION_FILES, InceptionV3
 from secgan.metrics.per_image import PER_IMAGE_FILE, PerImageRecorder
 from secgan.metrics.stats_cache import RealStatsCache, names_hash
 from secgan.models.conditioning import make_condition
@@ -112,9 +110,9 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
     device = torch.device(resolve_device(opts.device))
     if opts.batch < 1 or opts.is_splits < 1 or opts.num_examples < 0:
         raise ConfigError("--batch and --is-splits must be >= 1 and --examples >= 0")
-    precision = opts.precision if opts.precision != "auto" else ("bf16" if device.type == "cuda" else "fp32")
-    if precision not in ("bf16", "fp32"):
-        raise ConfigError(f"--precision {opts.precision!r}; valid: auto, bf16, fp32")
+    precision = opts.precision
+    if precision not in ("fp32", "bf16"):
+        raise ConfigError(f"--precision {opts.precision!r}; valid: fp32, bf16")
     model_dir, run_dir = resolve_model_dir(opts.model)
     out = Path(opts.out) if opts.out else (run_dir or model_dir) / EVAL_SUBDIR
 
@@ -218,7 +216,7 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
             real_acc[key] = GaussianAccumulator()
     fake_acc = {key: [GaussianAccumulator() for _ in groups] for key in extractors}
     is_acc = {
-        key: InceptionScoreAccumulator(n_pool, splits=opts.is_splits, seed=opts.seed)
+        key: ext.is_accumulator(n_pool, opts.is_splits, opts.seed)
         for key, ext in extractors.items()
         if ext.has_probs
     }
@@ -364,13 +362,14 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
                 "each test image to each of the expressions; correct when the classifier's argmax is the target"
                 if expressions
                 else "each attribute inverted, then conflict rules (hair colours exclusive; Bald on -> Bangs "
-                "off; Bangs on -> Bald off); correct when the thresholded prediction equals the target"
+                "off; Bangs on -> Bald off; Mustache and No_Beard exclusive); correct when the thresholded prediction equals the target"
             ),
             "groups": groups,
             "distance_protocol": "Fréchet distance per edit group against all real test images, then the mean",
             "frechet_method": "eigh (tr sqrt(S1 S2) from the eigenvalues of S1^1/2 S2 S1^1/2; = scipy sqrtm route)",
             "is_splits": opts.is_splits,
-            "is_split_seed": opts.seed,
+            "is_split_seed": {METRIC_KEYS[k][1]: acc.seed for k, acc in is_acc.items()},
+            "is_split_rule": {METRIC_KEYS[k][1]: acc.rule for k, acc in is_acc.items()},
             "model_weights_sha256": dir_hashes(model_dir),
             "classifier": {
                 "dir": str(opts.classifier),
@@ -382,7 +381,8 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
             "parser": parser_info,
             "feature_extractors": {METRIC_KEYS[k][0]: ext.protocol() for k, ext in extractors.items()},
             "substitutes": substitutes,
-            "precision": f"generator: {precision}; classifier and feature extractors: float32",
+            "precision": precision,
+            "precision_detail": f"generator: {precision}; classifier and feature extractors: float32",
             "generator_norm_stats": norm_mode,
             "device": str(device),
         },

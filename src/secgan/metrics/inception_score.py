@@ -12,6 +12,7 @@ attributes uses this with one Bernoulli head (``K = 2``) per attribute (see :fun
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 
@@ -26,6 +27,20 @@ def _entropy(p: torch.Tensor) -> torch.Tensor:
     return -torch.special.xlogy(p, p).sum(-1)
 
 
+SPLIT_RULES = ("secgan", "torch-fidelity")
+
+
+def fidelity_split_of(total: int, splits: int, seed: int | None) -> torch.Tensor:
+    """Subset index ``[total]`` of each pool position under torch-fidelity's rule (see
+    :class:`InceptionScoreAccumulator`); ``seed=None``: no shuffle."""
+    perm = np.arange(total) if seed is None else np.random.RandomState(seed).permutation(total)
+    rank = np.empty(total, np.int64)
+    rank[perm] = np.arange(total)  # where pool index j lands after the shuffle
+    # position k lies in chunk i iff i * total // splits <= k < (i + 1) * total // splits
+    bounds = np.arange(1, splits + 1) * total // splits
+    return torch.from_numpy(np.searchsorted(bounds, rank, side="right"))
+
+
 class InceptionScoreAccumulator:
     """Streams predictions of a pool of ``total`` images into ``splits`` subsets.
 
@@ -35,16 +50,24 @@ class InceptionScoreAccumulator:
         seed: pool index ``j`` goes to subset ``floor(perm[j] * splits / total)`` for a seeded random
             permutation ``perm``, so subsets do not follow the pool's order (e.g. one edited attribute per
             subset); ``None`` gives contiguous subsets in pool order. Subset sizes differ by at most one.
+        rule: ``"secgan"`` (above, ``torch.randperm``) or ``"torch-fidelity"``: the pool is shuffled by
+            ``numpy.random.RandomState(seed).permutation`` and split into the contiguous chunks
+            ``[i * total // splits, (i + 1) * total // splits)``, exactly as torch-fidelity's IS does.
     """
 
-    def __init__(self, total: int, splits: int = 10, seed: int | None = 0) -> None:
+    def __init__(self, total: int, splits: int = 10, seed: int | None = 0, rule: str = "secgan") -> None:
         if total < splits or splits < 1:
             raise ValueError(f"need at least one image per split: total {total}, splits {splits}")
-        self.total, self.splits, self.seed = int(total), int(splits), seed
-        order = torch.arange(self.total)
-        if seed is not None:
-            order = torch.randperm(self.total, generator=torch.Generator().manual_seed(seed))
-        self.split_of = (order * self.splits) // self.total  # [total] subset index of each pool position
+        if rule not in SPLIT_RULES:
+            raise ValueError(f"unknown split rule {rule!r}; valid: {', '.join(SPLIT_RULES)}")
+        self.total, self.splits, self.seed, self.rule = int(total), int(splits), seed, rule
+        if rule == "torch-fidelity":
+            self.split_of = fidelity_split_of(self.total, self.splits, seed)
+        else:
+            order = torch.arange(self.total)
+            if seed is not None:
+                order = torch.randperm(self.total, generator=torch.Generator().manual_seed(seed))
+            self.split_of = (order * self.splits) // self.total  # [total] subset of each pool position
         self.n = 0
         self.count = torch.zeros(self.splits, dtype=torch.float64)
         self.sum_p: torch.Tensor | None = None  # [splits, H, K]

@@ -8,7 +8,7 @@ resized back to ``H x W``. Gradients flow to the input (eq. 11 of the paper trai
 
 A parser directory is an exported model folder (:mod:`secgan.models.export`) holding ``parser.safetensors``
 and a ``config.json`` with ``{"kind": "parser", "input_size": S, "classes": 19, "mean": [...],
-"std": [...], "trained_on": str}``.
+"std": [...], "trained_on": str}`` (+ ``"training"``: the settings of a parser trained here).
 """
 
 from __future__ import annotations
@@ -120,11 +120,13 @@ class FrozenParser(nn.Module):
         p = card.parser or BundledParserCard()
         return cls(net, input_size=card.parser_input_size, mean=p.mean, std=p.std)
 
-    def save(self, directory: str | os.PathLike, trained_on: str) -> Path:
-        """Write this parser as a parser directory."""
+    def save(self, directory: str | os.PathLike, trained_on: str, training: dict | None = None) -> Path:
+        """Write this parser as a parser directory (``training``: the settings it was trained with)."""
         from secgan.models.export import save_pretrained
 
         meta = parser_meta(self.input_size, trained_on, self.mean_values, self.std_values)
+        if training is not None:
+            meta["training"] = dict(training)
         return save_pretrained(directory, {PARSER_NAME: self.net}, meta)
 
     # ------------------------------------------------------------------ inference

@@ -7,6 +7,12 @@ log-likelihood of the *12-segment* probabilities obtained by summing the 19-clas
 (``log p12_c = logsumexp_{k in c} log_softmax(z)_k``) on the main and both auxiliary heads; the architecture
 and the 19-class output stay those of the public parser, so every consumer treats both alike.
 
+Defaults (:class:`ParserTrainSettings`) are the settings measured to work on 64 px synthetic faces
+(mean IoU ~0.79 on 4,000 faces in ~5 min on a loaded 2-core CPU): the network runs at
+``max(256, size)`` px, because BiSeNet's 1/8-resolution output cannot resolve eyes or earrings a few
+pixels wide at 64 px; width 8 (64 is the public architecture), Adam at 3e-3, batches of 8, 3 epochs. The
+resolved settings are written to the parser directory's ``config.json`` (``"training"``).
+
 Quality is reported as per-segment intersection-over-union over a held-out split (accumulated over all its
 pixels) and their unweighted mean over the segments that occur (union > 0).
 """
@@ -16,6 +22,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +40,7 @@ from secgan.auxiliary.parser.frozen import (
     FrozenParser,
     normalize_images,
 )
+from secgan.auxiliary.parser_settings import DEFAULTS, ParserTrainSettings
 from secgan.data.masks import NUM_SEGMENTS, SEGMENTS_12, matrix_19_to_12
 from secgan.errors import DataError
 from secgan.models.bisenet import BiSeNet
@@ -119,13 +127,13 @@ def fit_parser(
     train_ds: Dataset,
     eval_ds: Dataset,
     out: str | os.PathLike,
-    epochs: int = 10,
-    batch_size: int = 32,
-    seed: int = 0,
-    base_width: int = 64,
-    input_size: int | None = None,
-    lr: float = 2e-3,
-    class_balance: float = 0.5,
+    epochs: int = DEFAULTS.epochs,
+    batch_size: int = DEFAULTS.batch_size,
+    seed: int = DEFAULTS.seed,
+    base_width: int = DEFAULTS.base_width,
+    input_size: int | None = DEFAULTS.input_size,
+    lr: float = DEFAULTS.lr,
+    class_balance: float = DEFAULTS.class_balance,
     device: str | torch.device = "cpu",
     time_limit: float | None = None,
     num_workers: int = 0,
@@ -136,9 +144,10 @@ def fit_parser(
     report on ``eval_ds``.
 
     Args:
-        input_size: the side the network runs at (default ``S``); images are resized to it and the logits
-            go straight back to ``S``, exactly as :class:`FrozenParser` does at inference. Running a
-            stride-8 network above the image size resolves small parts (eyes, earrings) of small images.
+        input_size: the side the network runs at (default ``max(256, S)``); images are resized to it and
+            the logits go straight back to ``S``, exactly as :class:`FrozenParser` does at inference.
+            Running a stride-8 network above the image size resolves small parts (eyes, earrings) of
+            small images.
         base_width: BiSeNet width (64 = the public architecture; smaller is faster).
         lr: peak Adam learning rate (linear warm-up, then cosine decay to 0).
         class_balance: segment weights ``frequency ** -class_balance`` in the loss (0 = unweighted); the
@@ -151,7 +160,9 @@ def fit_parser(
     if not train_src.has_mask:
         raise DataError("parser training needs a dataset with masks (masks='gt')")
     size = int(train_ds[0]["image"].shape[-1])
-    input_size = int(input_size or size)
+    settings = ParserTrainSettings(epochs, batch_size, base_width, input_size, lr, class_balance, seed)
+    settings = settings.resolved(size)
+    input_size = int(settings.input_size)  # type: ignore[arg-type]
     weights = segment_weights(train_src, class_balance).to(device) if class_balance > 0 else None
     load_s = time.time() - t0
 
@@ -168,12 +179,13 @@ def fit_parser(
                  seed=seed, time_limit=time_limit, started=t0)  # fmt: skip
 
     parser = FrozenParser(net.cpu(), input_size=input_size)
-    parser.save(out, trained_on=trained_on)
+    parser.save(out, trained_on=trained_on, training={**asdict(settings), "image_size": size})
     t_eval = time.time()
     report = evaluate_parser(parser.to(device), eval_src)
     return {
         "parser_dir": str(out),
         "size": size,
+        "settings": asdict(settings),
         "input_size": input_size,
         "base_width": base_width,
         "class_balance": class_balance,

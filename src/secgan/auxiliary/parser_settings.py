@@ -1,0 +1,34 @@
+"""The training settings of the face parser and their defaults (light: imported by the CLI for --help).
+
+The defaults are the settings measured to work on 64 px synthetic faces (see
+:mod:`secgan.auxiliary.parser.train`): the network runs at ``max(256, size)`` px, width 8, Adam at 3e-3,
+batches of 8, 3 epochs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+MIN_INPUT_SIZE = 256  # the side the network runs at, at least: BiSeNet's output is at 1/8 resolution
+
+
+@dataclass(frozen=True)
+class ParserTrainSettings:
+    """The training settings of a parser; the defaults are those of ``secgan parser train``."""
+
+    epochs: int = 3
+    batch_size: int = 8
+    base_width: int = 8  # BiSeNet width (64 = the public architecture)
+    input_size: int | None = None  # None: max(MIN_INPUT_SIZE, image size)
+    lr: float = 3e-3  # peak Adam rate (linear warm-up, cosine decay to 0)
+    class_balance: float = 0.5  # segment weights frequency ** -class_balance (0: unweighted)
+    seed: int = 0
+
+    def resolved(self, size: int) -> ParserTrainSettings:
+        """These settings with ``input_size`` filled in for images of side ``size``."""
+        return ParserTrainSettings(
+            **{**asdict(self), "input_size": int(self.input_size or max(MIN_INPUT_SIZE, size))}
+        )
+
+
+DEFAULTS = ParserTrainSettings()

@@ -24,6 +24,7 @@ BACKBONES = ("stargan", "attgan")
 MODES = ("baseline", "concat", "secgan")
 SCHEDULES = ("linear", "exponential", "constant")
 MASK_SOURCES = ("parser", "gt")
+IDENTITY_SPLITS = ("random", "sorted")  # RaFD (secgan.data.rafd)
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,20 @@ class DataConfig:
     masks: str = "parser"  # source masks s_in: "parser" (its mask cache when present) or "gt"
     num_workers: int = 4
     max_items: int | None = None
+    # RaFD only (ignored otherwise): camera angles (None: the paper's 045, 090, 135) and how the 67
+    # identities are split 60 / 7: "random" (the paper; seeded by split_seed) or "sorted" (first 60 ids)
+    cameras: tuple[str, ...] | None = None
+    identity_split: str = "random"
+    split_seed: int = 0
+
+    def loader_options(self) -> dict[str, Any]:
+        """The loader-specific keywords of ``build_dataset`` for this dataset (RaFD: cameras and split)."""
+        if self.dataset != "rafd":
+            return {}
+        opts: dict[str, Any] = {"identity_split": self.identity_split, "split_seed": self.split_seed}
+        if self.cameras is not None:
+            opts["cameras"] = list(self.cameras)
+        return opts
 
 
 @dataclass(frozen=True)
@@ -261,6 +276,7 @@ def validate(cfg: Config) -> None:
         ("loss.cls_loss", cfg.loss.cls_loss, ("bce", "ce")),
         ("loss.cls_reduction", cfg.loss.cls_reduction, CLS_REDUCTIONS),
         ("data.masks", cfg.data.masks, MASK_SOURCES),
+        ("data.identity_split", cfg.data.identity_split, IDENTITY_SPLITS),
     ]
     for name, value, valid in checks:
         if value not in valid:

@@ -5,14 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from data_fixtures import attr_values, write_attr_file, write_jpeg
+from data_fixtures import attr_values, write_attr_file, write_jpeg, write_rafd
 from PIL import Image
 
 from secgan.data.attributes import CELEBA_ATTRIBUTES, RAFD_EXPRESSIONS
 from secgan.data.celebahq import split_bounds
+from secgan.data.check import check_dataset
 from secgan.data.custom import hash_split
 from secgan.data.masks import SEGMENTS_12
-from secgan.data.rafd import identity_split, parse_rafd_name
+from secgan.data.rafd import parse_rafd_name, split_identities
 from secgan.data.registry import build_dataset
 from secgan.errors import ConfigError, DataError
 
@@ -84,13 +85,8 @@ def test_celebahq_missing_image_folder(hq_dir):
 # ---------------------------------------------------------------------------- RaFD
 @pytest.fixture
 def rafd_dir(tmp_path):
-    """9 models x 8 expressions x cameras 090 and 045, small (68x102) images; one file of another name."""
-    root = tmp_path / "rafd"
-    for model in range(1, 10):
-        for expr in RAFD_EXPRESSIONS:
-            for cam in ("090", "045"):
-                eth, gender = ("Caucasian", "female") if model % 2 else ("Moroccan", "male")
-                write_jpeg(root / f"Rafd{cam}_{model:02d}_{eth}_{gender}_{expr}_frontal.jpg", (68, 102))
+    """9 models x 8 expressions x 3 gazes x all 5 cameras, small (68x102) images; one file of another name."""
+    root = write_rafd(tmp_path / "rafd", 9)
     write_jpeg(root / "readme_photo.jpg", (10, 10))
     return root
 
@@ -100,23 +96,50 @@ def test_rafd_name_parsing_and_identity_split():
     assert info == {"camera": "090", "model": "01", "ethnicity": "Caucasian", "gender": "female",
                     "expression": "angry", "gaze": "frontal"}  # fmt: skip
     assert parse_rafd_name("something.jpg") is None
-    train, test = identity_split([f"{m:02d}" for m in range(1, 68)])
+    ids = [f"{m:02d}" for m in range(1, 68)]
+    train, test = split_identities(ids, "sorted")
     assert len(train) == 60 and len(test) == 7 and test[0] == "61"
+    # the paper's random split: seeded, reproducible, sorted lists, 60 / 7, disjoint
+    train0, test0 = split_identities(ids)
+    assert (train0, test0) == split_identities(list(reversed(ids)), "random", 0)
+    assert len(train0) == 60 and len(test0) == 7 and set(train0).isdisjoint(test0)
+    assert test0 != test and test0 == sorted(test0, key=int)
+    assert split_identities(ids, "random", 1)[1] != test0
+    with pytest.raises(ConfigError, match="identity_split='alphabetical'.*random, sorted"):
+        split_identities(ids, "alphabetical")
 
 
 def test_rafd_loader(rafd_dir):
     train = build_dataset("rafd", rafd_dir, split="train", image_size=32)
     test = build_dataset("rafd", rafd_dir, split="test", image_size=32)
-    assert len(train) == 8 * 8 and len(test) == 8  # camera 090 only; 8 models train, 1 test
+    per_model = 8 * 3 * 3  # expressions x gazes x the paper's cameras 045, 090, 135
+    assert len(train) == 8 * per_model and len(test) == per_model  # 8 models train, 1 test
+    assert {n[4:7] for n in train.names} == {"045", "090", "135"}
+    assert {n.rsplit("_", 1)[1] for n in train.names} == {"frontal.jpg", "left.jpg", "right.jpg"}
     assert train.attributes == list(RAFD_EXPRESSIONS)
     assert set(train.meta["model"]).isdisjoint(test.meta["model"])
+    info = train.split_info
+    assert info["identity_split"] == "random" and info["split_seed"] == 0 and info["identities"] == 9
+    assert info["test_identities"] == sorted(set(test.meta["model"]))
     assert torch.equal(train.labels.sum(1), torch.ones(len(train)))  # one-hot
     first = train[0]
-    assert first["name"] == "Rafd090_01_Caucasian_female_angry_frontal.jpg"
-    assert first["label"].argmax().item() == RAFD_EXPRESSIONS.index("angry")
+    assert first["label"].argmax().item() == RAFD_EXPRESSIONS.index(first["name"].split("_")[4])
     assert len(build_dataset("rafd", rafd_dir, split="val")) == len(test)  # val = the test identities
-    both = build_dataset("rafd", rafd_dir, split="all", cameras=["090", "045"])
-    assert len(both) == 9 * 8 * 2
+    frontal = build_dataset("rafd", rafd_dir, split="all", cameras=["090"])
+    assert len(frontal) == 9 * 8 * 3
+    every = build_dataset("rafd", rafd_dir, split="all", cameras=None)
+    assert len(every) == 9 * 8 * 3 * 5
+    sorted_test = build_dataset("rafd", rafd_dir, split="test", identity_split="sorted")
+    assert set(sorted_test.meta["model"]) == {"09"} and sorted_test.split_info["split_seed"] is None
+
+
+def test_rafd_data_check_reports_the_papers_counts(tmp_path):
+    # every identity, expression, gaze and all five cameras: the defaults keep the paper's 4,824 images
+    root = write_rafd(tmp_path / "rafd67", 67, size=(17, 26))
+    r = check_dataset(root, "rafd", progress=False)
+    assert r["splits"] == {"train": 4320, "val": 504, "test": 504} and r["images"] == 4824
+    assert r["split_info"]["identities"] == 67 and len(r["split_info"]["train_identities"]) == 60
+    assert r["split_info"]["cameras"] == ["045", "090", "135"]
 
 
 def test_rafd_head_crop_on_full_size_image(tmp_path):
@@ -134,7 +157,7 @@ def test_rafd_bad_options(rafd_dir):
     with pytest.raises(ConfigError, match="8 expressions"):
         build_dataset("rafd", rafd_dir, attrs="Male")
     with pytest.raises(DataError, match="no RaFD images"):
-        build_dataset("rafd", rafd_dir, cameras=["180"])
+        build_dataset("rafd", rafd_dir, cameras=["315"])
 
 
 # ---------------------------------------------------------------------------- custom

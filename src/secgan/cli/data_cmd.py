@@ -55,7 +55,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--attrs", default=None, help="comma-separated attribute names (None: the paper's 13)")
     c.add_argument("--deep", action="store_true", help="decode every image")
     c.add_argument("--split-scheme", default=None, help="celeba: auto|paper|partition-file; celebahq: paper")
-    c.add_argument("--cameras", default=None, help="rafd: comma-separated camera angles (None: 090)")
+    c.add_argument(
+        "--cameras",
+        default=None,
+        help="rafd: comma-separated camera angles (None: 045,090,135, the paper's)",
+    )
+    c.add_argument(
+        "--identity-split",
+        default=None,
+        choices=("random", "sorted"),
+        help="rafd: 60 training identities drawn at random (None: random, seeded) or the first 60 ids",
+    )
+    c.add_argument(
+        "--split-seed", type=int, default=None, help="rafd: seed of the random identity split (None: 0)"
+    )
     c.add_argument("--csv", default=None, help="custom: label CSV file name (None: labels.csv)")
     c.add_argument("--no-progress", action="store_true", help="no progress bar")
     c.set_defaults(func=_check)
@@ -100,8 +113,13 @@ def _check(args: argparse.Namespace) -> int:
 
             raise ConfigError(f"--split-scheme applies to celeba and celebahq, not {args.dataset}")
         options["split_scheme"] = args.split_scheme
-    if args.cameras and args.dataset == "rafd":
-        options["cameras"] = [c.strip() for c in args.cameras.split(",") if c.strip()]
+    if args.dataset == "rafd":
+        if args.cameras:
+            options["cameras"] = [c.strip() for c in args.cameras.split(",") if c.strip()]
+        if args.identity_split:
+            options["identity_split"] = args.identity_split
+        if args.split_seed is not None:
+            options["split_seed"] = args.split_seed
     if args.csv and args.dataset == "custom":
         options["csv"] = args.csv
     report = check_dataset(

@@ -58,6 +58,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--split", default="test", choices=["train", "val", "test", "all"], help="dataset split to translate"
     )
     p.add_argument(
+        "--cameras",
+        default=None,
+        help="rafd: comma-separated camera angles (default 045,090,135, the paper's)",
+    )
+    p.add_argument(
+        "--identity-split",
+        default="random",
+        choices=("random", "sorted"),
+        help="rafd: how the 67 identities were split 60 / 7 in training (default random, seeded)",
+    )
+    p.add_argument("--split-seed", type=int, default=0, help="rafd: seed of the random identity split (0)")
+    p.add_argument(
         "--max-images", type=int, default=None, metavar="N", help="evaluate the first N images of the split"
     )
     p.add_argument(
@@ -100,6 +112,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     r.set_defaults(func=run_report)
 
 
+def _data_options(args: argparse.Namespace) -> dict:
+    """Loader options of the dataset (RaFD: cameras and identity split, as in training)."""
+    if args.dataset != "rafd":
+        return {}
+    opts: dict = {"identity_split": args.identity_split, "split_seed": args.split_seed}
+    if args.cameras:
+        opts["cameras"] = [c.strip() for c in args.cameras.split(",") if c.strip()]
+    return opts
+
+
 def run_evaluate(args: argparse.Namespace) -> int:
     from secgan.metrics.evaluate import EvalOptions, evaluate
 
@@ -123,6 +145,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         seed=args.seed,
         precision=args.precision,
         workers=args.workers,
+        data_options=_data_options(args),
     )
     m = evaluate(opts)
     summary = {

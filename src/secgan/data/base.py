@@ -89,6 +89,7 @@ class FaceDataset(Dataset):
         self.source = source
         self.skipped = 0
         self.meta: dict[str, list] = {}  # per-item extras aligned with ``names`` (e.g. RaFD model ids)
+        self.split_info: dict | None = None  # how the split was made, when it is drawn (RaFD identities)
         self.mask_array: np.ndarray | None = None
         if mask_array is not None:
             self.set_mask_array(mask_array)

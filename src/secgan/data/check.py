@@ -92,6 +92,8 @@ def check_dataset(
         "image_sizes_sampled": dict(sizes),
         "masks": _mask_report(ds_all),
     }
+    if datasets["train"].split_info is not None:  # a drawn split (RaFD identities): how, and who
+        report["split_info"] = datasets["train"].split_info
     if deep:
         bad = []
         missing = 0

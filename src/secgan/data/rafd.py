@@ -1,14 +1,19 @@
 """RaFD (Radboud Faces Database), read from the original file names (SPEC §6).
 
 Files look like ``Rafd090_01_Caucasian_female_angry_frontal.jpg``: camera angle, model id, ethnicity,
-gender, expression, gaze. Images may sit directly in ROOT or in sub-folders. Only camera ``090``
-(frontal) is used by default (``cameras``). Labels are one-hot over the 8 expressions
-(``RAFD_EXPRESSIONS``). Transform: the 600x600 head crop (rows 170:770, cols 40:640 of the 681x1024
-original; the same box scaled proportionally for other sizes), resized to ``image_size``.
+gender, expression, gaze. Images may sit directly in ROOT or in sub-folders. By default the paper's (and
+StarGAN's) set is used: cameras ``045``, ``090`` and ``135`` (``cameras``; the profile cameras ``000`` and
+``180`` are left out), all three gazes, 8 expressions: 4,824 images of 67 identities, 4,320 train / 504
+test. Labels are one-hot over the 8 expressions (``RAFD_EXPRESSIONS``). Transform: the 600x600 head crop
+(rows 170:770, cols 40:640 of the 681x1024 original; the same box scaled proportionally for other
+sizes), resized to ``image_size``.
 
-Split by identity: model ids sorted numerically; the first 60 train and the rest test (7 in the full
-set). With fewer than 67 models, ``round(n * 60 / 67)`` train (at least one model left for test when
-there are two or more). RaFD has no validation set: ``split="val"`` returns the test identities.
+Split by identity: 60 of the 67 identities train and the rest (7) test. ``identity_split="random"`` (the
+default; the paper picks the 60 at random) draws them with ``numpy.random.default_rng(split_seed)`` from
+the numerically sorted ids; ``"sorted"`` takes the first 60 ids. With fewer than 67 identities,
+``round(n * 60 / 67)`` train (at least one identity left for test when there are two or more). The
+dataset's ``split_info`` holds the scheme, the seed and both identity lists (the trainer writes them to
+the run folder). RaFD has no validation set: ``split="val"`` returns the test identities.
 """
 
 from __future__ import annotations
@@ -36,7 +41,8 @@ RAFD_NAME = re.compile(
 )
 TRAIN_MODELS = 60
 FULL_MODELS = 67
-DEFAULT_CAMERAS = ("090",)
+DEFAULT_CAMERAS = ("045", "090", "135")
+IDENTITY_SPLITS = ("random", "sorted")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
 
 
@@ -50,9 +56,19 @@ def parse_rafd_name(name: str) -> dict[str, str] | None:
     return d
 
 
-def identity_split(models: Sequence[str]) -> tuple[list[str], list[str]]:
-    """Sorted model ids -> ``(train_ids, test_ids)`` (see the module docstring)."""
-    ids = sorted(set(models), key=lambda m: (int(m) if m.isdigit() else 10**9, m))
+def _id_key(m: str) -> tuple[int, str]:
+    return (int(m) if m.isdigit() else 10**9, m)
+
+
+def split_identities(
+    models: Sequence[str], scheme: str = "random", seed: int = 0
+) -> tuple[list[str], list[str]]:
+    """Model ids -> ``(train_ids, test_ids)``, each sorted (see the module docstring)."""
+    if scheme not in IDENTITY_SPLITS:
+        raise ConfigError(
+            f"RaFD identity_split={scheme!r} is not valid; choose one of: {', '.join(IDENTITY_SPLITS)}"
+        )
+    ids = sorted(set(models), key=_id_key)
     n = len(ids)
     if n >= FULL_MODELS:
         k = TRAIN_MODELS
@@ -60,7 +76,9 @@ def identity_split(models: Sequence[str]) -> tuple[list[str], list[str]]:
         k = int(round(n * TRAIN_MODELS / FULL_MODELS))
         if n >= 2:
             k = min(k, n - 1)
-    return ids[:k], ids[k:]
+    if scheme == "random":
+        ids = [ids[i] for i in np.random.default_rng(seed).permutation(n)]
+    return sorted(ids[:k], key=_id_key), sorted(ids[k:], key=_id_key)
 
 
 def load_rafd(
@@ -71,10 +89,14 @@ def load_rafd(
     flip: bool = False,
     masks: str | None = None,
     cameras: Sequence[str] | str | None = DEFAULT_CAMERAS,
+    identity_split: str = "random",
+    split_seed: int = 0,
     on_error: str = "raise",
 ) -> FaceDataset:
     """Build the RaFD dataset of ``split``. ``attrs`` must be ``None`` or the 8 expressions (labels are
-    always the one-hot expression); ``masks`` other than ``None`` is refused (RaFD has no masks)."""
+    always the one-hot expression); ``masks`` other than ``None`` is refused (RaFD has no masks).
+    ``cameras``: the camera angles kept (``None``: all); ``identity_split`` (``"random"`` or
+    ``"sorted"``) and ``split_seed``: how the identities are split (see the module docstring)."""
     root = Path(root)
     check_split(split)
     if attrs is not None:
@@ -117,7 +139,7 @@ def load_rafd(
     items.sort(
         key=lambda it: (int(it[1]["model"]), it[1]["expression"], it[1]["gaze"], it[1]["camera"], it[0].name)
     )
-    train_ids, test_ids = identity_split([it[1]["model"] for it in items])
+    train_ids, test_ids = split_identities([it[1]["model"] for it in items], identity_split, split_seed)
     keep = {"train": set(train_ids), "val": set(test_ids), "test": set(test_ids)}.get(split)
     chosen = [it for it in items if keep is None or it[1]["model"] in keep]
     labels = np.zeros((len(chosen), len(RAFD_EXPRESSIONS)), np.float32)
@@ -136,4 +158,12 @@ def load_rafd(
         source=f"rafd:{root}:{split}",
     )
     ds.meta["model"] = [info["model"] for _, info in chosen]
+    ds.split_info = {
+        "identity_split": identity_split,
+        "split_seed": int(split_seed) if identity_split == "random" else None,
+        "cameras": sorted(cams) if cams is not None else None,
+        "identities": len(train_ids) + len(test_ids),
+        "train_identities": train_ids,
+        "test_identities": test_ids,
+    }
     return ds

@@ -127,3 +127,25 @@ def test_yaml_file_extends_a_preset(tmp_path):
         load_config(str(bad))
     with pytest.raises(ConfigError, match="unknown preset"):
         load_config("no-such-preset")
+
+
+def test_reference_departures_defaults():
+    # AttGAN-PyTorch does not flip; official StarGAN does. Both keep flips as an option.
+    for name in preset_names():
+        cfg = load_config(name)
+        if name.startswith("_"):
+            continue
+        assert cfg.data.flip == (cfg.model.backbone == "stargan"), name
+        if cfg.model.backbone == "stargan":
+            assert cfg.train.schedule == "linear", name  # the paper's decay to 0
+    cfg = apply_overrides(load_config("celeba-attgan-128-secgan"), ["data.flip=true"])
+    assert cfg.data.flip is True
+    cfg = apply_overrides(load_config("celeba-stargan-128-secgan"), ["train.schedule=stargan_official"])
+    assert cfg.train.schedule == "stargan_official"
+    # RaFD: the paper's cameras unless set, seeded random identity split
+    rafd = load_config("rafd-stargan-128-secgan")
+    assert rafd.data.loader_options() == {"identity_split": "random", "split_seed": 0}
+    rafd = apply_overrides(rafd, ["data.cameras=090", "data.identity_split=sorted"])
+    assert rafd.data.loader_options() == {"identity_split": "sorted", "split_seed": 0, "cameras": ["090"]}
+    with pytest.raises(ConfigError, match="data.identity_split"):
+        apply_overrides(rafd, ["data.identity_split=alphabetical"])

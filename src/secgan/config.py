@@ -22,7 +22,7 @@ from secgan.errors import ConfigError
 
 BACKBONES = ("stargan", "attgan")
 MODES = ("baseline", "concat", "secgan")
-SCHEDULES = ("linear", "exponential", "constant")
+SCHEDULES = ("linear", "exponential", "constant", "stargan_official")  # training/schedule.py
 MASK_SOURCES = ("parser", "gt")
 IDENTITY_SPLITS = ("random", "sorted")  # RaFD (secgan.data.rafd)
 
@@ -113,7 +113,9 @@ class TrainConfig:
     d_lr: float = 1e-4
     beta1: float = 0.5
     beta2: float = 0.999
-    schedule: str = "linear"  # linear (to 0) | exponential (to final_lr) | constant
+    schedule: str = (
+        "linear"  # linear (to 0, the paper) | stargan_official | exponential (to final_lr) | constant
+    )
     decay_start: int = 100_000  # the lr is constant up to this step
     final_lr: float = 0.0  # exponential: the lr at the last step
     amp: bool = False  # bf16 autocast (CUDA); the gradient penalty stays in float32

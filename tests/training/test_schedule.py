@@ -29,3 +29,22 @@ def test_constant_and_errors():
         lr_at(20, 1e-4, 100, 10, "cosine")
     with pytest.raises(ConfigError, match="final_lr"):
         lr_at(20, 1e-4, 100, 10, "exponential", 0.0)
+
+
+def _official_stargan_lrs(base: float, num_iters: int, num_iters_decay: int) -> list[float]:
+    """The lr each iteration of official StarGAN's training loop uses (its solver.py decay, re-enacted)."""
+    lr, out = base, []
+    for i in range(num_iters):
+        out.append(lr)
+        if (i + 1) % 1000 == 0 and (i + 1) > (num_iters - num_iters_decay):
+            lr -= base / float(num_iters_decay)
+    return out
+
+
+def test_stargan_official_decay_is_the_reference_loop():
+    want = _official_stargan_lrs(1e-4, 20_000, 10_000)
+    got = [lr_at(s, 1e-4, 20_000, 10_000, "stargan_official") for s in range(1, 20_001)]
+    assert got == pytest.approx(want, rel=1e-12, abs=1e-18)
+    # the paper's setting: 200K iterations, decay from 100K -> still 99.9 % of the rate at the end
+    assert lr_at(200_000, 1e-4, 200_000, 100_000, "stargan_official") == pytest.approx(1e-4 * 0.99901)
+    assert lr_at(200_000, 1e-4, 200_000, 100_000, "linear") == 0.0  # the paper's (the default)

@@ -97,7 +97,7 @@ def test_rec_l1():
 def test_mask_ce_label_map_and_one_hot_agree():
     probs = torch.full((2, 12, 3, 3), 1 / 12)
     labels = torch.randint(0, 12, (2, 3, 3))
-    loss, _ = L.rec_mask_loss(labels, probs)
+    loss, _ = L.rec_mask_loss(labels, probs.log())
     assert loss.item() == pytest.approx(math.log(12), rel=1e-6)
     # half of the mass on the right class everywhere -> log 2
     probs = torch.full((1, 12, 2, 2), 0.5 / 11)
@@ -105,8 +105,8 @@ def test_mask_ce_label_map_and_one_hot_agree():
     for i in range(2):
         for j in range(2):
             probs[0, lab[0, i, j], i, j] = 0.5
-    a = L.mask_ce(lab, probs)
-    b = L.mask_ce(torch.nn.functional.one_hot(lab, 12).permute(0, 3, 1, 2).float(), probs)
+    a = L.mask_ce(lab, probs.log())
+    b = L.mask_ce(torch.nn.functional.one_hot(lab, 12).permute(0, 3, 1, 2).float(), probs.log())
     assert a.item() == pytest.approx(math.log(2), rel=1e-6)
     assert b.item() == pytest.approx(a.item(), rel=1e-6)
 
@@ -121,7 +121,7 @@ class _TinyParser(torch.nn.Module):
             p.requires_grad_(False)
 
     def forward(self, x):
-        return torch.softmax(self.conv(x), dim=1)
+        return torch.log_softmax(self.conv(x), dim=1)  # log-probabilities, as P.log_probs12
 
 
 def test_sc_rgb_flows_through_frozen_parser_only_into_g_rgb():
@@ -129,10 +129,10 @@ def test_sc_rgb_flows_through_frozen_parser_only_into_g_rgb():
     P = _TinyParser()
     x_out = torch.randn(2, 3, 4, 4, requires_grad=True)  # stands for G_rgb's output
     s_out = torch.softmax(torch.randn(2, 12, 4, 4), 1).requires_grad_(True)  # G_seg's output
-    p = P(x_out)
-    loss, _ = L.sc_loss_rgb(s_out, p)
+    logp = P(x_out)
+    loss, _ = L.sc_loss_rgb(s_out, logp)
     target = s_out.detach().argmax(1)
-    expected = -p.detach().log().gather(1, target[:, None]).mean()
+    expected = -logp.detach().gather(1, target[:, None]).mean()
     assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
     loss.backward()
     assert x_out.grad is not None and x_out.grad.abs().sum() > 0
@@ -145,7 +145,7 @@ def test_sc_seg_targets_the_parser_argmax():
     p = torch.softmax(torch.randn(2, 12, 3, 3), 1).requires_grad_(True)
     s_out_logits = torch.randn(2, 12, 3, 3, requires_grad=True)
     s_out = torch.softmax(s_out_logits, 1)
-    loss, st = L.sc_loss_seg(p, s_out)
+    loss, st = L.sc_loss_seg(p, torch.log_softmax(s_out_logits, 1))
     target = p.detach().argmax(1)
     expected = -s_out.detach().log().gather(1, target[:, None]).mean()
     assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
@@ -153,3 +153,75 @@ def test_sc_seg_targets_the_parser_argmax():
     assert p.grad is None
     assert s_out_logits.grad is not None
     assert 0.0 <= float(st["sc_agree"]) <= 1.0
+
+
+# ------------------------------------------------------------------------------------------- log space
+def _clamped_ce(target: torch.Tensor, probs: torch.Tensor) -> torch.Tensor:
+    """The former form: ``-log(clamp(probs, 1e-8))`` at the target class, averaged over pixels."""
+    return -probs.clamp_min(1e-8).log().gather(1, target[:, None]).mean()
+
+
+def test_log_space_ce_equals_the_clamped_form_where_the_clamp_is_inactive():
+    torch.manual_seed(2)
+    logits = torch.randn(2, 12, 5, 5) * 3
+    target = torch.randint(0, 12, (2, 5, 5))
+    probs = torch.softmax(logits, 1)
+    assert probs.min() > 1e-8  # the clamp is inactive everywhere
+    got = L.mask_ce(target, torch.log_softmax(logits, 1))
+    assert got.item() == pytest.approx(_clamped_ce(target, probs).item(), rel=1e-6)
+
+
+def test_a_pixel_at_probability_1e_12_still_gets_a_gradient():
+    # G_seg's output: the target class at ~1e-12 on one pixel (an inconsistent pixel of eqs. 10-12)
+    logits = torch.zeros(1, 12, 1, 2)
+    logits[0, 0, 0, 0] = 30.0  # segment 0 dominates pixel 0; segment 5 there has p ~ e^-30 ~ 1e-13
+    logits.requires_grad_(True)
+    target = torch.tensor([[[5, 0]]])
+    probs = torch.softmax(logits, 1)
+    assert 1e-14 < probs[0, 5, 0, 0].item() < 1e-11
+    loss = L.mask_ce(target, torch.log_softmax(logits, 1))
+    loss.backward()
+    g = logits.grad[0, :, 0, 0]
+    assert g[5].item() == pytest.approx(-0.5, rel=1e-6)  # d/dz_t of -log p_t / 2 pixels = (p_t - 1) / 2
+    assert g[0].item() == pytest.approx(0.5, rel=1e-6)
+    # the clamped form gives that pixel a constant and no gradient at all
+    logits.grad = None
+    _clamped_ce(target, torch.softmax(logits, 1)).backward()
+    assert logits.grad[0, :, 0, 0].abs().max().item() < 1e-6
+
+
+def test_g_seg_log_probs_and_parser_log_probs_in_log_space():
+    from secgan.data.masks import LUT_19_TO_12, log_soft_19_to_12, soft_19_to_12
+    from secgan.models.attgan import AttGANGenerator
+    from secgan.models.stargan import StarGANGenerator
+
+    torch.manual_seed(3)
+    s_in = torch.softmax(torch.randn(2, 12, 16, 16), 1)
+    c = torch.randn(2, 3)
+    for g in (
+        StarGANGenerator(12, 12, 3, conv_dim=4, n_res=1, n_down=2, output="softmax"),
+        AttGANGenerator(12, 12, 3, enc_dim=4, dec_dim=4, n_layers=3, max_dim=16, output="softmax"),
+    ):
+        g.eval()
+        probs, logp = g(s_in, c, with_log_probs=True)
+        torch.testing.assert_close(probs, g(s_in, c))  # the same softmax output
+        torch.testing.assert_close(logp.exp(), probs)
+        with pytest.raises(ValueError, match="softmax generator"):
+            StarGANGenerator(3, 3, 3, conv_dim=4, n_res=1)(
+                torch.zeros(1, 3, 8, 8), c[:1], with_log_probs=True
+            )
+    # parser: logsumexp over the merged classes of the 19-class log-softmax
+    z = torch.randn(2, 19, 3, 3) * 4
+    want = soft_19_to_12(torch.softmax(z.double(), 1)).log()
+    torch.testing.assert_close(
+        log_soft_19_to_12(torch.log_softmax(z, 1)).double(), want, rtol=1e-5, atol=1e-5
+    )
+    # a merged segment (eyes: two classes) at ~1e-13 keeps its value and its gradient
+    z = torch.zeros(1, 19, 1, 1)
+    z[0, 0] = 31.0
+    z.requires_grad_(True)
+    eyes = [k for k, seg in enumerate(LUT_19_TO_12) if seg == 2]
+    logp12 = log_soft_19_to_12(torch.log_softmax(z, 1))
+    assert logp12[0, 2].item() == pytest.approx(math.log(2) - math.log(18 + math.exp(31)), abs=1e-4)  # ~7e-14
+    (-logp12[0, 2]).sum().backward()
+    assert all(z.grad[0, k].item() < -0.4 for k in eyes)  # pushed up, not clamped away

@@ -20,7 +20,6 @@ from secgan.errors import ConfigError
 
 Stats = dict[str, torch.Tensor]
 CLS_REDUCTIONS = ("sum_over_attrs_mean_over_batch", "mean")
-EPS = 1e-8
 
 
 def _d(t: torch.Tensor) -> torch.Tensor:
@@ -140,44 +139,47 @@ def rec_l1_loss(x: torch.Tensor, x_rec: torch.Tensor) -> tuple[torch.Tensor, Sta
     return loss, {"rec": _d(loss)}
 
 
-def mask_ce(target: torch.Tensor, probs: torch.Tensor) -> torch.Tensor:
-    """Per-pixel cross-entropy ``-1/(N H W) sum_{n,i,j} target_{n,i,j} . log(probs_{n,i,j})``.
+def mask_ce(target: torch.Tensor, log_probs: torch.Tensor) -> torch.Tensor:
+    """Per-pixel cross-entropy ``-1/(N H W) sum_{n,i,j} target_{n,i,j} . log_probs_{n,i,j}``.
 
-    ``target``: label map ``[N, H, W]`` (long) or one-hot/soft ``[N, 12, H, W]``; ``probs``: probabilities
-    ``[N, 12, H, W]`` (clamped at 1e-8 before the log).
+    ``target``: label map ``[N, H, W]`` (long) or one-hot/soft ``[N, 12, H, W]``; ``log_probs``:
+    log-probabilities ``[N, 12, H, W]`` computed in log space (G_seg's ``log_softmax``, the parser's
+    ``log_probs12``), never ``log(probs)``: a pixel whose target probability is tiny (the most inconsistent
+    pixels of eqs. 10-12) keeps its gradient instead of hitting a clamp.
     """
-    logp = probs.float().clamp_min(EPS).log()
+    logp = log_probs.float()
     if target.dim() == 3:
         return -logp.gather(1, target.long().unsqueeze(1)).mean()
     return -(target.float() * logp).sum(dim=1).mean()
 
 
-def rec_mask_loss(s_in: torch.Tensor, s_rec: torch.Tensor) -> tuple[torch.Tensor, Stats]:
+def rec_mask_loss(s_in: torch.Tensor, log_s_rec: torch.Tensor) -> tuple[torch.Tensor, Stats]:
     """Semantic reconstruction (eq. 10): ``CE(s_in, G_seg(s_in, 0))``; ``s_in`` label map ``[N, H, W]`` or
-    one-hot ``[N, 12, H, W]``, ``s_rec`` probabilities ``[N, 12, H, W]``."""
-    loss = mask_ce(s_in, s_rec)
+    one-hot ``[N, 12, H, W]``, ``log_s_rec`` G_seg's log-probabilities ``[N, 12, H, W]``."""
+    loss = mask_ce(s_in, log_s_rec)
     return loss, {"rec": _d(loss)}
 
 
 # ------------------------------------------------------------------------------------ semantic consistency
-def sc_loss_rgb(s_out: torch.Tensor, p_x_out: torch.Tensor) -> tuple[torch.Tensor, Stats]:
+def sc_loss_rgb(s_out: torch.Tensor, log_p_x_out: torch.Tensor) -> tuple[torch.Tensor, Stats]:
     """Eq. 11, the consistency term of G_rgb: target ``onehot(argmax s_out)`` (no gradient), prediction
     ``P(x_out)``.
 
-    ``s_out``: G_seg's probabilities ``[N, 12, H, W]``; ``p_x_out``: the frozen parser's probabilities on
-    G_rgb's output ``[N, 12, H, W]``, still attached to the graph so the gradient flows through the parser
-    (whose weights do not require grad) into G_rgb.
+    ``s_out``: G_seg's probabilities (or log-probabilities) ``[N, 12, H, W]``; ``log_p_x_out``: the frozen
+    parser's log-probabilities on G_rgb's output ``[N, 12, H, W]`` (``log_probs12``), still attached to the
+    graph so the gradient flows through the parser (whose weights do not require grad) into G_rgb.
     """
     target = s_out.detach().argmax(dim=1)
-    loss = mask_ce(target, p_x_out)
-    agree = (p_x_out.detach().argmax(dim=1) == target).float().mean()
+    loss = mask_ce(target, log_p_x_out)
+    agree = (log_p_x_out.detach().argmax(dim=1) == target).float().mean()
     return loss, {"sc": _d(loss), "sc_agree": agree}
 
 
-def sc_loss_seg(p_x_out: torch.Tensor, s_out: torch.Tensor) -> tuple[torch.Tensor, Stats]:
-    """Eq. 12, the consistency term of G_seg: target ``onehot(argmax P(x_out))`` (no gradient), prediction
-    ``s_out`` (G_seg's probabilities ``[N, 12, H, W]``)."""
+def sc_loss_seg(p_x_out: torch.Tensor, log_s_out: torch.Tensor) -> tuple[torch.Tensor, Stats]:
+    """Eq. 12, the consistency term of G_seg: target ``onehot(argmax P(x_out))`` (no gradient; ``p_x_out``
+    the parser's probabilities or log-probabilities), prediction G_seg's log-probabilities ``log_s_out``
+    ``[N, 12, H, W]``."""
     target = p_x_out.detach().argmax(dim=1)
-    loss = mask_ce(target, s_out)
-    agree = (s_out.detach().argmax(dim=1) == target).float().mean()
+    loss = mask_ce(target, log_s_out)
+    agree = (log_s_out.detach().argmax(dim=1) == target).float().mean()
     return loss, {"sc": _d(loss), "sc_agree": agree}

@@ -51,8 +51,8 @@ def test_generator_updates_do_not_reach_the_other_branch(tmp_path):
     batch = next(iter(tr._loader(0)))
     b = tr.prepare_batch(batch)
     x_fake = tr.G_rgb(b.x, b.c)
-    s_fake = tr.G_seg(b.s_in, b.c)
-    loss_rgb, st, loss_seg, st_seg = tr.generator_losses(b, x_fake, s_fake)
+    s_fake, s_fake_log = tr.G_seg(b.s_in, b.c, with_log_probs=True)
+    loss_rgb, st, loss_seg, st_seg = tr.generator_losses(b, x_fake, s_fake, s_fake_log)
     for net in tr.nets.values():
         net.zero_grad(set_to_none=True)
     loss_rgb.backward()
@@ -66,8 +66,13 @@ def test_generator_updates_do_not_reach_the_other_branch(tmp_path):
     assert all(torch.equal(a, p.grad) for a, p in zip(g_rgb, tr.G_rgb.parameters()))
     assert all(p.grad is None for p in tr.D_seg.parameters())
     # eq. 11 on the same tensors, by hand
-    expected = L.mask_ce(s_fake.detach().argmax(1), tr.parser.probs12(x_fake))
+    expected = L.mask_ce(s_fake.detach().argmax(1), tr.parser.log_probs12(x_fake))
     assert float(st["sc"]) == pytest.approx(expected.item(), rel=1e-5)
+    # log space equals the former log(probs) where no probability is tiny
+    clamped = -tr.parser.probs12(x_fake).clamp_min(1e-8).log().gather(1, s_fake.detach().argmax(1)[:, None])
+    assert float(st["sc"]) == pytest.approx(clamped.mean().item(), rel=1e-4)
+    seg_expected = L.mask_ce(tr.parser.probs12(x_fake).argmax(1), s_fake.clamp_min(1e-30).log())
+    assert float(st_seg["sc"]) == pytest.approx(seg_expected.item(), rel=1e-4)
     # targets are a permutation of the batch's labels; the condition is y_trg - y_src
     assert sorted(map(tuple, b.y_trg.tolist())) == sorted(map(tuple, b.y_src.tolist()))
     torch.testing.assert_close(b.c, b.y_trg - b.y_src)

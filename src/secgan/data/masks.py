@@ -68,6 +68,23 @@ def soft_19_to_12(probs19: torch.Tensor) -> torch.Tensor:
     return torch.einsum("nkhw,kc->nchw", probs19, m).contiguous()
 
 
+def log_soft_19_to_12(log_probs19: torch.Tensor) -> torch.Tensor:
+    """Differentiable, in log space: log-probabilities ``[N, 19, H, W]`` (a log-softmax) -> the 12 segments'
+    log-probabilities ``[N, 12, H, W]``, ``log p12_c = logsumexp_{k in c} log p19_k``.
+
+    Exact at any magnitude: a segment of probability 1e-30 gets ``log(1e-30)`` and a gradient, where summing
+    probabilities and taking the log would need a clamp. Merged classes are combined with ``logaddexp``.
+    """
+    out = []
+    for c in range(NUM_SEGMENTS):
+        members = [k for k, seg in enumerate(LUT_19_TO_12) if seg == c]
+        acc = log_probs19[:, members[0]]
+        for k in members[1:]:
+            acc = torch.logaddexp(acc, log_probs19[:, k])
+        out.append(acc)
+    return torch.stack(out, dim=1)  # [N, 12, H, W]
+
+
 def one_hot(labels: torch.Tensor, num_classes: int = NUM_SEGMENTS) -> torch.Tensor:
     """Label map ``[N, H, W]`` (long) -> one-hot float ``[N, C, H, W]``."""
     return torch.nn.functional.one_hot(labels.long(), num_classes).permute(0, 3, 1, 2).float()

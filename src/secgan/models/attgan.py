@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from secgan.errors import ConfigError
-from secgan.models.stargan import output_activation
+from secgan.models.stargan import output_activation, probs_and_log_probs
 
 
 class _ConvBlock(nn.Module):
@@ -75,7 +75,7 @@ class AttGANGenerator(nn.Module):
             max_dim=max_dim,
             output=output,
         )
-        self.in_channels, self.n_attrs, self.n_layers = in_channels, n_attrs, n_layers
+        self.in_channels, self.n_attrs, self.n_layers, self.output = in_channels, n_attrs, n_layers, output
         self.shortcut_layers = min(shortcut_layers, n_layers - 1)
         self.inject_layers = min(inject_layers, n_layers - 1)
 
@@ -111,13 +111,19 @@ class AttGANGenerator(nn.Module):
             zs.append(z)
         return zs
 
-    def decode(self, zs: list[torch.Tensor], c: torch.Tensor) -> torch.Tensor:
-        """Encoder features + condition ``c [N, n_a]`` -> output ``[N, C_out, H, W]``."""
+    def decode(
+        self, zs: list[torch.Tensor], c: torch.Tensor, with_log_probs: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Encoder features + condition ``c [N, n_a]`` -> output ``[N, C_out, H, W]`` (``with_log_probs``:
+        ``(probs, log_probs)`` of a softmax generator, see :meth:`forward`)."""
         if c.shape != (zs[-1].shape[0], self.n_attrs):
             raise ValueError(f"expected c [{zs[-1].shape[0]}, {self.n_attrs}], got {tuple(c.shape)}")
         c4 = c.to(zs[-1].dtype)[:, :, None, None]
         z = torch.cat([zs[-1], c4.expand(-1, -1, *zs[-1].shape[2:])], dim=1)
+        last = len(self.dec_layers) - 1
         for i, layer in enumerate(self.dec_layers):
+            if i == last and with_log_probs:  # the last conv without its softmax: the logits
+                return probs_and_log_probs(layer.layers[0](z), self.output)
             z = layer(z)
             if i < self.shortcut_layers:
                 z = torch.cat([z, zs[self.n_layers - 2 - i]], dim=1)
@@ -125,8 +131,12 @@ class AttGANGenerator(nn.Module):
                 z = torch.cat([z, c4.expand(-1, -1, *z.shape[2:])], dim=1)
         return z
 
-    def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-        return self.decode(self.encode(x), c)
+    def forward(
+        self, x: torch.Tensor, c: torch.Tensor, with_log_probs: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """``x [N, C_in, H, W]``, ``c [N, n_a]`` -> ``[N, C_out, H, W]``; ``with_log_probs`` (softmax
+        generators): ``(probs, log_probs)``, the log exact from the logits (``log_softmax``)."""
+        return self.decode(self.encode(x), c, with_log_probs)
 
 
 class AttGANDiscriminator(nn.Module):

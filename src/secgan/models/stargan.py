@@ -34,6 +34,14 @@ def output_activation(output: str) -> nn.Module:
     raise ConfigError(f"unknown generator output {output!r}; valid: {', '.join(OUTPUTS)}")
 
 
+def probs_and_log_probs(logits: torch.Tensor, output: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """A softmax generator's last pre-activation ``[N, C, H, W]`` -> ``(probs, log_probs)``, both
+    ``[N, C, H, W]``: the softmax output and its exact log (``log_softmax``), for losses in log space."""
+    if output != "softmax":
+        raise ValueError(f"log-probabilities need a softmax generator (output={output!r})")
+    return torch.softmax(logits, dim=1), torch.log_softmax(logits, dim=1)
+
+
 class ResidualBlock(nn.Module):
     """conv3x3-IN-ReLU-conv3x3-IN plus identity; keys ``main.{0,1,3,4}``."""
 
@@ -82,7 +90,7 @@ class StarGANGenerator(nn.Module):
             n_down=n_down,
             output=output,
         )
-        self.in_channels, self.n_attrs, self.n_down = in_channels, n_attrs, n_down
+        self.in_channels, self.n_attrs, self.n_down, self.output = in_channels, n_attrs, n_down, output
         layers: list[nn.Module] = [
             nn.Conv2d(in_channels + n_attrs, conv_dim, kernel_size=7, stride=1, padding=3, bias=False),
             _norm(conv_dim),
@@ -110,14 +118,22 @@ class StarGANGenerator(nn.Module):
         ]
         self.main = nn.Sequential(*layers)
 
-    def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-        """``x [N, C_in, H, W]``, ``c [N, n_a]`` -> ``[N, C_out, H, W]`` (tanh range or probabilities)."""
+    def forward(
+        self, x: torch.Tensor, c: torch.Tensor, with_log_probs: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """``x [N, C_in, H, W]``, ``c [N, n_a]`` -> ``[N, C_out, H, W]`` (tanh range or probabilities).
+
+        ``with_log_probs`` (softmax generators): ``(probs, log_probs)``, the log taken exactly from the
+        logits (``log_softmax``), so a loss on a tiny probability keeps its gradient."""
         if x.dim() != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f"expected x [N, {self.in_channels}, H, W], got {tuple(x.shape)}")
         if c.shape != (x.shape[0], self.n_attrs):
             raise ValueError(f"expected c [{x.shape[0]}, {self.n_attrs}], got {tuple(c.shape)}")
         c_map = c.to(x.dtype)[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3])
-        return self.main(torch.cat([x, c_map], dim=1))
+        h = torch.cat([x, c_map], dim=1)
+        if with_log_probs:
+            return probs_and_log_probs(self.main[:-1](h), self.output)
+        return self.main(h)
 
 
 class StarGANDiscriminator(nn.Module):

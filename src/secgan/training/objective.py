@@ -102,21 +102,26 @@ def generator_losses(
     s_fake: torch.Tensor | None,
     lc: LossConfig,
     precision: Precision,
-    parser_probs: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    parser_log_probs: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    s_fake_log: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, Stats, torch.Tensor | None, Stats]:
     """The generator objectives of the step (eqs. 14 and 16) on the same mini-batch.
 
     ``fwd`` holds the forward callables ``G_rgb``, ``D_rgb`` and, in secgan mode (``s_fake`` given),
-    ``G_seg`` and ``D_seg``; ``parser_probs`` is P's ``probs12`` (secgan mode). Returns ``(loss_rgb,
+    ``G_seg`` and ``D_seg``; ``parser_log_probs`` is P's ``log_probs12`` and ``s_fake_log`` G_seg's
+    log-probabilities beside its probabilities ``s_fake`` (secgan mode): the cross-entropies of eqs. 10-12
+    are taken in log space, never as ``log(probs)``, so the most inconsistent pixels keep their gradient. Returns ``(loss_rgb,
     stats_rgb, loss_seg | None, stats_seg)``. ``loss_rgb`` depends on G_seg only through ``argmax s_out``
     and ``loss_seg`` on G_rgb only through ``argmax P(x_out)``: neither carries a gradient into the other
     generator. The caller freezes the critics (no parameter gradients).
     """
     secgan = s_fake is not None
+    if secgan and (s_fake_log is None or parser_log_probs is None):
+        raise ValueError("secgan mode needs G_seg's log-probabilities (s_fake_log) and P's log_probs12")
     with precision.autocast():
         adv, cls = fwd["D_rgb"](x_fake)
         x_rec = fwd["G_rgb"](batch.g_in, batch.c0)
-        p_out = parser_probs(x_fake) if secgan else None
+        p_out = parser_log_probs(x_fake) if secgan else None  # log P(x_out) [B, 12, S, S]
     loss_adv, stats_adv = L.g_adv_loss(adv)
     loss_cls, stats_cls = cls_loss(cls, batch.y_trg, lc)
     loss_rec, stats_rec = L.rec_l1_loss(batch.x, x_rec)
@@ -129,11 +134,11 @@ def generator_losses(
         stats_rgb.update(stats_sc)
         with precision.autocast():
             adv_seg, cls_seg = fwd["D_seg"](s_fake)
-            s_rec = fwd["G_seg"](batch.s_in, batch.c0)
+            _, s_rec_log = fwd["G_seg"](batch.s_in, batch.c0, with_log_probs=True)
         seg_adv, seg_stats_adv = L.g_adv_loss(adv_seg)
         seg_cls, seg_stats_cls = cls_loss(cls_seg, batch.y_trg, lc)
-        seg_rec, seg_stats_rec = L.rec_mask_loss(batch.s_lab, s_rec)  # eq. 10
-        seg_sc, seg_stats_sc = L.sc_loss_seg(p_out, s_fake)  # eq. 12
+        seg_rec, seg_stats_rec = L.rec_mask_loss(batch.s_lab, s_rec_log)  # eq. 10
+        seg_sc, seg_stats_sc = L.sc_loss_seg(p_out, s_fake_log)  # eq. 12
         loss_seg = seg_adv + lc.lambda_cls_g * seg_cls + lc.lambda_rec * seg_rec + lc.lambda_sc * seg_sc
         stats_seg = {
             **seg_stats_adv, **seg_stats_cls, **seg_stats_rec, **seg_stats_sc,

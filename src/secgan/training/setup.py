@@ -129,18 +129,19 @@ def compile_forwards(
     nets: dict[str, nn.Module], parser: Any, mode: str
 ) -> tuple[dict[str, Callable[..., Any]], Callable[..., Any] | None]:
     """``torch.compile`` the generators, the critics' loss passes and (secgan mode) the parser's
-    ``probs12`` on G_rgb's output, each with static shapes: ``(forward callables by name, probs12)``.
+    ``log_probs12`` on G_rgb's output, each with static shapes: ``(forward callables by name,
+    log_probs12)``.
 
     The critics' gradient-penalty pass stays eager: AOTAutograd (torch.compile's autograd) does not
     support double backward, which the penalty's ``create_graph=True`` needs. The compiled and eager
     critics share their parameters, so both passes train the same weights.
     """
     fwd = {name: torch.compile(net, dynamic=False, backend=COMPILE_BACKEND) for name, net in nets.items()}
-    probs = parser.probs12 if parser is not None else None
+    log_probs = parser.log_probs12 if parser is not None else None
     if mode == "secgan" and parser is not None:
-        probs = torch.compile(parser.probs12, dynamic=False, backend=COMPILE_BACKEND)
+        log_probs = torch.compile(parser.log_probs12, dynamic=False, backend=COMPILE_BACKEND)
     log.info("train.compile: generators, critics (gradient penalty eager) and parser compiled")
-    return fwd, probs
+    return fwd, log_probs
 
 
 def restore_checkpoint(

@@ -129,9 +129,10 @@ class Trainer:
         # The callables of the step's forward passes: the networks themselves, or their compiled forms
         # (sharing the parameters) with train.compile. Checkpoints, samples and exports use self.nets.
         self.fwd: dict[str, Callable[..., Any]] = dict(self.nets)
-        self.parser_probs = self.parser.probs12 if self.parser is not None else None
+        # P's 12-segment log-probabilities on G_rgb's output (eqs. 11-12 are computed in log space)
+        self.parser_log_probs = self.parser.log_probs12 if self.parser is not None else None
         if cfg.train.compile:
-            self.fwd, self.parser_probs = setup.compile_forwards(self.nets, self.parser, self.mode)
+            self.fwd, self.parser_log_probs = setup.compile_forwards(self.nets, self.parser, self.mode)
         t = cfg.train
         self.opts = {
             name: torch.optim.Adam(
@@ -236,12 +237,20 @@ class Trainer:
         opt.step()
         return _prefixed(name, stats)
 
-    def generator_losses(self, b: Batch, x_fake: torch.Tensor, s_fake: torch.Tensor | None):
+    def generator_losses(
+        self,
+        b: Batch,
+        x_fake: torch.Tensor,
+        s_fake: torch.Tensor | None,
+        s_fake_log: torch.Tensor | None = None,
+    ):
         """:func:`~secgan.training.objective.generator_losses` of this run, with the critics frozen."""
         _requires_grad(self.D_rgb, False)
         _requires_grad(self.D_seg, False)
-        probs = self.parser_probs if self.mode == "secgan" else None
-        return generator_losses(self.fwd, b, x_fake, s_fake, self.cfg.loss, self.precision, probs)
+        log_probs = self.parser_log_probs if self.mode == "secgan" else None
+        return generator_losses(
+            self.fwd, b, x_fake, s_fake, self.cfg.loss, self.precision, log_probs, s_fake_log
+        )
 
     def train_step(self, step: int, batch: dict) -> dict[str, torch.Tensor]:
         """Algorithm 1, one iteration: critics every step, generators when ``step % n_critic == 0``."""
@@ -251,14 +260,16 @@ class Trainer:
         # generator update of the same step (G does not change in between).
         with torch.set_grad_enabled(g_step), self.precision.autocast():
             x_fake = self.fwd["G_rgb"](b.g_in, b.c)
-            s_fake = self.fwd["G_seg"](b.s_in, b.c) if self.mode == "secgan" else None
+            s_fake, s_fake_log = (  # G_seg's probabilities and log-probabilities [B, 12, S, S]
+                self.fwd["G_seg"](b.s_in, b.c, with_log_probs=True) if self.mode == "secgan" else (None, None)
+            )
         if s_fake is not None:  # G_seg's softmax returns NCHW: back to the step's memory format
             s_fake = s_fake.contiguous(memory_format=self.memory_format)
         stats = self.critic_step("D_rgb", b.x, x_fake, b.y_src, b.alpha_rgb)
         if self.mode == "secgan":
             stats.update(self.critic_step("D_seg", b.s_in, s_fake, b.y_src, b.alpha_seg))
         if g_step:
-            loss_rgb, st_rgb, loss_seg, st_seg = self.generator_losses(b, x_fake, s_fake)
+            loss_rgb, st_rgb, loss_seg, st_seg = self.generator_losses(b, x_fake, s_fake, s_fake_log)
             self.opts["G_rgb"].zero_grad(set_to_none=True)
             loss_rgb.backward()
             distributed.all_reduce_grads(self.G_rgb)

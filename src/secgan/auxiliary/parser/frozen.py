@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from secgan.data.masks import soft_19_to_12
+from secgan.data.masks import log_soft_19_to_12, soft_19_to_12
 from secgan.errors import WeightsError
 from secgan.models.bisenet import IMAGENET_MEAN, IMAGENET_STD
 from secgan.models.export import BundledParserCard, ModelCard
@@ -146,6 +146,11 @@ class FrozenParser(nn.Module):
         view fails in backward on CPU ("grad_input must be contiguous").
         """
         return soft_19_to_12(torch.softmax(self.logits19(x), dim=1)).contiguous()
+
+    def log_probs12(self, x: torch.Tensor) -> torch.Tensor:
+        """Log-probabilities over the 12 segments ``[N, 12, H, W]``: the logsumexp over each segment's classes
+        of the 19-class log-softmax (exact where :meth:`probs12` underflows; what the losses use)."""
+        return log_soft_19_to_12(torch.log_softmax(self.logits19(x).float(), dim=1))
 
     @torch.no_grad()
     def labels12(self, x: torch.Tensor) -> torch.Tensor:

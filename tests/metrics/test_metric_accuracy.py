@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from secgan.data.attributes import PAPER_ATTRIBUTES, RAFD_EXPRESSIONS, celeba_edit_targets, rafd_edit_targets
-from secgan.metrics.accuracy import AccuracyCounter, edit_accuracy, expression_correct
+from secgan.metrics.accuracy import AccuracyCounter, edit_accuracy, expression_correct, implied_changes
 
 A = list(PAPER_ATTRIBUTES)
 IDX = {a: i for i, a in enumerate(A)}
@@ -65,7 +65,7 @@ def test_edit_accuracy_counts_target_of_edited_attribute_only():
     pred[1, i] = 0  # wrong on the edited attribute
     pred[2, IDX["Black_Hair"]] = 1  # wrong elsewhere: does not matter
     out = edit_accuracy(pred, y_src, y_trg, i)
-    assert out == {"accuracy": 0.75, "n": 4, "n_unchanged": 0}
+    assert out == {"accuracy": 0.75, "n": 4, "n_implied": 1}  # image 0: Black_Hair turned off by the rule
 
 
 def test_unchanged_target_is_scored_against_the_source():
@@ -75,7 +75,7 @@ def test_unchanged_target_is_scored_against_the_source():
     y_trg = y_src.clone()
     pred = torch.stack([y_src[0], torch.zeros(len(A))])  # keeps the source / drops it
     out = edit_accuracy(pred, y_src, y_trg, i)
-    assert out["n_unchanged"] == 2 and out["accuracy"] == 0.5
+    assert out["n_implied"] == 0 and out["accuracy"] == 0.5
 
 
 def test_rafd_targets_and_argmax_rule():
@@ -106,6 +106,17 @@ def test_counter_unweighted_mean():
     c.update(1, torch.tensor([False, True]))  # 0.5 on 2
     assert c.mean() == pytest.approx(0.625)  # not the pooled 4/6
     assert c.summary()["counts"] == {"a": 4, "b": 2}
+
+
+def test_counter_counts_targets_changed_by_the_conflict_rules():
+    i = IDX["Blond_Hair"]
+    y_src = torch.cat([labels("Black_Hair"), labels(), labels("Blond_Hair", "Brown_Hair")])
+    y_trg = celeba_edit_targets(y_src, i, A)
+    implied = implied_changes(y_src, y_trg, i)
+    assert implied.tolist() == [True, False, False]  # blond off on image 2 changes nothing else
+    c = AccuracyCounter(A)
+    c.update(i, torch.tensor([True, True, False]), implied)
+    assert c.summary()["conflict_rule_targets"]["Blond_Hair"] == 1 and "unchanged_targets" not in c.summary()
 
 
 def test_receding_hairline_follows_bald_rule():

@@ -122,6 +122,8 @@ def test_baseline_metrics_examples_and_cache(world):
     assert "G.safetensors" in proto["model_weights_sha256"]
     assert proto["feature_extractors"]["fid_cls"]["name"] == "classifier_penultimate"
     assert proto["generator_norm_stats"] == "input"
+    assert proto["precision"] == "fp32"  # the default, recorded
+    assert set(acc["conflict_rule_targets"]) == set(ATTRS)
 
     ex = np.load(out / "examples.npz")
     assert ex["images"].shape == (4, S, S, 3) and ex["images"].dtype == np.uint8
@@ -261,3 +263,12 @@ def test_missing_model_folder_is_a_user_error(world, tmp_path):
 
     with pytest.raises(WeightsError, match="neither a run folder"):
         evaluate(_opts(world, tmp_path / "nothing"))
+
+
+def test_cli_evaluates_in_fp32_unless_bf16_is_asked_for():
+    from secgan.cli import build_parser
+
+    argv = ["evaluate", "RUN", "--data", "D", "--dataset", "celeba", "--classifier", "C"]
+    assert build_parser().parse_args(argv).precision == "fp32"
+    assert build_parser().parse_args([*argv, "--precision", "bf16"]).precision == "bf16"
+    assert EvalOptions(model=".", data=".", dataset="celeba", classifier=".").precision == "fp32"

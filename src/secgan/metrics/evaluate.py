@@ -41,7 +41,7 @@ from secgan.data.attributes import RAFD_EXPRESSIONS, celeba_edit_targets, rafd_e
 from secgan.data.masks import one_hot
 from secgan.data.transforms import tensor_to_image
 from secgan.errors import ConfigError, WeightsError
-from secgan.metrics.accuracy import AccuracyCounter
+from secgan.metrics.accuracy import AccuracyCounter, implied_changes
 from secgan.metrics.eval_files import (  # noqa: F401  (EvalOptions, default_out_dir: public here too)
     EVAL_SUBDIR,
     EXAMPLES_FILE,
@@ -286,8 +286,7 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
                 correct = logits.argmax(1) == gi
             else:
                 correct = (logits[:, gi] > 0) == (y_trg[:, gi] > 0.5)
-            unchanged = (y_trg[:, gi] > 0.5) == (y_src[:, gi] > 0.5)
-            counter.update(gi, correct, unchanged)
+            counter.update(gi, correct, None if expressions else implied_changes(y_src, y_trg, gi))
             per_image.add(gi, correct)
             for key, ext in extractors.items():
                 o = (

@@ -180,3 +180,32 @@ def test_bf16_autocast_keeps_the_gradient_penalty_in_float32(tmp_path):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_bf16_autocast_on_cuda(tmp_path):
     _amp_run(tmp_path, "cuda")
+
+
+def test_rafd_run_records_its_random_identity_split(tmp_path):
+    import os
+
+    from PIL import Image
+
+    from secgan.data.attributes import RAFD_EXPRESSIONS
+
+    root = tmp_path / "rafd"
+    root.mkdir()
+    Image.new("RGB", (34, 51), (120, 90, 60)).save(tmp_path / "face.jpg")
+    for model in range(1, 5):
+        for expr in RAFD_EXPRESSIONS:
+            for cam in ("000", "045", "090", "135", "180"):
+                os.link(
+                    tmp_path / "face.jpg", root / f"Rafd{cam}_{model:02d}_Caucasian_female_{expr}_left.jpg"
+                )
+    cfg = tiny_config(
+        "stargan", "baseline", "data.dataset=rafd", "data.attributes=" + ",".join(RAFD_EXPRESSIONS),
+        "loss.cls_loss=ce", f"data.root={root}", "data.split_seed=3", "train.iterations=2",
+    )  # fmt: skip
+    tr = Trainer(cfg, tmp_path / "run", progress=False)
+    assert len(tr.dataset) == 3 * 8 * 3  # 3 training identities x 8 expressions x cameras 045/090/135
+    tr.train()
+    split = json.loads((tmp_path / "run" / "data_split.json").read_text())
+    assert split["identity_split"] == "random" and split["split_seed"] == 3
+    assert sorted(split["train_identities"] + split["test_identities"]) == ["01", "02", "03", "04"]
+    assert set(tr.dataset.meta["model"]) == set(split["train_identities"])

@@ -84,6 +84,9 @@ def environment(device: torch.device | str, world_size: int = 1) -> dict[str, An
     return env
 
 
+DATA_SPLIT_FILE = "data_split.json"  # how a drawn training split was made (RaFD identities)
+
+
 class RunDir:
     """Paths and writers of one run folder. Only the main process (rank 0) writes."""
 
@@ -98,15 +101,24 @@ class RunDir:
         self.config_path = self.root / "config.json"
         self._tb = None
 
-    def create(self, config: dict[str, Any], env: dict[str, Any], resume_step: int = 0) -> None:
-        """Make the folders and write config.json / env.json. On resume, drop stats lines after
-        ``resume_step`` (they belong to steps that will be trained again)."""
+    def create(
+        self,
+        config: dict[str, Any],
+        env: dict[str, Any],
+        resume_step: int = 0,
+        data_split: dict[str, Any] | None = None,
+    ) -> None:
+        """Make the folders and write config.json / env.json (and ``data_split.json`` when the training
+        split was drawn: RaFD's seed and identity lists). On resume, drop stats lines after ``resume_step``
+        (they belong to steps that will be trained again)."""
         if not self.write:
             return
         for d in (self.root, self.checkpoints, self.samples):
             d.mkdir(parents=True, exist_ok=True)
         write_json_atomic(config, self.config_path)
         write_json_atomic(env, self.root / "env.json")
+        if data_split is not None:
+            write_json_atomic(data_split, self.root / DATA_SPLIT_FILE)
         if resume_step and self.stats_path.exists():
             keep = []
             for line in self.stats_path.read_text().splitlines():

@@ -62,6 +62,7 @@ def build_dataset(cfg: Config, parser: Any) -> Any:
         flip=False,  # flips are drawn by the trainer from the run's seed (exact resume)
         masks=masks,
         max_items=dc.max_items,
+        **dc.loader_options(),  # RaFD: cameras and identity split
     )
     if need_mask and dc.masks == "parser" and parser is not None and cfg.parser.use_cache:
         attach_mask_cache(cfg, ds, parser)

@@ -382,7 +382,12 @@ class Trainer:
             for folder in (r.checkpoints, r.export, r.samples):
                 remove_stale_temp_files(folder)
             remove_stale_temp_files(r.root, [r.config_path.name, "env.json", r.stats_path.name])
-        self.run.create(to_dict(cfg), environment(self.device, self.dist.world_size), resume_step=start)
+        self.run.create(
+            to_dict(cfg),
+            environment(self.device, self.dist.world_size),
+            resume_step=start,
+            data_split=getattr(self.dataset, "split_info", None),
+        )
         tb = self.run.tensorboard(cfg.log.tensorboard, purge_step=start + 1 if start else None)
         if self.dist.is_main:
             log.info(

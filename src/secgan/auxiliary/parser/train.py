@@ -234,12 +234,13 @@ def eval_parser_dir(
     max_images: int | None = None,
     device: str | torch.device = "cpu",
 ) -> dict[str, Any]:
-    """IoU report of a parser directory on ``split`` of a dataset with masks (at ``size``, default the
-    parser's input size)."""
+    """IoU report of a parser directory on ``split`` of a dataset with masks (at ``size``, default the image
+    size it was trained at, else its input size)."""
     from secgan.data.registry import build_dataset
 
     parser = FrozenParser.load(parser_dir, device=device)
-    size = int(size or parser.input_size)
+    trained = parser.meta.get("training") or {}
+    size = int(size or trained.get("image_size") or parser.input_size)  # the images it was trained on
     ds = build_dataset(dataset, root, split=split, image_size=size, masks="gt", max_items=max_images)
     if len(ds) == 0:
         raise DataError(f"{root}: the {split} split is empty")

@@ -97,7 +97,8 @@ def celeba_edit_targets(y_src: torch.Tensor, attr_index: int, attributes: Sequen
     Conflict rules (SPEC §7, as in AttGAN/STGAN's ``check_attribute_conflict``), applied to the images where
     the edited attribute is turned *on*: a hair colour turns the other hair colours off; ``Bald`` (and
     ``Receding_Hairline``) turns ``Bangs`` off; ``Bangs`` turns ``Bald`` (and ``Receding_Hairline``) off;
-    ``Straight_Hair`` / ``Wavy_Hair`` turn each other off. Attributes not in ``attributes`` are ignored.
+    ``Straight_Hair`` / ``Wavy_Hair`` turn each other off; ``Mustache`` / ``No_Beard`` turn each other off.
+    Attributes not in ``attributes`` are ignored.
 
     Args:
         y_src: source labels ``[N, n_a]`` in {0, 1}, columns in the order of ``attributes``.
@@ -131,7 +132,7 @@ def attribute_edit_targets(
 
     Multi-label (CelebA): invert attribute ``i``, then apply the conflict rules of the evaluation protocol
     (SPEC §7): turning a hair colour on turns the other hair colours off; Bald on turns Bangs off; Bangs on
-    turns Bald off (:func:`celeba_edit_targets`). One-hot (RaFD): target ``i`` is expression ``i``.
+    turns Bald off; Mustache and No_Beard turn each other off (:func:`celeba_edit_targets`). One-hot (RaFD): target ``i`` is expression ``i``.
     """
     y = y.float()
     n_a = y.shape[1]

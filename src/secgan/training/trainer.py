@@ -237,20 +237,13 @@ class Trainer:
         opt.step()
         return _prefixed(name, stats)
 
-    def generator_losses(
-        self,
-        b: Batch,
-        x_fake: torch.Tensor,
-        s_fake: torch.Tensor | None,
-        s_fake_log: torch.Tensor | None = None,
-    ):
+    def generator_losses(self, b: Batch, x_fake: torch.Tensor, s_fake: torch.Tensor | None,
+                         s_fake_log: torch.Tensor | None = None):  # fmt: skip
         """:func:`~secgan.training.objective.generator_losses` of this run, with the critics frozen."""
         _requires_grad(self.D_rgb, False)
         _requires_grad(self.D_seg, False)
-        log_probs = self.parser_log_probs if self.mode == "secgan" else None
-        return generator_losses(
-            self.fwd, b, x_fake, s_fake, self.cfg.loss, self.precision, log_probs, s_fake_log
-        )
+        lp = self.parser_log_probs if self.mode == "secgan" else None
+        return generator_losses(self.fwd, b, x_fake, s_fake, self.cfg.loss, self.precision, lp, s_fake_log)
 
     def train_step(self, step: int, batch: dict) -> dict[str, torch.Tensor]:
         """Algorithm 1, one iteration: critics every step, generators when ``step % n_critic == 0``."""
@@ -382,12 +375,8 @@ class Trainer:
             for folder in (r.checkpoints, r.export, r.samples):
                 remove_stale_temp_files(folder)
             remove_stale_temp_files(r.root, [r.config_path.name, "env.json", r.stats_path.name])
-        self.run.create(
-            to_dict(cfg),
-            environment(self.device, self.dist.world_size),
-            resume_step=start,
-            data_split=getattr(self.dataset, "split_info", None),
-        )
+        split = getattr(self.dataset, "split_info", None)  # a drawn split (RaFD ids): data_split.json
+        self.run.create(to_dict(cfg), environment(self.device, self.dist.world_size), start, split)
         tb = self.run.tensorboard(cfg.log.tensorboard, purge_step=start + 1 if start else None)
         if self.dist.is_main:
             log.info(

@@ -38,10 +38,13 @@ log = logging.getLogger(__name__)
 
 FID_INCEPTION_FILE = "pt_inception-2015-12-05-6726825d.pth"
 IMAGENET_INCEPTION_FILE = "inception_v3_google-0cc3c7bd.pth"
-INCEPTION_FILES = (FID_INCEPTION_FILE,)  # looked up in the weights folder when --inception is not given
+FIDELITY_INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"  # torch-fidelity's name, same layout
+# looked up in the weights folder when --inception is not given
+INCEPTION_FILES = (FID_INCEPTION_FILE, FIDELITY_INCEPTION_FILE)
 INCEPTION_WHAT = (
-    f"the FID Inception weights {FID_INCEPTION_FILE} (the TF 2015-12-05 graph ported to PyTorch, the file "
-    "pytorch-fid and torch-fidelity use; pass --inception FILE or place it in the weights folder)"
+    f"the FID Inception weights {FID_INCEPTION_FILE} or {FIDELITY_INCEPTION_FILE} (the TF 2015-12-05 "
+    "graph ported to PyTorch, as pytorch-fid and torch-fidelity load it; pass --inception FILE or place it "
+    "in the weights folder)"
 )
 IS_SPLIT_SEED = 2020  # torch-fidelity's default rng_seed for the IS shuffle
 PROTOCOL = "torch-fidelity"

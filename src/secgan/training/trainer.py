@@ -74,7 +74,7 @@ class Trainer:
         resume: continue from the newest checkpoint in ``out_dir/checkpoints``.
         dataset: a dataset object to use instead of ``build_dataset(cfg.data...)`` (tests); items as in
             ``docs/DESIGN.md``, with ``.labels``, ``.attributes``, ``.names``.
-        parser: a frozen parser (``probs12``/``labels12``) to use instead of loading ``cfg.parser.dir``.
+        parser: a frozen parser (``log_probs12``/``labels12``) to use instead of loading ``cfg.parser.dir``.
         dist_info: this process's rank and world size (a single process when None).
         progress: show the tqdm bar (main process only).
     """

@@ -129,8 +129,7 @@ class Trainer:
         # The callables of the step's forward passes: the networks themselves, or their compiled forms
         # (sharing the parameters) with train.compile. Checkpoints, samples and exports use self.nets.
         self.fwd: dict[str, Callable[..., Any]] = dict(self.nets)
-        # P's 12-segment log-probabilities on G_rgb's output (eqs. 11-12 are computed in log space)
-        self.parser_log_probs = self.parser.log_probs12 if self.parser is not None else None
+        self.parser_log_probs = self.parser.log_probs12 if self.parser is not None else None  # eqs. 11-12
         if cfg.train.compile:
             self.fwd, self.parser_log_probs = setup.compile_forwards(self.nets, self.parser, self.mode)
         t = cfg.train

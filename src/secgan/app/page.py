@@ -29,6 +29,11 @@ CLOSE_TOASTS = """(path) => {
 }"""
 
 
+def pretty(attribute: str) -> str:
+    """The one way the page names an attribute (``Black_Hair`` -> ``Black Hair``)."""
+    return attribute.replace("_", " ")
+
+
 def _error(msg: str) -> str:
     return f"**Error:** {msg}"
 
@@ -36,8 +41,6 @@ def _error(msg: str) -> str:
 def build_page(demo, examples: Sequence[Path] = ()) -> Any:
     """The Gradio Blocks of the page for ``demo`` (a :class:`~secgan.app.web.WebDemo`)."""
     import gradio as gr
-
-    from secgan.app.web import pretty
 
     ed = demo.editor
     names = [(pretty(a), a) for a in ed.attributes]

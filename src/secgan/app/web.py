@@ -25,6 +25,7 @@ import numpy as np
 # Gradio reads this when it is imported: no usage statistics, no version check.
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
+from secgan.app.page import pretty  # noqa: E402
 from secgan.editing.editor import Editor  # noqa: E402
 from secgan.editing.photo import NoFaceError, PhotoEdit, PhotoEditor  # noqa: E402
 from secgan.errors import SecganError  # noqa: E402
@@ -71,11 +72,6 @@ def make_examples(directory: Path | None = None, n: int = N_EXAMPLES) -> list[Pa
         log.warning("cannot write example images to %s: %s", directory, err)
         return []
     return paths
-
-
-def pretty(attribute: str) -> str:
-    """The one way the page names an attribute (``Black_Hair`` -> ``Black Hair``)."""
-    return attribute.replace("_", " ")
 
 
 def face_window(result: PhotoEdit, shape: tuple[int, int], size: int, margin: float = 0.15):

@@ -154,7 +154,6 @@ class Trainer:
             masks = self._source_masks if self.need_mask else None
             self.sample_batch = sample_batch(self.dataset, cfg.log.n_samples, self.device, masks)
 
-    # ------------------------------------------------------------------------------------------ setup
     # -------------------------------------------------------------------------------------- helpers
     def _source_masks(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         """Source label maps ``[N, S, S]`` (long): the dataset's (cache or ground truth) or the parser's."""
@@ -379,24 +378,14 @@ class Trainer:
         tb = self.run.tensorboard(cfg.log.tensorboard, purge_step=start + 1 if start else None)
         if self.dist.is_main:
             log.info(
-                "training %s (%s, %s) on %s x%d: steps %d..%d, params %s",
-                cfg.name or "config",
-                cfg.model.backbone,
-                self.mode,
-                self.device,
-                self.dist.world_size,
-                start + 1,
-                total,
+                "training %s (%s, %s) on %s x%d: steps %d..%d, params %s", cfg.name or "config",
+                cfg.model.backbone, self.mode, self.device, self.dist.world_size, start + 1, total,
                 self.param_counts(),
-            )
+            )  # fmt: skip
         bar = tqdm(
-            total=total,
-            initial=start,
-            desc="train",
-            unit="it",
-            dynamic_ncols=True,
+            total=total, initial=start, desc="train", unit="it", dynamic_ncols=True,
             disable=not (self.progress and self.dist.is_main),
-        )
+        )  # fmt: skip
         window = StatsWindow()
         last_stats: dict[str, float] = {}
         last_ckpt: Path | None = latest_checkpoint(self.run.checkpoints) if start else None

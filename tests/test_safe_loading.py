@@ -28,8 +28,9 @@ def test_pickle_that_runs_code_is_refused(tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
     bad = tmp_path / "evil.pt"
     torch.save({"state_dict": _Exploit(marker)}, bad)
-    with pytest.raises(WeightsError, match=r"evil\.pt"):
+    with pytest.raises(WeightsError, match=r"evil\.pt") as info:
         load_torch_file(bad)
+    assert "weights_only=False" not in str(info.value) and "\n" not in str(info.value)
     assert not marker.exists()  # the payload never ran
     # Sanity: plain pickle *would* run it, so the test exercises a real exploit.
     with open(bad, "rb") as fh:
@@ -79,3 +80,19 @@ def test_state_dict_hash_changes_with_any_value() -> None:
     b = {"w": torch.zeros(3), "b": torch.tensor([1.0, 1.0 + 1e-6])}
     assert state_dict_hash(a) == state_dict_hash({k: v.clone() for k, v in a.items()})
     assert state_dict_hash(a) != state_dict_hash(b)
+
+
+@pytest.mark.parametrize("content", [b"", b"x" * 3000, bytes(range(256)) * 4])
+def test_a_file_that_is_no_checkpoint_says_so_in_one_line(tmp_path: Path, content: bytes) -> None:
+    bad = tmp_path / "random.bin"
+    bad.write_bytes(content)
+    with pytest.raises(WeightsError) as info:
+        load_torch_file(bad, what="face-parsing checkpoint")
+    msg = str(info.value)
+    assert msg.startswith(f"{bad} is not a PyTorch checkpoint") and "weights_only" not in msg
+
+
+def test_legacy_torch_save_format_still_loads(tmp_path: Path) -> None:
+    old = tmp_path / "old.pt"
+    torch.save({"a": torch.arange(3)}, old, _use_new_zipfile_serialization=False)
+    assert torch.equal(load_torch_file(old)["a"], torch.arange(3))

@@ -59,11 +59,34 @@ def load_torch_file(path: str | os.PathLike, what: str = "weights file") -> Any:
     path = Path(path)
     if not path.is_file():
         raise WeightsError(f"{what} not found: {path}")
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if not (head.startswith(TORCH_ZIP_MAGIC) or head[:1] == PICKLE_PROTO):
+        raise WeightsError(f"{path} is not a PyTorch checkpoint (expected a {what} written by torch.save)")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - every failure becomes one clear line
-        msg = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise WeightsError(f"cannot load {what} {path} safely (weights_only=True): {msg}") from err
+        raise WeightsError(
+            f"cannot load {what} {path} safely (weights_only=True): {_load_error(err)}"
+        ) from err
+
+
+TORCH_ZIP_MAGIC = b"PK\x03\x04"  # torch.save's zip format
+PICKLE_PROTO = b"\x80"  # torch.save's legacy format: a pickle (protocol >= 2)
+
+
+def _load_error(err: Exception) -> str:
+    """The reason of a failed ``torch.load``, without PyTorch's advice to retry with
+    ``weights_only=False`` (which would run whatever code the file pickles)."""
+    text = str(err)
+    if "Weights only load failed" in text:
+        detail = text.split("WeightsUnpickler error:", 1)[1] if "WeightsUnpickler error:" in text else ""
+        lines = [
+            ln.strip() for ln in detail.splitlines() if ln.strip() and not ln.startswith("Check the doc")
+        ]
+        reason = lines[0] if lines else "unsupported content"
+        return f"it holds more than tensors and plain containers ({reason}); pickled code is never run"
+    return text.splitlines()[0] if text else type(err).__name__
 
 
 def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:

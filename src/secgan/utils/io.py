@@ -62,7 +62,9 @@ def load_torch_file(path: str | os.PathLike, what: str = "weights file") -> Any:
     with open(path, "rb") as fh:
         head = fh.read(4)
     if not (head.startswith(TORCH_ZIP_MAGIC) or head[:1] == PICKLE_PROTO):
-        raise WeightsError(f"{path} is not a PyTorch checkpoint (expected a {what} written by torch.save)")
+        raise WeightsError(
+            f"{path} is not a PyTorch checkpoint: cannot load {what} from a file torch.save did not write"
+        )
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - every failure becomes one clear line

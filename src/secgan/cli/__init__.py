@@ -50,7 +50,9 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
-        if action.default in (None, False, [], argparse.SUPPRESS) or "%(default)" in text:
+        # identity, not ==: a default of 0 or 0.0 is shown (0 == False)
+        hidden = any(action.default is v for v in (None, False, argparse.SUPPRESS)) or action.default == []
+        if hidden or "%(default)" in text:
             return text
         return super()._get_help_string(action)
 

@@ -66,9 +66,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--identity-split",
         default="random",
         choices=("random", "sorted"),
-        help="rafd: how the 67 identities were split 60 / 7 in training (default random, seeded)",
+        help="rafd: how the 67 identities were split 60 / 7 in training (random: seeded by --split-seed)",
     )
-    p.add_argument("--split-seed", type=int, default=0, help="rafd: seed of the random identity split (0)")
+    p.add_argument("--split-seed", type=int, default=0, help="rafd: seed of the random identity split")
     p.add_argument(
         "--max-images", type=int, default=None, metavar="N", help="evaluate the first N images of the split"
     )

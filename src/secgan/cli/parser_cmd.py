@@ -136,8 +136,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--dataset", required=True, choices=MASK_DATASETS, help="dataset loader")
     t.add_argument("--size", type=int, required=True, help="image side S the parser is trained at")
     t.add_argument("--out", required=True, help="parser directory to write")
-    t.add_argument("--epochs", type=int, default=D.epochs, help=f"training epochs (default {D.epochs})")
-    t.add_argument("--batch", type=int, default=D.batch_size, help=f"batch size (default {D.batch_size})")
+    t.add_argument("--epochs", type=int, default=D.epochs, help="training epochs")
+    t.add_argument("--batch", type=int, default=D.batch_size, help="batch size")
     t.add_argument("--max-images", type=int, default=None, help="use the first N training images")
     t.add_argument(
         "--max-eval-images", type=int, default=None, help="measure IoU on the first N held-out images"
@@ -148,7 +148,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--base-width",
         type=int,
         default=D.base_width,
-        help=f"BiSeNet width (default {D.base_width}; 64 = the public architecture, far slower)",
+        help="BiSeNet width (64 = the public architecture, far slower)",
     )
     t.add_argument(
         "--input-size",
@@ -157,12 +157,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help=f"side the network runs at (default max({MIN_INPUT_SIZE}, --size): its 1/8-resolution output "
         "cannot resolve eyes or earrings of small images)",
     )
-    t.add_argument("--lr", type=float, default=D.lr, help=f"peak Adam learning rate (default {D.lr:g})")
+    t.add_argument("--lr", type=float, default=D.lr, help="peak Adam learning rate")
     t.add_argument(
         "--class-balance",
         type=float,
         default=D.class_balance,
-        help=f"loss weight per segment = frequency**-X (default {D.class_balance:g}; 0: unweighted)",
+        help="loss weight per segment = frequency**-X (0: unweighted)",
     )
     t.add_argument(
         "--time-limit",

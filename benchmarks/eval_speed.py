@@ -31,7 +31,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n-res", type=int, default=3, help="generator residual blocks (paper: 6)")
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--device", default="auto")
-    ap.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"])
+    ap.add_argument(
+        "--precision",
+        default="fp32",
+        choices=["fp32", "bf16"],
+        help="generator precision (secgan evaluate's)",
+    )
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument(
         "--random-extractors", action="store_true", help="also run SwAV ResNet-50 and Inception-v3"

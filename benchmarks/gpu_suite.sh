@@ -144,7 +144,7 @@ if [ "$DRY" = 1 ]; then
     --no-photo
 else
   step eval_speed 75 20 required "$PY" benchmarks/memory.py benchmarks/eval_speed.py --images 256 --size 128 --conv-dim 64 \
-    --n-res 6 --batch 64 --workers 8 --random-extractors --device cuda --precision auto
+    --n-res 6 --batch 64 --workers 8 --random-extractors --device cuda --precision fp32
   step edit_latency 45 15 required "$PY" benchmarks/memory.py benchmarks/edit_latency.py --device cuda --repeats 50 --warmup 5
 fi
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 import torch
 
 from secgan.data.attributes import PAPER_ATTRIBUTES
@@ -86,3 +90,28 @@ def make_model_dir(
         nets["parser"] = tiny_parser_net()
         meta["parser"] = {"input_size": size}
     return save_pretrained(path, nets, meta)
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def served_model(tmp: Path, model_kwargs: dict, **serve_kwargs) -> Iterator[tuple[int, Path]]:
+    """``secgan serve`` of a tiny StarGAN model folder (``make_model_dir(tmp / "M", "stargan", size=32,
+    **model_kwargs)``) on a free port, caches under ``tmp / "cache"``; yields ``(port, model_dir)``."""
+    from secgan.app.web import serve
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CACHE_HOME", str(tmp / "cache"))  # example faces and uploads are kept here
+        mp.setenv("GRADIO_TEMP_DIR", "")  # unset for serve(); restored afterwards
+        model = make_model_dir(tmp / "M", "stargan", size=32, **model_kwargs)
+        port = free_port()
+        demo = serve(model, port=port, block=False, **serve_kwargs)
+        try:
+            yield port, model
+        finally:
+            demo.close()

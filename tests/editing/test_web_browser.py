@@ -7,13 +7,12 @@ requests nothing outside 127.0.0.1. Screenshots go to $SECGAN_SCREENSHOTS when s
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
 from urllib.parse import urlparse
 
 import numpy as np
 import pytest
-from editing_helpers import make_model_dir
+from editing_helpers import served_model
 from PIL import Image
 
 CHROMIUM = "/usr/bin/chromium"
@@ -36,27 +35,12 @@ SCREENSHOT_DIR = (
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from secgan.app.web import serve
-
     tmp = tmp_path_factory.mktemp("web")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("XDG_CACHE_HOME", str(tmp / "cache"))  # the example faces and uploads are kept here
-        mp.setenv("GRADIO_TEMP_DIR", "")
-        model = make_model_dir(tmp / "M", "stargan", size=32, parser=True, classifier=True)
-        port = _free_port()
-        demo = serve(model, host="127.0.0.1", port=port, max_upload_mb=1, block=False)
-        try:
-            yield f"http://127.0.0.1:{port}/", tmp, model
-        finally:
-            demo.close()
+    models = {"parser": True, "classifier": True}
+    with served_model(tmp, models, host="127.0.0.1", max_upload_mb=1) as (port, model):
+        yield f"http://127.0.0.1:{port}/", tmp, model
 
 
 def _shot(page, tmp, name: str) -> None:

@@ -7,42 +7,25 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import socket
 import time
 
 import pytest
-from editing_helpers import make_model_dir
+from editing_helpers import served_model
 
 pytest.importorskip("gradio", reason="the web demo needs gradio (secgan[web])")
 
 from secgan.app.guard import allowed_hosts, clean_uploads, host_name  # noqa: E402
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from secgan.app.web import serve
-
     tmp = tmp_path_factory.mktemp("guard")
     old = tmp / "cache" / "secgan" / "web-uploads" / "0ld"
     old.mkdir(parents=True)
     (old / "stale.png").write_bytes(b"x")
     os.utime(old, (time.time() - 7200, time.time() - 7200))
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("XDG_CACHE_HOME", str(tmp / "cache"))
-        mp.setenv("GRADIO_TEMP_DIR", "")  # unset for serve(); restored afterwards
-        model = make_model_dir(tmp / "M", "stargan", size=32, classifier=True)
-        port = _free_port()
-        demo = serve(model, port=port, block=False, examples=False)
-        try:
-            yield port, tmp
-        finally:
-            demo.close()
+    with served_model(tmp, {"classifier": True}, examples=False) as (port, _):
+        yield port, tmp
 
 
 def _request(port, method, path, body=None, headers=None):

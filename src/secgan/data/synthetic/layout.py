@@ -10,6 +10,7 @@ import numpy as np
 
 from .canvas import CANON_H, CANON_W, Canvas, between, ellipse
 from .geometry import Geometry, hair_outer_arc, lip_curves
+from .nuisance import Nuisance
 from .spec import FaceSpec
 
 
@@ -34,11 +35,11 @@ class Layout:
     labels: np.ndarray  # uint8 [H, W]: the final 19-class label map
 
 
-def paint_labels(spec: FaceSpec, g: Geometry, c: Canvas, rng: np.random.Generator) -> Layout:
+def paint_labels(spec: FaceSpec, g: Geometry, c: Canvas, nz: Nuisance) -> Layout:
     """Paint ``c.labels`` for ``spec`` and return the layout."""
-    sh_y = 201.0 + rng.uniform(-3, 3)
+    sh_y = 201.0 + nz.shoulder
     nw = g.neck_hw
-    collar = sh_y + (4.0 if rng.random() < 0.5 else 17.0)
+    collar = sh_y + (17.0 if nz.v_neck else 4.0)
     cloth_poly = np.array(
         [(-10, sh_y + 6), (g.cx - nw - 10, sh_y - 4), (g.cx, collar), (g.cx + nw + 10, sh_y - 4),
          (CANON_W + 10, sh_y + 6), (CANON_W + 10, CANON_H + 10), (-10, CANON_H + 10)]
@@ -46,8 +47,8 @@ def paint_labels(spec: FaceSpec, g: Geometry, c: Canvas, rng: np.random.Generato
     c.label(cloth_poly, "cloth")
 
     if spec.long_hair:
-        end = rng.uniform(188, 222)
-        arc = hair_outer_arc(g, g.hair_vol, g.cheek_y, spec.wavy, rng)
+        end = nz.hair_end
+        arc = hair_outer_arc(g, g.hair_vol, g.cheek_y, nz.wave_phase[0] if spec.wavy else None)
         side = g.fw + g.hair_vol + 3
         back = np.concatenate([[(g.cx + side + 4, end)], arc, [(g.cx - side - 4, end)]])
         if spec.wavy:
@@ -82,7 +83,7 @@ def paint_labels(spec: FaceSpec, g: Geometry, c: Canvas, rng: np.random.Generato
         c.label(ears[name][1], name)
     earrings = []
     if spec.earrings:
-        big = rng.random() < 0.5
+        big = nz.big_earrings
         for ex, _ear_poly in ears.values():
             sgn = 1 if ex > g.cx else -1
             # big enough to stay a few pixels wide at 64x64 (a drop or a ball under the lobe)
@@ -139,7 +140,7 @@ def paint_labels(spec: FaceSpec, g: Geometry, c: Canvas, rng: np.random.Generato
     c.label(nose, "nose")
 
     # lips and mouth
-    lx, line, up_top, up_low, lo_up, lo_bot = lip_curves(g, spec, rng)
+    lx, line, up_top, up_low, lo_up, lo_bot = lip_curves(g, spec, nz)
     u_lip = between(lx, up_top, lx, up_low)
     l_lip = between(lx, lo_up, lx, lo_bot)
     c.label(u_lip, "u_lip")
@@ -152,7 +153,7 @@ def paint_labels(spec: FaceSpec, g: Geometry, c: Canvas, rng: np.random.Generato
     # hair on top of the head
     if not spec.bald:
         y_end = g.eye_y + 1
-        outer = hair_outer_arc(g, g.hair_vol, y_end, spec.wavy, rng)
+        outer = hair_outer_arc(g, g.hair_vol, y_end, nz.wave_phase[1] if spec.wavy else None)
         xs = np.linspace(g.cx - g.fw + 1.5, g.cx + g.fw - 1.5, 30)
         uu = (xs - g.cx) / g.fw
         temple = g.eye_y - 4.0
@@ -165,12 +166,12 @@ def paint_labels(spec: FaceSpec, g: Geometry, c: Canvas, rng: np.random.Generato
             n = 15
             xs = np.linspace(g.cx + g.fw - 1, g.cx - g.fw + 1, n)
             uu = (xs - g.cx) / g.fw
-            base = g.eye_y - 21.0 + rng.uniform(-1.5, 1.5)
+            base = g.eye_y - 21.0 + nz.bangs_base
             ys = base + 9 * uu**4 + np.where(np.arange(n) % 2 == 0, 2.5, -2.5)
             ys[0] = ys[-1] = g.eye_y - 6
-            skull = hair_outer_arc(g, 0.0, g.eye_y - 6, False, rng)
+            skull = hair_outer_arc(g, 0.0, g.eye_y - 6)
             c.label(np.concatenate([skull, np.stack([xs, ys], 1)[::-1]]), "hair")
-    elif rng.random() < 0.85:  # the fringe of hair a bald head keeps above and behind the ears
+    elif nz.bald_fringe:  # the fringe of hair a bald head keeps above and behind the ears
         ys = np.linspace(g.eye_y - 18, g.ear_y + 8, 10)
         hw = np.array([g.half_width(y) for y in ys])
         thick = 3.0 + 2.0 * np.sin(np.linspace(0, np.pi, 10))  # thickest in the middle
@@ -180,16 +181,16 @@ def paint_labels(spec: FaceSpec, g: Geometry, c: Canvas, rng: np.random.Generato
             c.label(np.concatenate([outer, inner[::-1]]), "hair")
 
     if spec.hat:
-        hat_y = g.hairline + rng.uniform(0, 5)
-        crown = hair_outer_arc(g, g.hair_vol + 4, hat_y, False, rng)
-        brim = ellipse(g.cx, hat_y, g.fw + g.hair_vol + 9, 5.5, n=30) if rng.random() < 0.6 else None
+        hat_y = g.hairline + nz.hat_y
+        crown = hair_outer_arc(g, g.hair_vol + 4, hat_y)
+        brim = ellipse(g.cx, hat_y, g.fw + g.hair_vol + 9, 5.5, n=30) if nz.hat_brim else None
         c.label([crown] + ([brim] if brim is not None else []), "hat")
 
     glasses = None
     L_under = c.labels.copy()  # what the lenses cover (they are transparent): used for colouring
     if spec.eyeglasses:
         lw, lh = 15.0, 10.5
-        round_ = rng.random() < 0.4
+        round_ = nz.round_glasses
         lenses = []
         for sgn in (1, -1):
             ex = g.cx + sgn * g.eye_dx
@@ -215,7 +216,7 @@ def paint_labels(spec: FaceSpec, g: Geometry, c: Canvas, rng: np.random.Generato
             )
             for sgn in (1, -1)
         ]
-        frame_t = rng.uniform(2.2, 3.4)
+        frame_t = nz.frame_t
         glasses = (lenses, bridge, temples, frame_t)
         c.label(lenses, "eye_g")
         c.label_stroke(lenses, "eye_g", frame_t, closed=True)

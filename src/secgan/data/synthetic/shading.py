@@ -12,6 +12,7 @@ import numpy as np
 from .canvas import PARTS, Canvas, between, blend, ellipse, mix, noise_field
 from .geometry import Geometry
 from .layout import Layout
+from .nuisance import Nuisance
 from .spec import HAIR_RGB, FaceSpec
 
 SKIN_STOPS = np.array(
@@ -35,31 +36,30 @@ class Colours:
     hat: np.ndarray
 
 
-def draw_colours(spec: FaceSpec, rng: np.random.Generator) -> Colours:
+def draw_colours(spec: FaceSpec, nz: Nuisance) -> Colours:
+    """The colours of ``spec`` with the per-face tints of ``nz``."""
     if spec.pale:
-        skin = PALE_SKIN * rng.uniform(0.97, 1.01, 3)
+        skin = PALE_SKIN * nz.pale_tint
     else:
-        t = rng.uniform(0, 1) ** 1.2 * (len(SKIN_STOPS) - 1)
+        t = nz.skin_t**1.2 * (len(SKIN_STOPS) - 1)
         i = min(int(t), len(SKIN_STOPS) - 2)
-        skin = mix(SKIN_STOPS[i], SKIN_STOPS[i + 1], t - i) * rng.uniform(0.96, 1.03, 3)
+        skin = mix(SKIN_STOPS[i], SKIN_STOPS[i + 1], t - i) * nz.skin_tint
     skin = np.clip(skin, 0, 255).astype(np.float32)
-    hair = np.asarray(HAIR_RGB[spec.hair_colour], np.float32) * rng.uniform(0.9, 1.1)
-    hair = np.clip(hair * rng.uniform(0.96, 1.04, 3), 0, 255)
+    hair = np.asarray(HAIR_RGB[spec.hair_colour], np.float32) * nz.hair_gain
+    hair = np.clip(hair * nz.hair_tint, 0, 255)
     brow_rgb = mix(hair, (28, 22, 18), 0.45 if spec.hair_colour in ("blond", "gray") else 0.25)
     facial_hair = mix(hair, (35, 28, 22), 0.35)
     if spec.hair_colour == "gray":
         facial_hair = mix(hair, (70, 70, 72), 0.35)
     natural_lip = mix(skin, (175, 70, 75), 0.5)
     lip_rgb = (
-        np.asarray([(196, 24, 48), (168, 18, 70), (214, 70, 110), (150, 30, 40)][rng.integers(4)], np.float32)
+        np.asarray([(196, 24, 48), (168, 18, 70), (214, 70, 110), (150, 30, 40)][nz.lipstick], np.float32)
         if spec.lipstick
         else natural_lip
     )
-    iris = np.asarray(
-        [(92, 58, 30), (60, 40, 25), (70, 110, 150), (80, 120, 80)][rng.integers(4)], np.float32
-    )
-    cloth_rgb = rng.uniform(30, 230, 3).astype(np.float32)
-    hat_rgb = rng.uniform(20, 220, 3).astype(np.float32)
+    iris = np.asarray([(92, 58, 30), (60, 40, 25), (70, 110, 150), (80, 120, 80)][nz.iris], np.float32)
+    cloth_rgb = nz.cloth
+    hat_rgb = nz.hat
     return Colours(skin, hair, brow_rgb, facial_hair, lip_rgb, iris, cloth_rgb, hat_rgb)
 
 
@@ -69,11 +69,11 @@ def paint_image(
     c: Canvas,
     lay: Layout,
     col: Colours,
-    white: np.ndarray,
-    rng: np.random.Generator,
+    nz: Nuisance,
 ) -> np.ndarray:
     """The float32 image ``[H, W, 3]`` (0..255, before lighting, blur and noise)."""
     H, W = c.h, c.w
+    white = nz.white  # float32 [H, W]
     skin, hair, brow_rgb, facial_hair = col.skin, col.hair, col.brow, col.facial_hair
     lip_rgb, iris, cloth_rgb, hat_rgb = col.lip, col.iris, col.cloth, col.hat
     tie, ears, earrings, face, ew, eh, eyes = (
@@ -112,11 +112,11 @@ def paint_image(
     amp_iso[PARTS["hat"]] = 0.05
     lut[PARTS["cloth"]] = cloth_rgb
     amp_iso[PARTS["cloth"]] = 0.04
-    metal = np.asarray([(212, 175, 55), (200, 200, 205), (240, 235, 225)][rng.integers(3)], np.float32)
+    metal = np.asarray([(212, 175, 55), (200, 200, 205), (240, 235, 225)][nz.metal], np.float32)
     lut[PARTS["neck_l"]] = lut[PARTS["ear_r"]] = metal
     tex = 1 + amp_iso[L_under] * n_iso + amp_str[L_under] * n_str
-    if rng.random() < 0.35:  # striped cloth
-        stripes = np.sign(np.sin(np.arange(H, dtype=np.float32) * rng.uniform(0.4, 0.9)))[:, None]
+    if nz.striped_cloth:
+        stripes = np.sign(np.sin(np.arange(H, dtype=np.float32) * nz.stripe_freq))[:, None]
         tex = np.where(L_under == PARTS["cloth"], tex * (1 + 0.18 * stripes), tex)
     img = lut[L_under] * tex[..., None]
     if not spec.young and spec.hair_colour != "gray":  # salt-and-pepper greying
@@ -124,28 +124,26 @@ def paint_image(
         img[grey] = mix(hair, (195, 195, 197), 0.6)
 
     # background: a muted smooth colour field, sometimes with stripes or blobs
-    base = mix(rng.uniform(30, 235, 3), (128, 128, 128), rng.uniform(0.35, 0.7))
-    grid = np.clip(base + rng.normal(0, 22, (3, 3, 3)), 0, 255).astype(np.float32)
+    base = mix(nz.bg_base, (128, 128, 128), nz.bg_mix)
+    grid = np.clip(base + nz.bg_grid, 0, 255).astype(np.float32)
     bg = cv2.resize(grid, (W, H), interpolation=cv2.INTER_CUBIC)
-    pattern = rng.integers(3)
+    pattern = nz.bg_pattern
     if pattern == 1:
         yy = np.arange(H, dtype=np.float32)[:, None]
         xx = np.arange(W, dtype=np.float32)[None, :]
-        ang = rng.uniform(0, np.pi)
-        bg += (np.sin((xx * np.cos(ang) + yy * np.sin(ang)) * rng.uniform(0.08, 0.3)) * rng.uniform(6, 16))[
-            ..., None
-        ]
+        ang, freq, amp = nz.bg_stripes
+        bg += (np.sin((xx * np.cos(ang) + yy * np.sin(ang)) * freq) * amp)[..., None]
     elif pattern == 2:
         blobs = np.zeros((H, W), np.uint8)
-        for _ in range(6):
+        for bx, by, br in nz.bg_blobs:
             cv2.circle(
                 blobs,
-                (int(rng.uniform(0, W)), int(rng.uniform(0, H))),
-                int(rng.uniform(8, 30) * c.s),
+                (int(bx * W), int(by * H)),
+                int(br * c.s),
                 255,
                 -1,
             )
-        blend(bg, cv2.GaussianBlur(blobs, (0, 0), 4), np.clip(base + rng.normal(0, 40, 3), 0, 255), 0.5)
+        blend(bg, cv2.GaussianBlur(blobs, (0, 0), 4), np.clip(base + nz.bg_blob_rgb, 0, 255), 0.5)
     is_bg = L_under == PARTS["background"]
     img[is_bg] = bg[is_bg]
 
@@ -158,7 +156,7 @@ def paint_image(
     if spec.necktie:
         a = c.alpha()
         c.fill(a, tie, 255)
-        blend(img, a, rng.uniform(20, 200, 3))
+        blend(img, a, nz.tie)
 
     # ears: a darker rim; nose: a shadow along one side and nostrils
     a = c.alpha()
@@ -166,7 +164,7 @@ def paint_image(
         c.stroke(a, poly, 255, 2.0, aa=True, closed=True)
     blend(img, a, skin * 0.7, 0.6, where=region("l_ear", "r_ear"))
     a = c.alpha()
-    side = 1 if rng.random() < 0.5 else -1
+    side = nz.nose_side
     c.stroke(
         a,
         np.array(
@@ -229,7 +227,7 @@ def paint_image(
         a = c.alpha()
         for sgn in (1, -1):
             c.fill(a, ellipse(g.cx + sgn * g.eye_dx, g.eye_y - 4, ew, 5.5, 180, 360, 16), 255, aa=True)
-        blend(img, a, rng.choice([(120, 60, 140), (60, 80, 150), (140, 90, 60)]), 0.45, where=skin_sel)
+        blend(img, a, [(120, 60, 140), (60, 80, 150), (140, 90, 60)][nz.makeup], 0.45, where=skin_sel)
     if spec.beard != "none":
         a = c.alpha()
         if spec.beard == "full":
@@ -264,7 +262,7 @@ def paint_image(
     # eyes: iris, pupil, upper lid
     eye_sel = region("l_eye", "r_eye")
     a_iris, a_pupil, a_lid = c.alpha(), c.alpha(), c.alpha()
-    gaze = rng.uniform(-2, 2)
+    gaze = nz.gaze
     for ex, _eye_poly, top in eyes.values():
         c.fill(a_iris, ellipse(ex + gaze, g.eye_y, 5.0, 5.0, n=20), 255, aa=True)
         c.fill(a_pupil, ellipse(ex + gaze, g.eye_y, 2.2, 2.2, n=12), 255, aa=True)
@@ -301,5 +299,5 @@ def paint_image(
         a = c.alpha()
         c.stroke(a, lenses, 255, frame_t, aa=True, closed=True)
         c.stroke(a, [bridge] + temples, 255, frame_t, aa=True)
-        blend(img, a, [(20, 20, 20), (90, 50, 25), (200, 170, 60), (170, 170, 175)][rng.integers(4)], 1.0)
+        blend(img, a, [(20, 20, 20), (90, 50, 25), (200, 170, 60), (170, 170, 175)][nz.frame], 1.0)
     return img

@@ -12,7 +12,7 @@ stream ``default_rng([seed, index])`` (``spec.sample_spec``) and the JPEG qualit
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -84,6 +84,14 @@ class Nuisance:
     gain: float  # U(0.92, 1.06)
     balance: np.ndarray  # [3] U(0.97, 1.03)
     noise_amp: float  # U(1.5, 4.5)
+    # fields computed from the draws above, shared by every render of this face (see ``cached``)
+    cache: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def cached(self, key: str, make):
+        """``make()`` computed once per face (a pure function of these draws, e.g. the background)."""
+        if key not in self.cache:
+            self.cache[key] = make()
+        return self.cache[key]
 
 
 def _stream(seed: int, index: int, concern: str) -> np.random.Generator:

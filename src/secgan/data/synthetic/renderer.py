@@ -26,6 +26,15 @@ from .spec import FaceSpec
 __all__ = ["CANON_H", "CANON_W", "PARTS", "Nuisance", "draw_nuisance", "render_face"]
 
 
+def _light(nz: Nuisance, W: int, H: int) -> np.ndarray:
+    """The lighting ``[H, W, 3]`` float32: a linear gradient, a gain and a colour balance."""
+    yy = np.arange(H, dtype=np.float32)[:, None]
+    xx = np.arange(W, dtype=np.float32)[None, :]
+    phi = nz.light_phi
+    grad = 1 + nz.light_grad * ((xx - W / 2) * np.cos(phi) + (yy - H / 2) * np.sin(phi)) / (0.5 * W)
+    return (grad * nz.gain)[..., None] * nz.balance.astype(np.float32)
+
+
 def render_face(spec: FaceSpec, nz: Nuisance, width: int = CANON_W, height: int = CANON_H):
     """Render ``spec``. Returns ``(image uint8 [H, W, 3] RGB, labels uint8 [H, W] in PARTS_19 ids)``.
 
@@ -48,13 +57,11 @@ def render_face(spec: FaceSpec, nz: Nuisance, width: int = CANON_W, height: int 
     lay = paint_labels(spec, g, c, nz)
     img = paint_image(spec, g, c, lay, col, nz)
     # ---------------------------------------------------------------- lighting, blur, noise
-    yy = np.arange(H, dtype=np.float32)[:, None]
-    xx = np.arange(W, dtype=np.float32)[None, :]
-    phi = nz.light_phi
-    grad = 1 + nz.light_grad * ((xx - W / 2) * np.cos(phi) + (yy - H / 2) * np.sin(phi)) / (0.5 * W)
-    img *= (grad * nz.gain)[..., None] * nz.balance.astype(np.float32)
+    img *= nz.cached("light", lambda: _light(nz, W, H))
     img = cv2.GaussianBlur(img, (0, 0), 0.65 * max(1.0, c.s))
     # sensor noise: the white field shifted (decorrelated from the textures), one value per pixel
-    img += (np.roll(white, (H // 2, W // 3), (0, 1)) * np.float32(nz.noise_amp))[..., None]
+    img += nz.cached(
+        "sensor", lambda: (np.roll(white, (H // 2, W // 3), (0, 1)) * np.float32(nz.noise_amp))[..., None]
+    )
     np.clip(img, 0, 255, out=img)
     return img.astype(np.uint8), lay.labels

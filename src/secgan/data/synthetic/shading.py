@@ -63,6 +63,32 @@ def draw_colours(spec: FaceSpec, nz: Nuisance) -> Colours:
     return Colours(skin, hair, brow_rgb, facial_hair, lip_rgb, iris, cloth_rgb, hat_rgb)
 
 
+def _background(nz: Nuisance, c: Canvas) -> np.ndarray:
+    """A muted smooth colour field ``[H, W, 3]`` float32, sometimes with stripes or blobs."""
+    H, W = c.h, c.w
+    base = mix(nz.bg_base, (128, 128, 128), nz.bg_mix)
+    grid = np.clip(base + nz.bg_grid, 0, 255).astype(np.float32)
+    bg = cv2.resize(grid, (W, H), interpolation=cv2.INTER_CUBIC)
+    pattern = nz.bg_pattern
+    if pattern == 1:
+        yy = np.arange(H, dtype=np.float32)[:, None]
+        xx = np.arange(W, dtype=np.float32)[None, :]
+        ang, freq, amp = nz.bg_stripes
+        bg += (np.sin((xx * np.cos(ang) + yy * np.sin(ang)) * freq) * amp)[..., None]
+    elif pattern == 2:
+        blobs = np.zeros((H, W), np.uint8)
+        for bx, by, br in nz.bg_blobs:
+            cv2.circle(
+                blobs,
+                (int(bx * W), int(by * H)),
+                int(br * c.s),
+                255,
+                -1,
+            )
+        blend(bg, cv2.GaussianBlur(blobs, (0, 0), 4), np.clip(base + nz.bg_blob_rgb, 0, 255), 0.5)
+    return bg
+
+
 def paint_image(
     spec: FaceSpec,
     g: Geometry,
@@ -72,7 +98,7 @@ def paint_image(
     nz: Nuisance,
 ) -> np.ndarray:
     """The float32 image ``[H, W, 3]`` (0..255, before lighting, blur and noise)."""
-    H, W = c.h, c.w
+    H = c.h
     white = nz.white  # float32 [H, W]
     skin, hair, brow_rgb, facial_hair = col.skin, col.hair, col.brow, col.facial_hair
     lip_rgb, iris, cloth_rgb, hat_rgb = col.lip, col.iris, col.cloth, col.hat
@@ -89,8 +115,8 @@ def paint_image(
     lx, line, up_top, up_low, lo_up, lo_bot = lay.lips
     # Regions take a flat colour from a per-part table, modulated by two shared texture fields
     # (isotropic grain and vertical strands), then the details are blended on top.
-    n_iso = noise_field(white, 1.6, 1.6)
-    n_str = noise_field(white, 0.7, 3.0)
+    n_iso = nz.cached("n_iso", lambda: noise_field(white, 1.6, 1.6))  # isotropic grain [H, W]
+    n_str = nz.cached("n_str", lambda: noise_field(white, 0.7, 3.0))  # vertical strands [H, W]
     lut = np.zeros((len(PARTS), 3), np.float32)
     amp_iso = np.zeros(len(PARTS), np.float32)
     amp_str = np.zeros(len(PARTS), np.float32)
@@ -114,36 +140,16 @@ def paint_image(
     amp_iso[PARTS["cloth"]] = 0.04
     metal = np.asarray([(212, 175, 55), (200, 200, 205), (240, 235, 225)][nz.metal], np.float32)
     lut[PARTS["neck_l"]] = lut[PARTS["ear_r"]] = metal
-    tex = 1 + amp_iso[L_under] * n_iso + amp_str[L_under] * n_str
+    tex = 1 + np.take(amp_iso, L_under) * n_iso + np.take(amp_str, L_under) * n_str  # np.take: 4x faster
     if nz.striped_cloth:
         stripes = np.sign(np.sin(np.arange(H, dtype=np.float32) * nz.stripe_freq))[:, None]
         tex = np.where(L_under == PARTS["cloth"], tex * (1 + 0.18 * stripes), tex)
-    img = lut[L_under] * tex[..., None]
+    img = np.take(lut, L_under, axis=0) * tex[..., None]
     if not spec.young and spec.hair_colour != "gray":  # salt-and-pepper greying
         grey = (L_under == PARTS["hair"]) & (n_str > 1.0)
         img[grey] = mix(hair, (195, 195, 197), 0.6)
 
-    # background: a muted smooth colour field, sometimes with stripes or blobs
-    base = mix(nz.bg_base, (128, 128, 128), nz.bg_mix)
-    grid = np.clip(base + nz.bg_grid, 0, 255).astype(np.float32)
-    bg = cv2.resize(grid, (W, H), interpolation=cv2.INTER_CUBIC)
-    pattern = nz.bg_pattern
-    if pattern == 1:
-        yy = np.arange(H, dtype=np.float32)[:, None]
-        xx = np.arange(W, dtype=np.float32)[None, :]
-        ang, freq, amp = nz.bg_stripes
-        bg += (np.sin((xx * np.cos(ang) + yy * np.sin(ang)) * freq) * amp)[..., None]
-    elif pattern == 2:
-        blobs = np.zeros((H, W), np.uint8)
-        for bx, by, br in nz.bg_blobs:
-            cv2.circle(
-                blobs,
-                (int(bx * W), int(by * H)),
-                int(br * c.s),
-                255,
-                -1,
-            )
-        blend(bg, cv2.GaussianBlur(blobs, (0, 0), 4), np.clip(base + nz.bg_blob_rgb, 0, 255), 0.5)
+    bg = nz.cached("background", lambda: _background(nz, c))
     is_bg = L_under == PARTS["background"]
     img[is_bg] = bg[is_bg]
 

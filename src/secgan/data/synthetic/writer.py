@@ -164,6 +164,8 @@ def write_dataset(
         (out / MASK_DIR / str(d)).mkdir(parents=True, exist_ok=True)
     cf_from = next((i for i in range(num) if split_of(i, num) == 2), num) if counterfactuals else num
     if cf_from < num:
+        from . import counterfactual  # noqa: F401  (imports torch once, before the workers fork)
+
         for a in PAPER_ATTRIBUTES:
             (out / CF_DIR / a).mkdir(parents=True, exist_ok=True)
     workers = max(1, int(workers if workers is not None else (os.cpu_count() or 1)))

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from secgan.data.attributes import CELEBA_ATTRIBUTES, PAPER_ATTRIBUTES
+from secgan.data.attributes import CELEBA_ATTRIBUTES, PAPER_ATTRIBUTES, celeba_edit_targets
 from secgan.data.celeba import parse_attribute_file
 from secgan.data.counterfactuals import CF_DIR, cf_files, has_counterfactuals, load_counterfactual
 from secgan.data.masks import SEGMENTS_12, map_19_to_12
@@ -16,7 +16,6 @@ from secgan.data.registry import build_dataset
 from secgan.data.synthetic import make_face, write_dataset
 from secgan.data.synthetic.counterfactual import paper_labels, render_counterfactuals
 from secgan.data.synthetic.nuisance import draw_nuisance
-from secgan.metrics.accuracy import celeba_edit_targets
 from secgan.utils.images import read_image
 
 S = {name: k for k, name in enumerate(SEGMENTS_12)}
@@ -154,3 +153,27 @@ def test_loader_api(dataset, tmp_path):
     write_dataset(bare, 10, seed=4, workers=1, progress=False, counterfactuals=False)
     assert not has_counterfactuals(bare) and not (bare / CF_DIR).exists()
     assert load_counterfactual(bare, "000010.jpg", "Bald", 64) is None
+
+
+def test_counterfactuals_follow_a_changed_rule(monkeypatch):
+    """With AttGAN's Mustache / No_Beard rule added to the shared rules, the renderer follows it."""
+    import secgan.data.attributes as attrs
+
+    base = attrs.conflicting_attributes
+
+    def with_beard_rule(name, attributes):
+        extra = {"Mustache": ["No_Beard"], "No_Beard": ["Mustache"]}.get(name, [])
+        return base(name, attributes) + [a for a in extra if a in attributes]
+
+    monkeypatch.setattr(attrs, "conflicting_attributes", with_beard_rule)
+    grown = shaved = 0
+    for i in range(40):
+        spec, img, lab = make_face(4, i)
+        cfs = {cf.attribute: cf for cf in render_counterfactuals(4, i, 64, 80, ["Mustache", "No_Beard"])}
+        if not spec.mustache:  # Mustache on -> No_Beard off: a beard grows too
+            assert cfs["Mustache"].spec.mustache and cfs["Mustache"].spec.beard != "none"
+            grown += spec.beard == "none"
+        if spec.beard != "none":  # No_Beard on -> Mustache off
+            assert cfs["No_Beard"].spec.beard == "none" and not cfs["No_Beard"].spec.mustache
+            shaved += spec.mustache
+    assert grown > 5 and shaved > 0

@@ -1,7 +1,7 @@
 """Counterfactual faces: the same synthetic face with one of the paper's 13 attributes edited.
 
 The edit is the evaluation protocol's: invert the attribute, then apply the shared conflict rules
-(``secgan.metrics.accuracy.celeba_edit_targets`` built on ``secgan.data.attributes.conflicting_attributes``,
+(``secgan.data.attributes.celeba_edit_targets`` over ``conflicting_attributes``,
 the one definition the accuracy protocol and the editor use). The target labels are then turned back into
 a ``FaceSpec`` (``spec_for_targets``) and rendered with the face's own nuisances (``nuisance.py``), so the
 counterfactual differs from the face only in what the edited attributes draw.
@@ -27,8 +27,12 @@ import cv2
 import numpy as np
 import torch
 
-from secgan.data.attributes import CELEBA_ATTRIBUTES, PAPER_ATTRIBUTES, conflicting_attributes
-from secgan.metrics.accuracy import celeba_edit_targets
+from secgan.data.attributes import (
+    CELEBA_ATTRIBUTES,
+    PAPER_ATTRIBUTES,
+    celeba_edit_targets,
+    conflicting_attributes,
+)
 
 from .renderer import draw_nuisance, render_face
 from .spec import FaceSpec, sample_spec, spec_to_labels

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-from functools import lru_cache
 from pathlib import Path
 
 import cv2
@@ -46,8 +45,7 @@ def cf_files(root: str | os.PathLike, attribute: str, name: str) -> tuple[Path, 
     return d / f"{stem}.jpg", d / f"{stem}_parts.png", d / f"{stem}_changed.png"
 
 
-@lru_cache(maxsize=8)
-def _info(root: str) -> dict | None:
+def _info(root: str | os.PathLike) -> dict | None:
     path = Path(root) / CF_DIR / CF_INFO
     if not path.is_file():
         return None
@@ -62,7 +60,7 @@ def _info(root: str) -> dict | None:
 
 def counterfactual_attributes(root: str | os.PathLike) -> list[str]:
     """The attributes with counterfactuals under ``root`` (empty when the dataset has none)."""
-    info = _info(str(Path(root).resolve()))
+    info = _info(root)  # read each time (cheap), so a dataset written later is seen
     return list(info["attributes"]) if info else []
 
 

@@ -3,8 +3,6 @@ perfectly, and a set without counterfactuals gives no scorer."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 import torch
@@ -44,14 +42,23 @@ def test_perfect_and_identity_edits(data):
     root, names, x = data
     perfect = GroundTruthScorer.maybe(root, "test", PAPER_ATTRIBUTES, S)
     identity = GroundTruthScorer(root, "test", PAPER_ATTRIBUTES, S)
+    rows = []
     for a in PAPER_ATTRIBUTES:
         cfs = [load_counterfactual(root, n, a, S) for n in names]
         target = torch.stack([c[0] for c in cfs])
-        perfect.update(a, names, x, target, _ListParser(torch.stack([c[1] for c in cfs])))
-        identity.update(a, names, x, x, None)
+        rows.append(perfect.update(a, names, x, target, _ListParser(torch.stack([c[1] for c in cfs]))))
+        perfect.add_examples(a, names[:2])
+        assert set(identity.update(a, names, x, x, None)) == {
+            "edit_l1",
+            "edit_psnr",
+            "preserve_l1",
+            "preserve_psnr",
+        }
     s = perfect.summary()
     assert s["images"] == 3 and s["missing"] == 0
     assert s["edit_l1"]["mean"] == 0.0 and s["edit_psnr"]["mean"] == PSNR_CAP
+    assert s["edit_l1"]["higher_is_better"] is False and s["shape_iou"]["higher_is_better"] is True
+    assert s["edit_psnr"]["unit"] == "dB"
     assert s["miou"]["mean"] == 1.0
     for a in SHAPE:
         assert s["shape_iou"]["per_attribute"][a] == 1.0
@@ -61,11 +68,14 @@ def test_perfect_and_identity_edits(data):
     assert s["preserve_l1"]["mean"] < 0.02
     t = identity.summary()
     assert t["preserve_l1"]["mean"] == 0.0 and t["preserve_psnr"]["mean"] == PSNR_CAP
-    assert t["edit_l1"]["mean"] > 0.05 and t["shape_iou"]["mean"] is None  # no parser: no shape metrics
-    arrays = perfect.per_image()
-    assert list(arrays["names"]) == names and list(arrays["attributes"]) == list(PAPER_ATTRIBUTES)
-    assert arrays["gt_edit_l1"].shape == (3, 13) and np.all(arrays["gt_edit_l1"] == 0)
-    assert math.isnan(arrays["gt_shape_iou"][0, PAPER_ATTRIBUTES.index("Pale_Skin")])
+    assert t["edit_l1"]["mean"] > 0.05 and "shape_iou" not in t  # no parser: no shape metrics
+    # per-image values, [B] per attribute, NaN where undefined
+    assert all(r["edit_l1"].shape == (3,) and np.all(r["edit_l1"] == 0) for r in rows)
+    assert np.isnan(rows[PAPER_ATTRIBUTES.index("Pale_Skin")]["shape_iou"]).all()
+    ex = perfect.example_arrays()
+    assert ex["counterfactuals"].shape == (13, 2, S, S, 3) and ex["counterfactuals"].dtype == np.uint8
+    assert ex["counterfactual_masks"].shape == (13, 2, S, S) and ex["counterfactual_masks"].max() < 12
+    assert identity.example_arrays() == {}  # no examples added
 
 
 def test_no_counterfactuals_no_scorer(tmp_path, data):
@@ -74,6 +84,10 @@ def test_no_counterfactuals_no_scorer(tmp_path, data):
     assert GroundTruthScorer.maybe(bare, "test", PAPER_ATTRIBUTES, S) is None
     root, names, x = data
     assert GroundTruthScorer.maybe(root, "test", ["Smiling"], S) is None
+    train = build_dataset("celeba", root, split="train").names
+    assert GroundTruthScorer.maybe(root, "all", PAPER_ATTRIBUTES, S, train[:5]) is None  # no test image
     scorer = GroundTruthScorer(root, "test", ["Bald", "Smiling"], S)
     scorer.update("Smiling", names, x, x)
-    assert scorer.summary()["missing"] == 3
+    assert scorer.summary() is None  # no edit had a counterfactual
+    scorer.update("Bald", names, x, x)
+    assert scorer.summary()["missing"] == 3 and scorer.summary()["images"] == 3

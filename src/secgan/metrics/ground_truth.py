@@ -35,6 +35,16 @@ from secgan.data.masks import NUM_SEGMENTS
 
 PSNR_CAP = 100.0  # dB, the PSNR of identical pixels (MSE floor 1e-10)
 METRICS = ("shape_iou", "miou", "edit_l1", "edit_psnr", "preserve_l1", "preserve_psnr")
+DIRECTIONS = {
+    "shape_iou": True,
+    "miou": True,
+    "edit_l1": False,
+    "edit_psnr": True,
+    "preserve_l1": False,
+    "preserve_psnr": True,
+}  # fmt: skip  (higher is better)
+UNITS = {"shape_iou": "", "miou": "", "edit_l1": "[-1, 1]", "edit_psnr": "dB", "preserve_l1": "[-1, 1]",
+         "preserve_psnr": "dB"}  # fmt: skip
 
 
 def changed_segments(
@@ -144,8 +154,9 @@ class GroundTruthCounter:
         }
 
     def update(self, attribute: str, metrics: dict[str, np.ndarray]) -> None:
-        for m in METRICS:
-            self.values[attribute][m].append(np.asarray(metrics[m], np.float64))
+        """Add a batch's per-image values (any subset of :data:`METRICS`)."""
+        for m, v in metrics.items():
+            self.values[attribute][m].append(np.asarray(v, np.float64))
 
     def per_image(self, metric: str) -> np.ndarray:
         """``[n_images, n_attributes]`` float64 (NaN where undefined), attributes in constructor order."""

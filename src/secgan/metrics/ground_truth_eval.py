@@ -1,16 +1,16 @@
 """Ground-truth scoring inside an evaluation: for each batch of edits of one attribute, load the
-counterfactuals of the batch's images (``secgan.data.counterfactuals``), parse the edits, and collect the
-per-image metrics of :mod:`secgan.metrics.ground_truth`.
+counterfactuals of the batch's images (``secgan.data.counterfactuals``), parse the edits, and return the
+per-image metrics of :mod:`secgan.metrics.ground_truth` (for ``per_image.npz``) while keeping the means
+(for ``metrics.json["ground_truth"]``).
 
 Usage in the evaluation loop::
 
-    gt = GroundTruthScorer.maybe(data_root, split, attributes, image_size)   # None: no counterfactuals
+    gt = GroundTruthScorer.maybe(data_root, split, groups, image_size, ds.names)   # None: no counterfactuals
     ...
-    if gt is not None:
-        gt.update(attribute, batch["name"], x, x_out, parser)                 # x, x_out [B, 3, S, S]
+    values = gt.update(attribute, batch["name"], x, x_out, parser)   # {metric: float [B]}, NaN = undefined
+    gt.add_examples(attribute, names[:k])                          # the figures' ground-truth columns
     ...
     metrics["ground_truth"] = gt.summary()
-    arrays = gt.per_image()   # {"names": [N], "attributes": [A], "gt_<metric>": float64 [N, A]}
 """
 
 from __future__ import annotations
@@ -23,10 +23,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from secgan.data.counterfactuals import counterfactual_attributes, load_counterfactual
+from secgan.data.counterfactuals import cf_files, counterfactual_attributes, load_counterfactual
+from secgan.data.transforms import tensor_to_image
 from secgan.errors import DataError
 
-from .ground_truth import METRICS, GroundTruthCounter, ground_truth_metrics
+from .ground_truth import DIRECTIONS, METRICS, UNITS, GroundTruthCounter, ground_truth_metrics
+
+SHAPE_METRICS = ("shape_iou", "miou")  # need a parser
 
 log = logging.getLogger(__name__)
 
@@ -57,15 +60,26 @@ class GroundTruthScorer:
         self._index = {n: i for i, n in enumerate(ds.names)}
         self._source_masks: dict[str, torch.Tensor] = {}
         self.counter = GroundTruthCounter(self.attributes)
-        self.names: dict[str, list[str]] = {a: [] for a in self.attributes}
+        self.total = 0  # edits scored (with or without a counterfactual)
         self.missing = 0
+        self.examples: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {a: [] for a in self.attributes}
+        self.examples_complete = True
 
     @classmethod
     def maybe(
-        cls, root: str | os.PathLike, split: str, attributes: Sequence[str], image_size: int
+        cls,
+        root: str | os.PathLike,
+        split: str,
+        attributes: Sequence[str],
+        image_size: int,
+        names: Sequence[str] | None = None,
     ) -> GroundTruthScorer | None:
-        """A scorer when ``root`` has counterfactuals for any of ``attributes``, else ``None``."""
-        if not set(counterfactual_attributes(root)) & set(attributes):
+        """A scorer when ``root`` has counterfactuals for any of ``attributes`` (and, when ``names`` are given,
+        for at least one of those images), else ``None``."""
+        have = [a for a in counterfactual_attributes(root) if a in set(attributes)]
+        if not have:
+            return None
+        if names is not None and not any(cf_files(root, have[0], n)[0].is_file() for n in names):
             return None
         return cls(root, split, attributes, image_size)
 
@@ -84,19 +98,21 @@ class GroundTruthScorer:
         source: torch.Tensor,
         edited: torch.Tensor,
         parser=None,
-    ) -> None:
+    ) -> dict[str, np.ndarray]:
         """Score one batch: ``source`` and ``edited`` ``[B, 3, S, S]`` in [-1, 1]; ``parser`` (a frozen parser
-        with ``labels12(x) -> [B, S, S]``) or ``None`` (then shape IoU and mIoU are NaN). Images without a
-        counterfactual get NaN everywhere (counted in :attr:`missing`)."""
+        with ``labels12(x) -> [B, S, S]``) or ``None`` (then shape IoU and mIoU are not computed). Images
+        without a counterfactual get NaN (counted in :attr:`missing`). Returns ``{metric: float64 [B]}`` with
+        the same metrics for every batch of an evaluation."""
         if attribute not in self.counter.values:
             raise KeyError(f"unknown attribute {attribute!r}; scored: {', '.join(self.attributes)}")
         b = len(names)
-        nan = {m: np.full(b, np.nan) for m in METRICS}
+        self.total += b
+        keys = METRICS if parser is not None else tuple(m for m in METRICS if m not in SHAPE_METRICS)
+        nan = {m: np.full(b, np.nan) for m in keys}
         if attribute not in self.available:
             self.counter.update(attribute, nan)
-            self.names[attribute] += list(names)
             self.missing += b
-            return
+            return nan
         loaded = [load_counterfactual(self.root, n, attribute, self.image_size) for n in names]
         have = [k for k, v in enumerate(loaded) if v is not None]
         self.missing += b - len(have)
@@ -110,29 +126,47 @@ class GroundTruthScorer:
             x_out, x = edited.float()[idx], source.float()[idx]
             parsed = parser.labels12(x_out) if parser is not None else target_mask
             got = ground_truth_metrics(x_out, x, target, parsed, source_mask, target_mask, changed)
-            if parser is None:
-                got["shape_iou"][:] = np.nan
-                got["miou"][:] = np.nan
-            for m in METRICS:
+            for m in keys:
                 nan[m][have] = got[m]
         self.counter.update(attribute, nan)
-        self.names[attribute] += list(names)
+        return nan
 
-    def summary(self) -> dict:
-        """``{metric: {"per_attribute": {a: mean}, "mean": ...}, "images": n, "missing": n}``."""
-        out = self.counter.summary()
-        out["images"] = len(self.names[self.attributes[0]]) if self.attributes else 0
+    def add_examples(self, attribute: str, names: Sequence[str]) -> None:
+        """Keep the counterfactual images (uint8 [K, S, S, 3]) and 12-segment masks (uint8 [K, S, S]) of
+        ``names`` for the figures; one missing counterfactual drops the examples of every attribute."""
+        got = [load_counterfactual(self.root, n, attribute, self.image_size) for n in names]
+        if any(v is None for v in got):
+            self.examples_complete = False
+            return
+        images = np.stack([tensor_to_image(v[0]) for v in got])
+        masks = np.stack([v[1].numpy().astype(np.uint8) for v in got])
+        self.examples[attribute].append((images, masks))
+
+    def example_arrays(self) -> dict[str, np.ndarray]:
+        """``{"counterfactuals": uint8 [A, K, S, S, 3], "counterfactual_masks": uint8 [A, K, S, S]}`` (the
+        layout of ``examples.npz``'s translations), or ``{}`` when some example has no counterfactual."""
+        if not self.examples_complete or not all(self.examples[a] for a in self.attributes):
+            return {}
+        return {
+            "counterfactuals": np.stack(
+                [np.concatenate([e[0] for e in self.examples[a]]) for a in self.attributes]
+            ),
+            "counterfactual_masks": np.stack(
+                [np.concatenate([e[1] for e in self.examples[a]]) for a in self.attributes]
+            ),
+        }
+
+    def summary(self) -> dict | None:
+        """``{metric: {"per_attribute": {a: mean or None}, "mean": ..., "higher_is_better": bool, "unit": str}}``
+        plus ``"images"`` (edits scored per attribute) and ``"missing"`` (edits without a counterfactual);
+        metrics that no image defines (shape metrics without a parser) are left out; ``None`` when no edit
+        had a counterfactual."""
+        if self.missing >= self.total:
+            return None
+        out: dict = {}
+        for m, d in self.counter.summary().items():
+            if d["mean"] is not None:
+                out[m] = {**d, "higher_is_better": DIRECTIONS[m], "unit": UNITS[m]}
+        out["images"] = self.total // max(1, len(self.attributes))
         out["missing"] = self.missing
-        return out
-
-    def per_image(self) -> dict[str, np.ndarray]:
-        """``{"names": str [N], "attributes": str [A], "gt_<metric>": float64 [N, A]}`` (images in the order
-        they were scored; every attribute must have seen the same images)."""
-        ref = self.names[self.attributes[0]]
-        for a in self.attributes[1:]:
-            if self.names[a] != ref:
-                raise ValueError(f"attribute {a} was scored on other images than {self.attributes[0]}")
-        out = {"names": np.asarray(ref), "attributes": np.asarray(self.attributes)}
-        for m in METRICS:
-            out[f"gt_{m}"] = self.counter.per_image(m)
         return out

@@ -136,7 +136,7 @@ def test_baseline_metrics_examples_and_cache(world):
     assert per.attributes == ATTRS and per.acc_correct.shape == (8, 13) and per.acc_correct.dtype == bool
     assert per.names[:4] == [str(n) for n in ex["names"]] and len(set(per.names)) == 8
     assert per.acc_correct.mean(0) == pytest.approx([acc["per_attribute"][a] for a in ATTRS])
-    assert per.gt == {}  # the synthetic data here have no counterfactuals
+    assert per.gt == {}  # the first 8 images are training images: no counterfactuals
 
     # A second evaluation with another batch size: same numbers (per-image norms), real stats from the cache.
     assert list((world["root"] / "cache").glob("classifier_penultimate-*.npz"))
@@ -178,6 +178,41 @@ def test_identity_generator_closed_forms(world, monkeypatch, tmp_path):
     real = m["classifier_on_real"]["per_attribute"]
     for a in ATTRS:
         assert m["accuracy"]["per_attribute"][a] == pytest.approx(1.0 - real[a], abs=1e-9), a
+
+
+def test_ground_truth_metrics_and_per_image_arrays(world, monkeypatch, tmp_path):
+    # Identity edits on the test split (with counterfactuals): nothing outside the changed region moves
+    # (preservation at the PSNR cap), and the edit error is the input's distance to the counterfactual.
+    from secgan.data.counterfactuals import load_counterfactual
+    from secgan.data.registry import build_dataset
+
+    (tmp_path / "config.json").write_text(json.dumps({"format": "secgan-model"}))
+    _patch_identity(monkeypatch, tmp_path, _editor_meta("baseline"))
+    opts = _opts(world, tmp_path, split="test", max_images=None, parser=world["parser"], out=tmp_path / "ev")
+    m = evaluate(opts)
+    gt = m["ground_truth"]
+    assert gt["images"] == 4 and gt["missing"] == 0
+    assert gt["preserve_l1"]["mean"] == 0.0 and gt["preserve_psnr"]["mean"] == 100.0
+    assert gt["shape_iou"]["per_attribute"]["Pale_Skin"] is None  # a colour edit changes no segment
+    assert 0 <= gt["shape_iou"]["per_attribute"]["Bangs"] <= 1 and 0 <= gt["miou"]["mean"] <= 1
+    ds = build_dataset("celeba", world["data"], split="test", image_size=S)
+    x = ds.load(0)["image"]
+    cf, cf_mask, changed = load_counterfactual(world["data"], ds.names[0], "Bald", S)
+    want = (x - cf).abs()[:, changed].mean().item()
+    per = load_per_image(tmp_path / "ev")
+    assert per.names == list(ds.names) and per.attributes == ATTRS
+    assert set(per.gt) == {"shape_iou", "miou", "edit_l1", "edit_psnr", "preserve_l1", "preserve_psnr"}
+    assert per.gt["edit_l1"].shape == (4, 13)
+    assert per.gt["edit_l1"][0, ATTRS.index("Bald")] == pytest.approx(want, rel=1e-5)
+    assert np.nanmean(per.gt["edit_l1"][:, 0]) == pytest.approx(
+        gt["edit_l1"]["per_attribute"]["Bald"], rel=1e-5
+    )
+    ex = np.load(tmp_path / "ev" / "examples.npz")
+    assert ex["counterfactuals"].shape == (13, 4, S, S, 3)
+    np.testing.assert_array_equal(ex["counterfactual_masks"][0, 0], cf_mask.numpy())
+    # switched off: no ground truth
+    off = evaluate(_opts(world, tmp_path, split="test", out=tmp_path / "e2", ground_truth=False))
+    assert off["ground_truth"] is None and load_per_image(tmp_path / "e2").gt == {}
 
 
 class _TinyExpressions(torch.utils.data.Dataset):

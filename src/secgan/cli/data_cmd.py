@@ -20,6 +20,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--size", default="178x218", help="WIDTHxHEIGHT (178x218 is CelebA's)")
     p.add_argument("--workers", type=int, default=None, help="processes (None: the CPU count)")
     p.add_argument("--sheet", default=None, help="also draw a contact sheet PNG of the first images")
+    p.add_argument(
+        "--no-counterfactuals",
+        action="store_true",
+        help="skip the ground-truth counterfactuals (each test face with each paper attribute edited, "
+        "stored in OUT/counterfactuals/)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_synth)
 
@@ -34,6 +40,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--num", type=int, default=24, help="number of samples")
     p.add_argument("--cols", type=int, default=8, help="columns")
     p.add_argument("--start", type=int, default=0, help="first image index (0-based)")
+    p.add_argument(
+        "--counterfactuals",
+        action="store_true",
+        help="draw test faces with their ground-truth counterfactuals instead (rows: faces; --start counts "
+        "test faces)",
+    )
     p.set_defaults(func=_sheet)
 
     p = sub.add_parser(
@@ -85,6 +97,7 @@ def _synth(args: argparse.Namespace) -> int:
         size=args.size,
         workers=args.workers,
         progress=not args.no_progress,
+        counterfactuals=not args.no_counterfactuals,
     )
     if args.sheet:
         from secgan.data.synthetic.sheet import contact_sheet
@@ -96,9 +109,12 @@ def _synth(args: argparse.Namespace) -> int:
 
 
 def _sheet(args: argparse.Namespace) -> int:
-    from secgan.data.synthetic.sheet import contact_sheet
+    from secgan.data.synthetic.sheet import contact_sheet, counterfactual_sheet
 
-    out = contact_sheet(args.dir, args.out, num=args.num, cols=args.cols, start=args.start)
+    if args.counterfactuals:
+        out = counterfactual_sheet(args.dir, args.out, num=args.num, start=args.start)
+    else:
+        out = contact_sheet(args.dir, args.out, num=args.num, cols=args.cols, start=args.start)
     print_json({"sheet": str(out)})
     return 0
 

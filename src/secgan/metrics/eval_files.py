@@ -41,6 +41,7 @@ class EvalOptions:
     seed: int = 0
     precision: str = "fp32"  # generator precision: "fp32" or "bf16" (autocast; outputs shift up to ~1e-2)
     workers: int = 2
+    ground_truth: bool = True  # score edits against the data's counterfactuals when it has them
     data_options: dict[str, Any] = field(default_factory=dict)
 
 

@@ -63,6 +63,7 @@ from secgan.metrics.features import (
     find_default_weights,
 )
 from secgan.metrics.frechet import FrechetReference, GaussianAccumulator
+from secgan.metrics.ground_truth_eval import GroundTruthScorer
 from secgan.metrics.inception import INCEPTION_FILES, InceptionV3
 from secgan.metrics.per_image import PER_IMAGE_FILE, PerImageRecorder
 from secgan.metrics.stats_cache import RealStatsCache, names_hash
@@ -224,6 +225,8 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
     counter = AccuracyCounter(groups)
     real_counter = AccuracyCounter(groups)
     per_image = PerImageRecorder(groups)  # -> per_image.npz, for paired intervals
+    use_gt = opts.ground_truth and opts.dataset == "celeba" and not expressions  # counterfactuals: synthetic
+    gt = GroundTruthScorer.maybe(opts.data, opts.split, groups, image_size, ds.names) if use_gt else None
     k_ex = min(opts.num_examples, n_images)
     ex: dict[str, list] = {"images": [], "names": [], "y_src": [], "mask_in": []}
     ex_trans = [[] for _ in groups]
@@ -287,7 +290,8 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
             else:
                 correct = (logits[:, gi] > 0) == (y_trg[:, gi] > 0.5)
             counter.update(gi, correct, None if expressions else implied_changes(y_src, y_trg, gi))
-            per_image.add(gi, correct)
+            gt_values = gt.update(groups[gi], batch["name"], x, x_out, parser) if gt is not None else {}
+            per_image.add(gi, correct, **gt_values)
             for key, ext in extractors.items():
                 o = (
                     {"features": feats, "probs": cfeat.probs_from_logits(logits)}
@@ -301,6 +305,8 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
                 ex_trans[gi].append(tensor_to_image(x_out[:take]))
                 ex_trg[gi].append(y_trg[:take].cpu().numpy())
                 ex_correct[gi].append(correct[:take].cpu().numpy())
+                if gt is not None:
+                    gt.add_examples(groups[gi], batch["name"][:take])
                 if g_seg is not None and s_in is not None:
                     with amp:
                         s_out = g_seg(one_hot(s_in[:take]), c[:take]).float()
@@ -349,6 +355,7 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
         "classifier_on_real": real_counter.summary(),
         "distances": distances,
         "inception_scores": scores,
+        "ground_truth": gt.summary() if gt is not None else None,  # docs/counterfactuals.md
         "protocol": {
             "dataset": opts.dataset,
             "data_root": str(Path(opts.data).resolve()),
@@ -414,6 +421,8 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
             arrays["mask_out"] = np.stack([np.concatenate(t) for t in ex_mask_out])
         if ex_mask_parsed[0]:
             arrays["mask_parsed_out"] = np.stack([np.concatenate(t) for t in ex_mask_parsed])
+        if gt is not None:
+            arrays.update(gt.example_arrays())  # counterfactuals, counterfactual_masks
         np.savez_compressed(out / EXAMPLES_FILE, **arrays)
     per_image.write(out)
     write_json_atomic(metrics, out / METRICS_FILE)

@@ -180,6 +180,8 @@ def compare(
 
 
 def _fmt_iv(e: dict, digits: int = 1) -> str:
+    if e["estimate"] is None:  # no image defines the metric (e.g. shape IoU over colour edits)
+        return "undefined"
     if e["low"] is None or e["high"] is None:
         return f"{e['estimate']:+.{digits}f}{' ' + e['unit'] if e['unit'] else ''} (no interval)"
     unit = f" {e['unit']}" if e["unit"] else ""

@@ -35,7 +35,7 @@ def _fmt(ms: dict[str, float], scale: float = 1.0, digits: int = 2) -> str:
 
 
 def _iv(e: dict | None, digits: int = 1) -> str:
-    if not e:
+    if not e or e.get("estimate") is None:  # e.g. shape IoU of colour edits: undefined for every image
         return "—"
     if e["low"] is None:
         return f"{e['estimate']:+.{digits}f}"

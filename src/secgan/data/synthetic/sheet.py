@@ -95,3 +95,44 @@ def contact_sheet(
     if not cv2.imwrite(str(out), sheet[..., ::-1]):
         raise DataError(f"cannot write the contact sheet {out}")
     return out
+
+
+def counterfactual_sheet(
+    root: str | os.PathLike, out: str | os.PathLike, num: int = 4, start: int = 0
+) -> Path:
+    """Draw ``num`` test faces of ``root`` (from the ``start``-th one with counterfactuals) into the PNG
+    ``out``: one row per face, the source then each counterfactual, image above its 12-segment mask with
+    the changed region outlined in red."""
+    from secgan.data.celeba import IMAGE_DIR, MASK_DIR, read_part_masks, scan_part_masks
+    from secgan.data.counterfactuals import CF_DIR, cf_files, counterfactual_attributes
+
+    root = Path(root)
+    attrs = counterfactual_attributes(root)
+    if not attrs:
+        raise DataError(f"{root} has no counterfactuals ({root / CF_DIR} is missing)")
+    names = sorted(p.name for p in (root / CF_DIR / attrs[0]).glob("*.jpg"))[start : start + num]
+    index = scan_part_masks(root / MASK_DIR)
+    head = [_text_block(["source"], 178, 16)] + [_text_block([SHORT.get(a, a)], 178, 16) for a in attrs]
+    rows = [np.concatenate([np.pad(t, ((2, 2), (2, 2), (0, 0)), constant_values=255) for t in head], 1)]
+    for name in names:
+        k = int(Path(name).stem) - 1
+        img = np.asarray(read_image(root / IMAGE_DIR / name))
+        lab = read_part_masks(root / MASK_DIR, k, index.get(k, []))
+        tiles = [np.concatenate([img, colorize(map_19_to_12(lab))], 0)]
+        for a in attrs:
+            path_img, path_parts, path_changed = cf_files(root, a, name)
+            cf = np.asarray(read_image(path_img))
+            mask = colorize(map_19_to_12(cv2.imread(str(path_parts), cv2.IMREAD_GRAYSCALE)))
+            changed = (cv2.imread(str(path_changed), cv2.IMREAD_GRAYSCALE) > 0).astype(np.uint8)
+            contours, _ = cv2.findContours(changed, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+            mask = np.ascontiguousarray(mask)
+            cv2.drawContours(mask, contours, -1, (255, 0, 0), 1)
+            tiles.append(np.concatenate([cf, mask], 0))
+        tiles = [np.pad(t, ((2, 2), (2, 2), (0, 0)), constant_values=255) for t in tiles]
+        rows.append(np.concatenate(tiles, 1))
+    sheet = np.concatenate(rows, 0)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(out), sheet[..., ::-1]):
+        raise DataError(f"cannot write the contact sheet {out}")
+    return out

@@ -7,10 +7,15 @@ Layout of ``OUT``::
     list_eval_partition.txt                   first 80% -> 0 (train), next 10% -> 1 (val), rest -> 2 (test)
     CelebAMask-HQ-mask-anno/{k//2000}/{k:05d}_{part}.png   white-on-black part masks at the image size,
                                               one per part present; k = 0-based image index
-    synth_info.json                           generator settings (seed, num, size, version)
+    synth_info.json                           generator settings (seed, num, size, version, counterfactuals)
+    counterfactuals/                          test split only: each face with each paper attribute edited
+                                              (layout in ``secgan.data.counterfactuals``)
 
 Every image ``i`` is drawn from its own generator ``default_rng([seed, i])``, so the output does not
-depend on the number of workers or on the order they finish in.
+depend on the number of workers or on the order they finish in. Counterfactuals are stored, not
+rendered on demand: an evaluation reads 13 per test image, and every method and seed is evaluated on the
+same ones, so rendering them once here (about 13 renders per test face) is cheaper than in each evaluation
+and leaves them for a person to look at.
 """
 
 from __future__ import annotations
@@ -26,15 +31,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from secgan.data.attributes import CELEBA_ATTRIBUTES
+from secgan.data.attributes import CELEBA_ATTRIBUTES, PAPER_ATTRIBUTES
+from secgan.data.counterfactuals import CF_DIR, CF_INFO, CF_VERSION, cf_files
 from secgan.errors import ConfigError
 
-from .renderer import CANON_H, CANON_W, PARTS, render_face
+from .renderer import CANON_H, CANON_W, PARTS, draw_nuisance, render_face
 from .spec import FaceSpec, sample_spec, spec_to_labels
 
 log = logging.getLogger(__name__)
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: nuisances drawn apart from the attributes (counterfactuals)
 IMAGE_DIR = "img_align_celeba"
 MASK_DIR = "CelebAMask-HQ-mask-anno"
 PART_NAMES = {k: name for name, k in PARTS.items()}
@@ -59,9 +65,8 @@ def make_face(
     seed: int, index: int, width: int = CANON_W, height: int = CANON_H
 ) -> tuple[FaceSpec, np.ndarray, np.ndarray]:
     """``(spec, image uint8 [H, W, 3] RGB, labels uint8 [H, W] 19-class)`` of image ``index``."""
-    rng = np.random.default_rng([int(seed), int(index)])
-    spec = sample_spec(rng)
-    img, labels = render_face(spec, rng, width, height)
+    spec = sample_spec(np.random.default_rng([int(seed), int(index)]))
+    img, labels = render_face(spec, draw_nuisance(seed, index, width, height), width, height)
     return spec, img, labels
 
 
@@ -69,12 +74,33 @@ def jpeg_quality(seed: int, index: int) -> int:
     return int(np.random.default_rng([int(seed), int(index), 7]).integers(85, 96))
 
 
-def _write_one(out: Path, seed: int, i: int, width: int, height: int) -> tuple[int, np.ndarray]:
-    spec, img, labels = make_face(seed, i, width, height)
-    ok, buf = cv2.imencode(".jpg", img[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality(seed, i)])
+def _jpeg(img: np.ndarray, quality: int) -> bytes:
+    ok, buf = cv2.imencode(".jpg", img[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
-        raise RuntimeError(f"JPEG encoding failed for image {i}")
-    (out / IMAGE_DIR / image_name(i)).write_bytes(buf.tobytes())
+        raise RuntimeError("JPEG encoding failed")
+    return buf.tobytes()
+
+
+def _write_counterfactuals(out: Path, seed: int, i: int, face: tuple) -> np.ndarray:
+    """Write the 13 counterfactuals of face ``i``; returns their 40 labels ``[13, 40]`` int8."""
+    from .counterfactual import render_counterfactuals
+
+    spec, img, labels = face
+    rows = []
+    for cf in render_counterfactuals(seed, i, img.shape[1], img.shape[0], face=face):
+        image, parts, changed = cf_files(out, cf.attribute, image_name(i))
+        image.write_bytes(_jpeg(cf.image, jpeg_quality(seed, i)))
+        parts.write_bytes(cv2.imencode(".png", cf.labels, [cv2.IMWRITE_PNG_COMPRESSION, 1])[1].tobytes())
+        changed.write_bytes(
+            cv2.imencode(".png", cf.changed.astype(np.uint8) * 255, _PNG_BILEVEL)[1].tobytes()
+        )
+        rows.append(spec_to_labels(cf.spec))
+    return np.stack(rows)
+
+
+def _write_one(out: Path, seed: int, i: int, width: int, height: int, cf: bool) -> tuple:
+    spec, img, labels = make_face(seed, i, width, height)
+    (out / IMAGE_DIR / image_name(i)).write_bytes(_jpeg(img, jpeg_quality(seed, i)))
     mdir = out / MASK_DIR / str(i // 2000)
     present = np.bincount(labels.ravel(), minlength=len(PARTS))
     for k in np.nonzero(present)[0]:
@@ -82,16 +108,23 @@ def _write_one(out: Path, seed: int, i: int, width: int, height: int) -> tuple[i
             continue
         ok, buf = cv2.imencode(".png", ((labels == k) * 255).astype(np.uint8), _PNG_BILEVEL)
         (mdir / f"{i:05d}_{PART_NAMES[int(k)]}.png").write_bytes(buf.tobytes())
-    return i, spec_to_labels(spec)
+    cf_labels = _write_counterfactuals(out, seed, i, (spec, img, labels)) if cf else None
+    return i, spec_to_labels(spec), cf_labels
 
 
 def _worker_init() -> None:
     cv2.setNumThreads(1)
 
 
-def _work(job: tuple[str, int, list[int], int, int]) -> list[tuple[int, np.ndarray]]:
-    out, seed, indices, width, height = job
-    return [_write_one(Path(out), seed, i, width, height) for i in indices]
+def _work(job: tuple[str, int, list[int], int, int, int]) -> list[tuple]:
+    out, seed, indices, width, height, cf_from = job
+    return [_write_one(Path(out), seed, i, width, height, cf_from <= i) for i in indices]
+
+
+def _write_attr_file(path: Path, names: list[str], labels: np.ndarray) -> None:
+    lines = [str(len(names)), " ".join(CELEBA_ATTRIBUTES) + " "]
+    lines += [n + " " + " ".join(f"{v:2d}" for v in row) for n, row in zip(names, labels)]
+    path.write_text("\n".join(lines) + "\n")
 
 
 def parse_size(size: str | Iterable[int]) -> tuple[int, int]:
@@ -115,9 +148,11 @@ def write_dataset(
     size: str | tuple[int, int] = (CANON_W, CANON_H),
     workers: int | None = None,
     progress: bool = True,
+    counterfactuals: bool = True,
 ) -> dict:
-    """Render ``num`` faces into ``out`` (see the module docstring). Returns a summary dict
-    (``num``, ``seed``, ``size``, ``seconds``, ``images_per_second``, per-attribute frequencies)."""
+    """Render ``num`` faces into ``out`` (see the module docstring), with the counterfactuals of the test
+    split unless ``counterfactuals`` is false. Returns a summary dict (``num``, ``seed``, ``size``,
+    ``seconds``, ``images_per_second``, ``counterfactuals``, per-attribute frequencies)."""
     from tqdm import tqdm
 
     if num < 1:
@@ -127,13 +162,20 @@ def write_dataset(
     (out / IMAGE_DIR).mkdir(parents=True, exist_ok=True)
     for d in range((num - 1) // 2000 + 1):
         (out / MASK_DIR / str(d)).mkdir(parents=True, exist_ok=True)
+    cf_from = next((i for i in range(num) if split_of(i, num) == 2), num) if counterfactuals else num
+    if cf_from < num:
+        from . import counterfactual  # noqa: F401  (imports torch once, before the workers fork)
+
+        for a in PAPER_ATTRIBUTES:
+            (out / CF_DIR / a).mkdir(parents=True, exist_ok=True)
     workers = max(1, int(workers if workers is not None else (os.cpu_count() or 1)))
     chunk = max(1, min(64, num // (workers * 4) or 1))
     jobs = [
-        (str(out), int(seed), list(range(s, min(num, s + chunk))), width, height)
+        (str(out), int(seed), list(range(s, min(num, s + chunk))), width, height, cf_from)
         for s in range(0, num, chunk)
     ]
     labels = np.zeros((num, len(CELEBA_ATTRIBUTES)), np.int8)
+    cf_labels = np.zeros((num - cf_from, len(PAPER_ATTRIBUTES), len(CELEBA_ATTRIBUTES)), np.int8)
     t0 = time.perf_counter()
     bar = tqdm(total=num, desc="synth", unit="img", disable=not progress)
     if workers == 1:
@@ -146,8 +188,10 @@ def write_dataset(
         results = pool.imap_unordered(_work, jobs)
     try:
         for batch in results:
-            for i, lab in batch:
+            for i, lab, cf_lab in batch:
                 labels[i] = lab
+                if cf_lab is not None:
+                    cf_labels[i - cf_from] = cf_lab
             bar.update(len(batch))
     finally:
         bar.close()
@@ -156,9 +200,19 @@ def write_dataset(
             pool.join()
     seconds = time.perf_counter() - t0
 
-    lines = [str(num), " ".join(CELEBA_ATTRIBUTES) + " "]
-    lines += [image_name(i) + " " + " ".join(f"{v:2d}" for v in labels[i]) for i in range(num)]
-    (out / "list_attr_celeba.txt").write_text("\n".join(lines) + "\n")
+    _write_attr_file(out / "list_attr_celeba.txt", [image_name(i) for i in range(num)], labels)
+    n_cf = num - cf_from
+    if n_cf:
+        names = [image_name(i) for i in range(cf_from, num)]
+        for k, a in enumerate(PAPER_ATTRIBUTES):
+            _write_attr_file(out / CF_DIR / a / "list_attr_celeba.txt", names, cf_labels[:, k])
+        cf_info = {
+            "version": CF_VERSION,
+            "split": "test",
+            "attributes": list(PAPER_ATTRIBUTES),
+            "images": n_cf,
+        }
+        (out / CF_DIR / CF_INFO).write_text(json.dumps(cf_info, indent=2) + "\n")
     (out / "list_eval_partition.txt").write_text(
         "".join(f"{image_name(i)} {split_of(i, num)}\n" for i in range(num))
     )
@@ -168,6 +222,7 @@ def write_dataset(
         "num": num,
         "seed": int(seed),
         "size": [width, height],
+        "counterfactuals": n_cf * len(PAPER_ATTRIBUTES),
     }
     (out / "synth_info.json").write_text(json.dumps(info, indent=2) + "\n")
     freq = {a: round(float((labels[:, k] > 0).mean()), 4) for k, a in enumerate(CELEBA_ATTRIBUTES)}

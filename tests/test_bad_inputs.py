@@ -4,25 +4,26 @@ Every case must end in one clear line (a :class:`SecganError` subclass in the li
 ``secgan: error: ...`` line from the command line) naming the file at fault, with no traceback, no pickled
 code run, and no file of the user's changed or lost. Inputs are tiny files built in ``tmp_path``.
 
-Cases: a truncated JPEG, a zero-byte file, an image over the pixel limit (a PNG whose header claims
-20000x20000: a decompression bomb), a text file posing as an image, an attribute file with wrong columns,
-checkpoints of another architecture (an exported model folder and a run folder to ``--resume``), non-image
-uploads to the web demo, and pickles that would run code when loaded.
+Cases (60 collected; 34 of them added with issue 13): a truncated JPEG, a zero-byte file, an image over
+the pixel limit (a PNG whose header claims 20000x20000: a decompression bomb), a text file posing as an
+image, an attribute file with wrong columns, checkpoints of another architecture (an exported model folder
+and a run folder to ``--resume``), non-image uploads to the web demo, and pickles that would run code when
+loaded. Issue 13: images of another size (100x100, 1x1) among 178x218, a 16-bit PNG, attribute rows that
+repeat a file with other labels or name files outside the dataset, labels.csv with such rows or no rows,
+zero-filled and random "checkpoints", a blocked pickle global, a bit-flipped checkpoint (refused, nothing
+pruned) and a corrupt newest one (skipped), NaN weights, an export mixing two saves, ``--out`` into a
+user's folder, a full disk and a read-only folder, synth into a full folder, hostile model configs (huge
+widths, out-of-range or mistyped sizes, network names that are paths, 100k-deep nesting, header shapes),
+and ``--resume`` with a changed configuration or other data.
 """
 
 from __future__ import annotations
 
 import ast
-import hashlib
-import io
+import errno
 import json
-import logging
 import os
-import pickle
 import shutil
-import struct
-import sys
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,21 @@ from PIL import Image
 from safetensors.torch import save_file
 
 import secgan
+from bad_input_helpers import (
+    ATTR_ROWS,
+    BAD_PHOTOS,
+    LABEL_CSV,
+    _cli,
+    _copy_faces,
+    _flip_bit_of_a_weight,
+    _jpeg_bytes,
+    _make_bad_photo,
+    _png_header_only,
+    _train_args,
+    _tree_digest,
+    _write_exploits,
+    make_model_dir,
+)
 from secgan.cli import main
 from secgan.data.attributes import PAPER_ATTRIBUTES
 from secgan.data.celeba import parse_attribute_file
@@ -42,122 +58,6 @@ from secgan.models.stargan import StarGANGenerator
 from secgan.training.checkpoint import load_checkpoint
 from secgan.utils.images import read_image
 from secgan.utils.io import load_torch_file
-
-TINY_TRAIN = [
-    "data.image_size=32",
-    "data.num_workers=1",  # a DataLoader worker: its errors must still come back as one line
-    "model.g_conv_dim=8",
-    "model.g_n_res=1",
-    "model.d_conv_dim=8",
-    "model.d_n_layers=3",
-    "train.batch_size=4",
-    "train.n_critic=2",
-    "train.iterations=2",
-    "train.decay_start=1",
-    "log.checkpoint_every=2",
-    "log.sample_every=1000",
-    "log.n_samples=1",
-    "log.tensorboard=false",
-]
-
-
-# ------------------------------------------------------------------------------------------- helpers
-def _cli(capsys, *args: str) -> tuple[int, str, str]:
-    """Run ``secgan ARGS``; returns ``(status, the error line or "", stdout)``. Status 2 must come with
-    exactly one ``secgan: error: ...`` line, and no status with a traceback."""
-    capsys.readouterr()
-    for h in logging.getLogger().handlers:  # the CLI's log handler writes to this test's captured stderr
-        if type(h) is logging.StreamHandler:
-            h.stream = sys.stderr  # (not setStream: it flushes the previous test's closed stream)
-    rc = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err, err
-    lines = [x for x in err.splitlines() if x.startswith("secgan: error:")]
-    assert len(lines) == (1 if rc == 2 else 0), err
-    return rc, (lines[0] if lines else ""), out
-
-
-def _train_args(data: Path, out: Path, *extra: str) -> list[str]:
-    args = ["train", "--config", "synthetic-stargan-64-baseline", "--data", str(data), "--out", str(out)]
-    args += ["--device", "cpu", "--no-progress"]
-    for s in [*TINY_TRAIN, *extra]:
-        args += ["--set", s]
-    return args
-
-
-def _tree_digest(root: Path) -> dict[str, str]:
-    """``{relative path: sha256}`` of every file under ``root``: proof that nothing was changed or lost."""
-    return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
-
-
-def _jpeg_bytes(size: int = 48, seed: int = 0) -> bytes:
-    arr = np.random.default_rng(seed).integers(0, 256, (size, size, 3), dtype=np.uint8)
-    buf = io.BytesIO()
-    Image.fromarray(arr).save(buf, format="JPEG", quality=90)
-    return buf.getvalue()
-
-
-def _png_header_only(width: int, height: int) -> bytes:
-    """A PNG whose IHDR claims ``width x height`` RGB, with a tiny IDAT: decoding it would allocate
-    ``3 * width * height`` bytes (1.2 GB at 20000x20000) while the file has a few dozen."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", ihdr)
-        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
-        + chunk(b"IEND", b"")
-    )
-
-
-def _make_bad_photo(kind: str, directory: Path) -> Path:
-    if kind == "truncated":
-        data = _jpeg_bytes()
-        path, content = directory / "truncated.jpg", data[: len(data) // 2]
-    elif kind == "zero-byte":
-        path, content = directory / "empty.jpg", b""
-    elif kind == "bomb":
-        path, content = directory / "bomb.png", _png_header_only(20_000, 20_000)
-    else:  # a text file with an image's name
-        path, content = directory / "notes.png", b"<html><body>not a photo</body></html>\n"
-    path.write_bytes(content)
-    return path
-
-
-BAD_PHOTOS = {
-    # kind: what the one-line message says
-    "truncated": r"truncated or corrupt",
-    "zero-byte": r"empty \(0 bytes\)",
-    "bomb": r"pixel limit|over the limit",
-    "non-image": r"not an image file",
-}
-
-
-class _Exploit:
-    """Unpickling this runs ``touch MARKER`` (os.system): a file that would run code when loaded."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self):  # noqa: D105
-        return (os.system, (f"touch {self.marker}",))
-
-
-def _write_exploits(directory: Path, marker: Path) -> dict[str, Path]:
-    """The same payload in torch's zip format and as a plain (legacy) pickle."""
-    directory.mkdir(parents=True, exist_ok=True)
-    zip_path = directory / "evil-zip.pt"
-    torch.save({"state_dict": {"w": torch.zeros(2)}, "x": _Exploit(marker)}, zip_path)
-    raw_path = directory / "evil-raw.pt"
-    raw_path.write_bytes(pickle.dumps({"step": 5, "x": _Exploit(marker)}, protocol=2))
-    return {"zip": zip_path, "raw": raw_path}
 
 
 # ------------------------------------------------------------------------------------------ fixtures
@@ -172,19 +72,7 @@ def faces(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory) -> Path:
     """An exported 32-px StarGAN editing model of width 8."""
-    torch.manual_seed(0)
-    G = StarGANGenerator(in_channels=3, n_attrs=len(PAPER_ATTRIBUTES), conv_dim=8, n_res=1, n_down=2)
-    meta = {
-        "kind": "editor",
-        "attributes": list(PAPER_ATTRIBUTES),
-        "conditioning": "diff",
-        "target_scale": 0.5,
-        "image_size": 32,
-        "backbone": "stargan",
-        "mode": "baseline",
-        "needs_mask": False,
-    }
-    return save_pretrained(tmp_path_factory.mktemp("model") / "M", {"G": G}, meta)
+    return make_model_dir(tmp_path_factory.mktemp("model") / "M")
 
 
 @pytest.fixture(scope="module")
@@ -417,3 +305,298 @@ def test_no_loader_in_the_package_can_run_pickled_code():
                     problems.append(f"{where} with allow_pickle")
     assert torch_loads >= 1  # the scan sees secgan.utils.io.load_torch_file
     assert not problems, problems
+
+
+# ----------------------------------------------------------------- images and labels `data check` must catch
+@pytest.mark.parametrize("size", [(100, 100), (1, 1)])
+def test_image_of_another_size_in_the_dataset(size, faces, tmp_path, capsys):
+    data = _copy_faces(faces, tmp_path)
+    Image.new("RGB", size, (128, 90, 60)).save(data / "img_align_celeba" / "000002.jpg")
+    rc, _, out = _cli(capsys, "data", "check", data, "--dataset", "celeba", "--deep", "--no-progress")
+    report = json.loads(out)
+    assert rc == 1 and not report["ok"] and report["image_size"] == "178x218"
+    assert [Path(e["file"]).name for e in report["deep"]["wrong_size"]] == ["000002.jpg"]
+    # training refuses the same image (it is read in the first 8 steps, see the truncated-file case)
+    rc, line, _ = _cli(capsys, *_train_args(data, tmp_path / "run", "train.iterations=8", "log.n_samples=0"))
+    assert rc == 2 and "000002.jpg" in line and "{}x{}".format(*size) in line
+
+
+def test_16_bit_png_is_read_with_its_grey_levels(tmp_path):
+    path = tmp_path / "grey16.png"
+    Image.fromarray(np.linspace(0, 65535, 64 * 64).reshape(64, 64).astype(np.uint16)).save(path)
+    assert Image.open(path).mode.startswith("I")
+    rgb = np.asarray(read_image(path))  # PIL's own convert("RGB") gives all white (255) here
+    assert rgb.shape == (64, 64, 3) and rgb.min() == 0 and rgb.max() == 255
+    assert abs(float(rgb.mean()) - 127.5) < 1.0
+
+
+@pytest.mark.parametrize("case", list(ATTR_ROWS))
+def test_attribute_file_rows_that_are_refused(case, faces, tmp_path, capsys):
+    data = _copy_faces(faces, tmp_path)
+    path = data / "list_attr_celeba.txt"
+    lines = path.read_text().splitlines()
+    r3, r4 = lines[4].split(), lines[5].split()  # lines 5 and 6; their labels differ (checked below)
+    assert r3[1:] != r4[1:]
+    lines[5] = " ".join(ATTR_ROWS[case][0](r3, r4))
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError, match=rf"list_attr_celeba.txt:6: .*{ATTR_ROWS[case][1]}"):
+        parse_attribute_file(path)
+    for args in (
+        ["data", "check", data, "--dataset", "celeba", "--no-progress"],
+        _train_args(data, tmp_path / "r"),
+    ):
+        rc, line, _ = _cli(capsys, *args)
+        assert rc == 2 and "list_attr_celeba.txt:6:" in line and not (tmp_path / "r" / "checkpoints").exists()
+
+
+@pytest.mark.parametrize("case", list(LABEL_CSV))
+def test_label_csv_problems(case, faces, tmp_path, capsys):
+    rows, status, says = LABEL_CSV[case]
+    data = tmp_path / "custom"
+    data.mkdir()
+    for name in ("a.jpg", "b.jpg"):
+        shutil.copy(faces / "img_align_celeba" / "000001.jpg", data / name)
+    (data / "labels.csv").write_text("\n".join(["file,Male,Young", *rows]) + "\n")
+    rc, line, out = _cli(capsys, "data", "check", data, "--dataset", "custom", "--no-progress")
+    assert rc == status
+    if status == 2:
+        assert "labels.csv:" in line and says in line
+    else:
+        report = json.loads(out)
+        assert report["ok"] == (status == 0)
+        assert says in " ".join(report["errors"] + report["warnings"])
+
+
+# ------------------------------------------------------------------------- weights: damaged, NaN, foreign
+@pytest.mark.parametrize("content", ["zeros", "random"])
+def test_bytes_that_are_no_checkpoint(content, tmp_path, capsys):
+    path = tmp_path / "model.pt"
+    path.write_bytes(bytes(4096) if content == "zeros" else np.random.default_rng(0).bytes(4096))
+    with pytest.raises(WeightsError) as err:
+        load_torch_file(path)
+    msg = str(err.value)
+    assert "model.pt is not a PyTorch checkpoint" in msg and "weights_only=False" not in msg
+    rc, line, _ = _cli(capsys, "import", "stargan", path, "--out", tmp_path / "imported")
+    assert rc == 2 and "is not a PyTorch checkpoint" in line and "False" not in line
+
+
+def test_a_blocked_pickle_names_the_blocked_global(tmp_path):
+    evil = _write_exploits(tmp_path / "evil", tmp_path / "pwned")["zip"]
+    with pytest.raises(WeightsError, match=r"blocked global (posix|nt|os)\.system") as err:
+        load_torch_file(evil)
+    assert "weights_only=False" not in str(err.value) and not (tmp_path / "pwned").exists()
+
+
+def test_bit_flipped_checkpoint_is_refused_and_nothing_is_pruned(runs, tmp_path, capsys):
+    run = tmp_path / "run"
+    shutil.copytree(runs["small"], run)
+    ckpt = run / "checkpoints" / "step-000002.pt"
+    _flip_bit_of_a_weight(ckpt)
+    torch.load(ckpt, weights_only=True)  # torch itself sees nothing wrong
+    with pytest.raises(WeightsError, match="step-000002.pt: it is corrupt"):
+        load_checkpoint(ckpt)
+    before = _tree_digest(run)
+    rc, line, _ = _cli(capsys, "train", "--resume", "--out", run, "--device", "cpu", "--no-progress",
+                    "--set", "train.iterations=4")  # fmt: skip
+    assert rc == 2 and "step-000002.pt" in line and "corrupt" in line
+    assert _tree_digest(run) == before  # no new checkpoint from bad weights, no pruning, no new export
+
+
+def test_nan_weights_are_neither_exported_nor_used(model_dir, tmp_path, capsys):
+    G = StarGANGenerator(in_channels=3, n_attrs=len(PAPER_ATTRIBUTES), conv_dim=8, n_res=1, n_down=2)
+    with torch.no_grad():
+        next(G.parameters()).fill_(float("nan"))
+    with pytest.raises(WeightsError, match="NaN/Inf.*refusing to export"):
+        save_pretrained(tmp_path / "nan-export", {"G": G}, {})
+    assert not (tmp_path / "nan-export" / "G.safetensors").exists()
+    bad = tmp_path / "M"
+    shutil.copytree(model_dir, bad)
+    save_file({k: torch.full_like(v, float("nan")) if v.is_floating_point() else v
+               for k, v in G.state_dict().items()}, str(bad / "G.safetensors"))  # fmt: skip
+    (tmp_path / "x.jpg").write_bytes(_jpeg_bytes())
+    rc, line, _ = _cli(capsys, "edit", bad, tmp_path / "x.jpg", "--aligned", "--source", "Male",
+                    "--edit", "+Bangs", "--out", tmp_path / "out")  # fmt: skip
+    assert rc == 2 and "G.safetensors" in line and "NaN/Inf" in line
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_export_folder_mixing_two_exports_is_refused(model_dir, tmp_path):
+    torch.manual_seed(5)  # the same architecture, other weights: only the digest tells them apart
+    G = StarGANGenerator(in_channels=3, n_attrs=len(PAPER_ATTRIBUTES), conv_dim=8, n_res=1, n_down=2)
+    other = save_pretrained(tmp_path / "other", {"G": G}, {})
+    mixed = tmp_path / "mixed"
+    shutil.copytree(model_dir, mixed)
+    shutil.copy(other / "G.safetensors", mixed / "G.safetensors")
+    with pytest.raises(WeightsError, match=r"G\.safetensors: it is corrupt"):
+        load_pretrained(mixed)
+
+
+# --------------------------------------------------------------------------------------- output folders
+def test_train_out_into_a_folder_of_the_users_is_refused(faces, tmp_path, capsys):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "config.json").write_text('{"my": "settings"}\n')
+    (mine / "stats.jsonl").write_text('{"my": "numbers"}\n')
+    before = _tree_digest(mine)
+    rc, line, _ = _cli(capsys, *_train_args(faces, mine))
+    assert rc == 2 and "not a secgan run folder" in line and str(mine) in line
+    assert _tree_digest(mine) == before
+    (tmp_path / "empty").mkdir()  # an empty folder is fine
+    assert _cli(capsys, *_train_args(faces, tmp_path / "empty"))[0] == 0
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EROFS])
+def test_full_disk_or_read_only_folder_is_one_line(code, runs, tmp_path, capsys, monkeypatch):
+    import secgan.training.checkpoint as ck
+    from secgan.utils.io import atomic_path
+
+    def failing_write(data, path):  # the disk fills (or turns read-only) mid-write
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(bytes(data[:100]))
+            raise OSError(code, os.strerror(code), str(tmp))
+
+    run = tmp_path / "run"
+    shutil.copytree(runs["small"], run)
+    monkeypatch.setattr(ck, "write_bytes_atomic", failing_write)
+    rc, line, _ = _cli(capsys, "train", "--resume", "--out", run, "--device", "cpu", "--no-progress",
+                    "--allow-changes", "--set", "train.iterations=4")  # fmt: skip
+    assert rc == 2 and f"cannot write {run / 'checkpoints' / 'step-000004.pt'}: {os.strerror(code)}" in line
+    assert [p.name for p in (run / "checkpoints").glob("*.pt*") if p.suffix != ".sha256"] == [
+        "step-000002.pt"
+    ]
+    assert load_checkpoint(run / "checkpoints" / "step-000002.pt")["step"] == 2  # the older one is kept
+
+
+def test_synth_into_a_non_empty_folder_is_refused(tmp_path, capsys):
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "notes.txt").write_text("mine\n")
+    rc, line, _ = _cli(capsys, "synth", tmp_path / "d", "--num", "2", "--workers", "1", "--no-progress")
+    assert rc == 2 and "not empty" in line and "--overwrite" in line
+    assert sorted(p.name for p in (tmp_path / "d").iterdir()) == ["notes.txt"]
+
+
+# -------------------------------------------------------------------------- hostile model folders (config.json)
+def _hostile(model_dir: Path, tmp_path: Path, edit) -> Path:
+    bad = tmp_path / "M"
+    shutil.copytree(model_dir, bad)
+    config = json.loads((bad / "config.json").read_text())
+    edit(config)
+    (bad / "config.json").write_text(json.dumps(config))
+    return bad
+
+
+HOSTILE_CARDS = {
+    # case: (how config.json is edited, what the one line says)
+    "huge-width": (lambda c: c["networks"]["G"]["kwargs"].update(conv_dim=4096), "parameters"),
+    "huge-image": (
+        lambda c: c["networks"]["G"]["kwargs"].update(n_down=60000),
+        "n_down = 60000 is out of bounds",
+    ),
+    "negative-size": (
+        lambda c: c["networks"]["G"]["kwargs"].update(conv_dim=-8),
+        "conv_dim = -8 is out of bounds",
+    ),
+    "wrong-type": (lambda c: c["networks"]["G"]["kwargs"].update(n_res={"a": 1}), "n_res = {'a': 1}"),
+    "path-name": (
+        lambda c: c["networks"].update({"../../elsewhere/G": c["networks"]["G"]}),
+        "not a plain name",
+    ),
+    "absolute-name": (lambda c: c["networks"].update({"/tmp/G": c["networks"]["G"]}), "not a plain name"),
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_CARDS))
+def test_hostile_model_config_is_refused_before_anything_is_built(
+    case, model_dir, tmp_path, capsys, monkeypatch
+):
+    edit, says = HOSTILE_CARDS[case]
+    bad = _hostile(model_dir, tmp_path, edit)
+    import secgan.models.export as export
+
+    devices, real_build = [], export.build_model
+
+    def spy(spec):  # where each network is built: only on the meta device (shapes, no memory)
+        devices.append(torch.empty(0).device.type)
+        return real_build(spec)
+
+    monkeypatch.setattr(export, "build_model", spy)
+    with pytest.raises(WeightsError, match="config.json") as err:
+        load_pretrained(bad)
+    assert says in str(err.value) and "\n" not in str(err.value) and set(devices) <= {"meta"}
+    monkeypatch.undo()
+    (tmp_path / "x.jpg").write_bytes(_jpeg_bytes())
+    rc, line, _ = _cli(capsys, "edit", bad, tmp_path / "x.jpg", "--aligned", "--source", "Male",
+                    "--edit", "+Bangs", "--out", tmp_path / "out")  # fmt: skip
+    assert rc == 2 and says in line
+
+
+def test_deeply_nested_model_config_is_one_line(model_dir, tmp_path):
+    bad = tmp_path / "M"
+    shutil.copytree(model_dir, bad)
+    (bad / "config.json").write_text('{"format": "secgan-model", "x": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    with pytest.raises(WeightsError, match="nested too deeply"):
+        load_pretrained(bad)
+
+
+def test_safetensors_header_is_checked_before_the_weights_are_read(model_dir, tmp_path, monkeypatch):
+    torch.manual_seed(1)
+    wide = StarGANGenerator(in_channels=3, n_attrs=len(PAPER_ATTRIBUTES), conv_dim=16, n_res=1, n_down=2)
+    bad = tmp_path / "M"
+    shutil.copytree(model_dir, bad)
+    save_file({k: v.contiguous() for k, v in wide.state_dict().items()}, str(bad / "G.safetensors"))
+    monkeypatch.setattr("secgan.models.export.load_file", lambda *a, **k: pytest.fail("weights were read"))
+    with pytest.raises(WeightsError, match=r"G\.safetensors: checkpoint of another architecture.*shape"):
+        load_pretrained(bad)
+
+
+# --------------------------------------------------------------------------- resuming another run's settings
+@pytest.mark.parametrize(
+    "override, says",
+    [
+        ("train.batch_size=8", "train.batch_size: 4 -> 8"),
+        ("seed=7", "seed: 0 -> 7"),
+        ("model.conditioning=target01", "model.conditioning: 'diff' -> 'target01'"),
+    ],
+)
+def test_resume_with_a_changed_configuration_is_refused(override, says, runs, tmp_path, capsys):
+    run = tmp_path / "run"
+    shutil.copytree(runs["small"], run)
+    before = _tree_digest(run)
+    for extra in ([], ["--allow-changes"]):  # these are never safe to change within a run
+        rc, line, _ = _cli(capsys, "train", "--resume", "--out", run, "--device", "cpu", "--no-progress",
+                        "--set", override, *extra)  # fmt: skip
+        assert rc == 2 and says in line and "step-000002.pt" in line
+    assert _tree_digest(run) == before  # config.json is not rewritten
+
+
+def test_resume_on_other_data_with_the_same_count_is_refused(runs, faces, tmp_path, capsys):
+    run, data = tmp_path / "run", _copy_faces(faces, tmp_path)
+    shutil.copytree(runs["small"], run)
+    attrs = data / "list_attr_celeba.txt"
+    lines = attrs.read_text().splitlines()
+    row, col = lines[2].split(), 1 + lines[1].split().index("Male")
+    row[col] = "1" if row[col] == "-1" else "-1"  # one trained label of one image: same image count
+    lines[2] = " ".join(row)
+    attrs.write_text("\n".join(lines) + "\n")
+    rc, line, _ = _cli(capsys, "train", "--resume", "--out", run, "--device", "cpu", "--no-progress",
+                    "--allow-changes", "--data", data)  # fmt: skip
+    assert rc == 2 and "dataset differs" in line
+
+
+def test_resume_skips_a_corrupt_newest_checkpoint(runs, tmp_path, capsys, caplog):
+    run = tmp_path / "run"
+    shutil.copytree(runs["small"], run)
+    ckpts = run / "checkpoints"
+    for name in ("step-000002.pt", "step-000002.pt.sha256"):  # a second, newer checkpoint, then damaged
+        shutil.copy(ckpts / name, ckpts / name.replace("000002", "000003"))
+    (ckpts / "step-000003.pt.sha256").write_text(
+        (ckpts / "step-000003.pt.sha256").read_text().replace("000002", "000003")
+    )
+    _flip_bit_of_a_weight(ckpts / "step-000003.pt")
+    rc, _, out = _cli(capsys, "train", "--resume", "--out", run, "--device", "cpu", "--no-progress",
+                      "--allow-changes", "--set", "train.iterations=4")  # fmt: skip
+    assert rc == 0 and json.loads(out)["step"] == 4
+    warned = [r.getMessage() for r in caplog.records if "newest good checkpoint" in r.getMessage()]
+    assert len(warned) == 1 and "step-000003.pt: it is corrupt" in warned[0] and "step-000002.pt" in warned[0]
+    assert load_checkpoint(ckpts / "step-000004.pt")["step"] == 4
+    assert (ckpts / "step-000002.pt").is_file()  # the good one is never pruned for the corrupt one

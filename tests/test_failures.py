@@ -119,6 +119,8 @@ def test_sigkill_mid_run_then_resume_loses_nothing(synth, tmp_path):
             state = load_checkpoint(p)
             assert p.name == f"step-{state['step']:06d}.pt"
             assert set(state["networks"]) == {"G_rgb", "D_rgb"}
+        elif p.name.endswith(".sha256"):  # each checkpoint's digest, written before it
+            assert p.with_suffix("") in listed or p.read_text().split()[1] == p.name[: -len(".sha256")]
         else:
             assert _is_temp(p.name), f"unexpected file {p.name} in checkpoints/"
     # A stray partial file from an earlier kill, with a step beyond the real ones: never resumed from.
@@ -162,27 +164,25 @@ def test_sigkill_mid_run_then_resume_loses_nothing(synth, tmp_path):
 # (torch.save wrapped to stop after half the bytes), so the SIGKILL lands mid-write every time.
 _CHILD = textwrap.dedent(
     """
-    import sys, time, io
+    import sys, time
     import torch
-    import secgan.utils.io as sio
+    import secgan.training.checkpoint as ck
+    from secgan.utils.io import atomic_path
     from secgan.training.checkpoint import save_checkpoint
 
     out = sys.argv[1]
     state = {"networks": {"G": {"w": torch.arange(200_000, dtype=torch.float32)}}}
     save_checkpoint(out, 1, state)
-    real_save = torch.save
 
-    def half_save(obj, f):
-        buf = io.BytesIO()
-        real_save(obj, buf)
-        data = buf.getvalue()
-        with open(f, "wb") as fh:
-            fh.write(data[: len(data) // 2])
-            fh.flush()
-        print("HALF", flush=True)
-        time.sleep(120)
+    def half_write(data, path):
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as fh:
+                fh.write(data[: len(data) // 2])
+                fh.flush()
+            print("HALF", flush=True)
+            time.sleep(120)
 
-    sio.torch.save = half_save
+    ck.write_bytes_atomic = half_write
     save_checkpoint(out, 2, {"networks": {"G": {"w": torch.zeros(200_000)}}})
     """
 )
@@ -199,7 +199,7 @@ def test_sigkill_during_a_checkpoint_write_keeps_the_previous_checkpoint(tmp_pat
     finally:
         proc.kill()
         proc.wait(timeout=60)
-    names = sorted(p.name for p in ckpts.iterdir())
+    names = sorted(p.name for p in ckpts.iterdir() if not p.name.endswith(".sha256"))
     assert "step-000001.pt" in names and "step-000002.pt" not in names
     (temp,) = [n for n in names if n != "step-000001.pt"]
     assert temp.startswith(".step-000002.pt.") and temp.endswith(".tmp")

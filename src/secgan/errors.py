@@ -31,6 +31,15 @@ class TrainingError(SecganError):
     """Training cannot go on (e.g. a loss became NaN or Inf)."""
 
 
+class StorageError(SecganError):
+    """An output cannot be written: the disk is full, the folder is read-only, or another process owns
+    it (a locked run folder)."""
+
+
+class CorruptFileError(WeightsError):
+    """A weights file is damaged: its digest no longer matches, or it is no readable checkpoint at all."""
+
+
 def original_message(err: BaseException) -> str:
     """The message of ``err``. A DataLoader worker re-raises the worker's exception with the worker's whole
     traceback in the message ("Caught DataError in DataLoader worker process 0 ... Original Traceback

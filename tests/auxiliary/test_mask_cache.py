@@ -68,3 +68,22 @@ def test_cache_refuses_a_flipping_dataset(tmp_path, parser):
     ds.flip = True
     with pytest.raises(DataError, match="flip"):
         build_mask_cache(parser, ds, tmp_path / "c")
+
+
+def test_cache_goes_stale_when_an_image_is_replaced_under_its_name(tmp_path, parser):
+    ds = TinyFaces(n=4, size=32)
+    ds.paths = []
+    for name in ds.names:  # the files behind the items (secgan synth --overwrite rewrites them in place)
+        (tmp_path / name).write_bytes(b"image " + name.encode())
+        ds.paths.append(tmp_path / name)
+    h = parser_hash(parser)
+    out = tmp_path / "c"
+    out.mkdir()
+    killed = out / ".masks.npy.abcd1234.tmp"  # left by a `parser cache` killed mid-write
+    killed.write_bytes(b"\0" * 1000)
+    build_mask_cache(parser, ds, out, batch_size=4)
+    assert not killed.exists()
+    assert load_mask_cache(out, ds.names, 32, h, paths=ds.paths).shape == (4, 32, 32)
+    ds.paths[2].write_bytes(b"another image, same name and a new size")
+    with pytest.raises(DataError, match="stale mask cache .*images changed"):
+        load_mask_cache(out, ds.names, 32, h, paths=ds.paths)

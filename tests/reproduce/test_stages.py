@@ -103,3 +103,71 @@ def test_edit_grid_captions_are_full_and_directed():
         for k in range(2):
             strip = arr[k * (128 + strip_h) + 128 : (k + 1) * (128 + strip_h), j * 128 : (j + 1) * 128]
             assert (strip < 100).any()
+
+
+def test_force_starts_a_stage_fresh_instead_of_continuing_it(tmp_path: Path) -> None:
+    """`reproduce --force train:X` must retrain from step 0, not resume the finished run's checkpoints."""
+    from secgan.reproduce.stages import reset_run_folder
+
+    run = tmp_path / "runs" / "a"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "checkpoints" / "step-001200.pt").write_bytes(b"finished run")
+    (run / "config.json").write_text("{}")
+    calls: list[str] = []
+
+    def train() -> dict:
+        calls.append("resume" if any((run / "checkpoints").glob("*.pt")) else "fresh")
+        (run / "export").mkdir(exist_ok=True)
+        return {}
+
+    stage = Stage("train:a", run, train, valid=lambda: (run / "export").is_dir(), group="train",
+                  fresh=lambda: reset_run_folder(run))  # fmt: skip
+    run_stages([stage], force=set())
+    run_stages([stage], force=set())  # done: reused
+    run_stages([stage], force={"train:a"})
+    assert calls == ["resume", "fresh"]
+
+
+def test_force_never_deletes_a_run_a_trainer_is_using(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from secgan.reproduce.stages import reset_run_folder
+
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys,time; from secgan.training.run_lock import RunLock; "
+         "RunLock(sys.argv[1]).acquire(); print('HELD', flush=True); time.sleep(60)", str(run)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "HELD"
+        with pytest.raises(SecganError, match=f"in use by process {holder.pid}"):
+            reset_run_folder(run)
+        assert (run / "checkpoints").is_dir()
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_torn_evaluation_is_not_reused(tmp_path: Path) -> None:
+    import json
+
+    import numpy as np
+
+    from secgan.metrics.evaluate import FORMAT, eval_outputs_ok
+    from secgan.utils.io import file_sha256
+
+    out = tmp_path / "eval"
+    out.mkdir()
+    np.savez_compressed(out / "examples.npz", images=np.zeros((2, 3), np.uint8))
+    metrics = {"format": FORMAT, "files": {"examples.npz": file_sha256(out / "examples.npz")}}
+    (out / "metrics.json").write_text(json.dumps(metrics))
+    assert eval_outputs_ok(out)
+    (out / "examples.npz").write_bytes(b"")  # SIGKILL while it was written (older versions)
+    assert not eval_outputs_ok(out)
+    (out / "metrics.json").write_text(json.dumps({"format": FORMAT}))  # no digest recorded: must load
+    assert not eval_outputs_ok(out)
+    (out / "metrics.json").write_text('{"format": ')  # a torn metrics.json
+    assert not eval_outputs_ok(out)

@@ -81,7 +81,10 @@ def test_train_command_on_synthetic_data(synth, tmp_path, capsys):
     assert main(args) == 2
     assert "--resume" in capsys.readouterr().err
     # --resume of a finished run with more iterations continues from step 4
-    assert main(["train", "--out", str(run), "--resume", "--no-progress", "--set", "train.iterations=6"]) == 0
+    resume_more = ["train", "--out", str(run), "--resume", "--no-progress", "--set", "train.iterations=6"]
+    assert main(resume_more) == 2  # a changed configuration needs --allow-changes
+    assert "train.iterations: 4 -> 6" in capsys.readouterr().err
+    assert main([*resume_more, "--allow-changes"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["step"] == 6
     steps = [json.loads(x)["step"] for x in (run / "stats.jsonl").read_text().splitlines()]

@@ -26,6 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="skip the ground-truth counterfactuals (each test face with each paper attribute edited, "
         "stored in OUT/counterfactuals/)",
     )
+    p.add_argument(
+        "--overwrite", action="store_true", help="write into a non-empty OUT (its images are replaced)"
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_synth)
 
@@ -88,8 +91,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _synth(args: argparse.Namespace) -> int:
-    from secgan.data.synthetic.writer import write_dataset
+    from pathlib import Path
 
+    from secgan.data.synthetic.writer import write_dataset
+    from secgan.errors import ConfigError
+
+    out = Path(args.out)
+    if out.is_dir() and any(out.iterdir()) and not args.overwrite:
+        raise ConfigError(
+            f"{out} is not empty: choose a new folder, or pass --overwrite to replace its images (a parser "
+            "mask cache built from the old images is then detected as stale)"
+        )
     summary = write_dataset(
         args.out,
         num=args.num,

@@ -46,6 +46,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--parser", help="parser folder P_DIR (sets parser.dir)")
     p.add_argument("--out", help="run folder")
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
+    p.add_argument(
+        "--allow-changes",
+        action="store_true",
+        help="with --resume: accept safe changes to the run's configuration (more iterations, logging and "
+        "checkpoint cadence, workers, data location); others are always refused",
+    )
     p.add_argument("--dry-run", action="store_true", help="print the resolved config and parameter counts")
     add_device_argument(p)
     p.add_argument("--amp", action="store_true", help="bf16 autocast (sets train.amp=true)")
@@ -104,19 +110,36 @@ def run(args: argparse.Namespace) -> int:
     if not args.out:
         raise ConfigError("--out RUN_DIR is required")
 
+    import contextlib
+    import os
+
     from secgan.training import distributed
+    from secgan.training.run_lock import RunLock, check_out_dir
     from secgan.training.trainer import Trainer
 
-    info, dev = distributed.init_distributed(resolve_device(args.device))
-    if not info.is_main:
-        logging.getLogger().setLevel(logging.WARNING)
-    try:
-        trainer = Trainer(
-            cfg, args.out, device=dev, resume=args.resume, dist_info=info, progress=not args.no_progress
-        )
-        summary = trainer.train()
-    finally:
-        distributed.shutdown()
+    # The main process (rank 0 under torchrun) owns the folder: refuse a folder of the user's, and hold the
+    # run's lock before anything is read, cleaned or written there (a second trainer stops here).
+    lock: contextlib.AbstractContextManager = contextlib.nullcontext()
+    if int(os.environ.get("RANK", "0")) == 0:
+        check_out_dir(args.out)
+        lock = RunLock(args.out)
+    with lock:
+        info, dev = distributed.init_distributed(resolve_device(args.device))
+        if not info.is_main:
+            logging.getLogger().setLevel(logging.WARNING)
+        try:
+            trainer = Trainer(
+                cfg,
+                args.out,
+                device=dev,
+                resume=args.resume,
+                dist_info=info,
+                progress=not args.no_progress,
+                allow_changes=args.allow_changes,
+            )
+            summary = trainer.train()
+        finally:
+            distributed.shutdown()
     if info.is_main:
         summary["params"] = trainer.param_counts()
         print_json(summary)

@@ -7,6 +7,7 @@ Items are dicts (docs/DESIGN.md): ``{"image": float [3, S, S] in [-1, 1], "label
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from torch.utils.data import Dataset
 
 from secgan.data.masks import map_19_to_12
 from secgan.errors import ConfigError, DataError
+from secgan.utils.images import image_size as header_size
 from secgan.utils.images import read_image
 
 from . import transforms as T
@@ -25,6 +27,8 @@ log = logging.getLogger(__name__)
 SPLITS = ("train", "val", "test", "all")
 MASK_MODES = (None, "gt", "auto")
 ON_ERROR = ("raise", "skip")
+SIZE_PROBES = 8  # image headers read to find a fixed-format dataset's image size
+MIN_SIDE = 16  # px: a smaller image (e.g. 1x1) is no face photo
 
 # (index into the split, image size (w, h)) -> 19-class label map [h', w'] uint8 at the mask's own
 # resolution, or None when this image has no mask files.
@@ -59,6 +63,9 @@ class FaceDataset(Dataset):
             (already cropped and resized); takes precedence over ``mask_reader``.
         on_error: ``"raise"`` a :class:`DataError` on an unreadable image, or ``"skip"`` it (the next
             readable item is returned instead and the skip is counted in the log).
+        uniform_size: every image must have the dataset's size (:attr:`reference_size`, the most common
+            size among a few headers); an image of another size is a :class:`DataError` like an unreadable
+            one (fixed-format datasets: CelebA, CelebA-HQ, RaFD). Any image under ``MIN_SIDE`` px is one.
     """
 
     def __init__(
@@ -74,6 +81,7 @@ class FaceDataset(Dataset):
         mask_array: np.ndarray | None = None,
         on_error: str = "raise",
         source: str = "",
+        uniform_size: bool = False,
     ) -> None:
         if on_error not in ON_ERROR:
             raise ConfigError(f"unknown on_error {on_error!r}; valid: {', '.join(ON_ERROR)}")
@@ -87,6 +95,8 @@ class FaceDataset(Dataset):
         self.mask_reader = mask_reader
         self.on_error = on_error
         self.source = source
+        self.uniform_size = bool(uniform_size)
+        self._reference_size: tuple[int, int] | None = None
         self.skipped = 0
         self.meta: dict[str, list] = {}  # per-item extras aligned with ``names`` (e.g. RaFD model ids)
         self.split_info: dict | None = None  # how the split was made, when it is drawn (RaFD identities)
@@ -131,12 +141,41 @@ class FaceDataset(Dataset):
             f"image_size={self.image_size}, flip={self.flip}, masks={self.has_masks})"
         )
 
+    @property
+    def reference_size(self) -> tuple[int, int] | None:
+        """``(w, h)`` most common among the headers of up to ``SIZE_PROBES`` evenly spaced images (the
+        same in every process: it depends only on the file list); None when none is readable."""
+        if self._reference_size is None and self.paths:
+            step = max(1, len(self.paths) // SIZE_PROBES)
+            sizes: Counter[tuple[int, int]] = Counter()
+            for p in self.paths[::step][:SIZE_PROBES]:
+                try:
+                    sizes[header_size(p)] += 1
+                except DataError:
+                    continue
+            if sizes:
+                self._reference_size = max(sizes.items(), key=lambda kv: (kv[1], kv[0]))[0]
+        return self._reference_size
+
+    def check_size(self, path: Path, size: tuple[int, int]) -> None:
+        """:class:`DataError` for an image of a size this dataset does not allow (see ``uniform_size``)."""
+        w, h = size
+        if min(w, h) < MIN_SIDE:
+            raise DataError(f"image {path} is {w}x{h}, under the minimum of {MIN_SIDE} px per side")
+        ref = self.reference_size if self.uniform_size else None
+        if ref is not None and (w, h) != ref:
+            raise DataError(
+                f"image {path} is {w}x{h} but the dataset's images are {ref[0]}x{ref[1]} "
+                f"({self.source or 'this dataset'}); replace or remove it"
+            )
+
     # ------------------------------------------------------------------ items
     def load(self, i: int, flip: bool = False) -> dict:
         """Item ``i`` without random flipping (``flip=True`` flips deterministically)."""
         path = self.paths[i]
         img = read_image(path)
         w, h = img.size
+        self.check_size(path, (w, h))
         box = self.box_fn(w, h)
         image = T.image_to_tensor(T.crop_resize_image(img, box, self.image_size))
         mask: torch.Tensor | None = None
@@ -214,3 +253,37 @@ def select_attributes(
         return resolve_attributes(attrs, valid=list(available))
     except ConfigError as err:
         raise UnknownAttributeError(f"{err} (attributes of {source})") from err
+
+
+def check_listed_files(source: str, files: Sequence[str], labels: np.ndarray, lines: Sequence[int]) -> None:
+    """Checks of a label file's image names (``files[r]`` on line ``lines[r]``, labels ``labels[r]``):
+
+    * a name must stay inside the dataset folder (no absolute path, no ``..``): :class:`DataError`;
+    * a name listed twice with different labels is a :class:`DataError` naming both lines;
+    * a name listed twice with the same labels is a warning (the image counts twice).
+    """
+    seen: dict[str, int] = {}
+    repeated = 0
+    for r, name in enumerate(files):
+        parts = Path(name.replace("\\", "/")).parts
+        if Path(name).is_absolute() or name.startswith(("/", "\\")) or ".." in parts or ":" in name[:3]:
+            raise DataError(
+                f"{source}:{lines[r]}: file name {name!r} leaves the dataset folder (absolute or '..'); "
+                "names must be relative paths inside it"
+            )
+        first = seen.setdefault(name, r)
+        if first != r:
+            if not np.array_equal(labels[first], labels[r]):
+                raise DataError(
+                    f"{source}:{lines[r]}: {name!r} is listed again with other labels than on line "
+                    f"{lines[first]}; keep one row per image"
+                )
+            repeated += 1
+    if repeated:
+        log.warning("%s: %d image(s) listed twice with the same labels (each counts twice)", source, repeated)
+
+
+def repeated_names(names: Sequence[str]) -> list[str]:
+    """Names that occur more than once (for ``secgan data check``'s warnings)."""
+    counts = Counter(names)
+    return sorted(n for n, c in counts.items() if c > 1)

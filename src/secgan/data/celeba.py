@@ -28,7 +28,7 @@ from secgan.errors import ConfigError, DataError
 from secgan.utils.images import read_binary_mask
 
 from . import transforms as T
-from .base import FaceDataset, check_split, select_attributes
+from .base import FaceDataset, check_listed_files, check_split, select_attributes
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,7 @@ def parse_attribute_file(path: str | os.PathLike) -> tuple[list[str], list[str],
     n_attr = len(attr_names)
     files: list[str] = []
     rows: list[list[str]] = []
+    linenos: list[int] = []
     for lineno, line in enumerate(lines[2:], start=3):
         fields = line.split()
         if not fields:
@@ -81,6 +82,7 @@ def parse_attribute_file(path: str | os.PathLike) -> tuple[list[str], list[str],
             )
         files.append(fields[0])
         rows.append(fields[1:])
+        linenos.append(lineno)
     if len(files) != count:
         raise DataError(f"{path}: line 1 says {count} images but the file has {len(files)} rows")
     values = (
@@ -91,7 +93,9 @@ def parse_attribute_file(path: str | os.PathLike) -> tuple[list[str], list[str],
         r, c = np.argwhere(~ok)[0]
         lineno = _line_of_row(lines, int(r))
         raise DataError(f"{path}:{lineno}: value {values[r, c]!r} for {attr_names[c]} is not 1 or -1")
-    return files, attr_names, np.where(values == "1", 1, -1).astype(np.int8)
+    out = np.where(values == "1", 1, -1).astype(np.int8)
+    check_listed_files(str(path), files, out, linenos)
+    return files, attr_names, out
 
 
 def _line_of_row(lines: list[str], row: int) -> int:
@@ -265,4 +269,5 @@ def load_celeba(
         mask_reader=reader,
         on_error=on_error,
         source=f"celeba:{root}:{split}",
+        uniform_size=True,
     )

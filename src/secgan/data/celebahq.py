@@ -120,6 +120,7 @@ def load_celebahq(
         mask_reader=reader,
         on_error=on_error,
         source=f"celebahq:{root}:{split}",
+        uniform_size=True,
     )
     mapping_path = root / MAPPING_FILE
     if mapping_path.is_file():

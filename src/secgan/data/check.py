@@ -2,7 +2,9 @@
 
 The report (a JSON-able dict) holds the images per split, the fraction of positive labels per attribute
 and split, the image sizes of a sample, the ground-truth masks found (images with masks, images per
-part) and, with ``deep=True``, the list of images that cannot be decoded.
+part) and, with ``deep=True``, the list of images that cannot be decoded or have another size than the
+dataset's (fixed-format datasets), plus ``errors`` (training refuses these) and ``warnings``; ``ok`` is
+true when there is no error.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 from secgan.errors import DataError
 from secgan.utils.images import image_size, read_image
 
-from .base import FaceDataset
+from .base import FaceDataset, repeated_names
 from .registry import DATASETS, build_dataset
 
 log = logging.getLogger(__name__)
@@ -94,17 +96,42 @@ def check_dataset(
     }
     if datasets["train"].split_info is not None:  # a drawn split (RaFD identities): how, and who
         report["split_info"] = datasets["train"].split_info
+    errors: list[str] = []
+    warnings: list[str] = []
+    if not len(ds_all):
+        errors.append(f"no images: the label file of {root} lists none")
+    repeated = repeated_names(ds_all.names)
+    if repeated:
+        warnings.append(f"{len(repeated)} image(s) listed twice with the same labels, e.g. {repeated[0]}")
+    if ds_all.uniform_size and ds_all.reference_size:
+        report["image_size"] = "{}x{}".format(*ds_all.reference_size)
     if deep:
         bad = []
+        wrong = []
         missing = 0
         for p in tqdm(ds_all.paths, desc="decode", unit="img", disable=not progress):
             try:
-                read_image(p)
+                img = read_image(p)
             except DataError as err:
                 missing += 0 if p.is_file() else 1
                 bad.append({"file": str(p), "error": str(err)})
-        report["deep"] = {"decoded": len(ds_all) - len(bad), "unreadable": bad, "missing": missing}
-    report["ok"] = not (deep and report["deep"]["unreadable"]) and sizes.get("unreadable", 0) == 0
+                continue
+            try:
+                ds_all.check_size(p, img.size)  # the same rule training applies to every image it loads
+            except DataError as err:
+                wrong.append({"file": str(p), "error": str(err)})
+        report["deep"] = {
+            "decoded": len(ds_all) - len(bad),
+            "unreadable": bad,
+            "wrong_size": wrong,
+            "missing": missing,
+        }
+        errors += [e["error"] for e in bad[:20] + wrong[:20]]
+    if sizes.get("unreadable", 0):
+        errors.append(f"{sizes['unreadable']} sampled image(s) unreadable")
+    report["errors"] = errors
+    report["warnings"] = warnings
+    report["ok"] = not errors
     return report
 
 

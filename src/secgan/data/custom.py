@@ -23,7 +23,7 @@ from secgan.data.attributes import PAPER_ATTRIBUTES
 from secgan.errors import DataError
 
 from . import transforms as T
-from .base import FaceDataset, check_split, select_attributes
+from .base import FaceDataset, check_listed_files, check_split, select_attributes
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,7 @@ def parse_label_csv(path: Path) -> tuple[list[str], list[str], np.ndarray, list[
                     f"{path}:{lineno}: split {row[split_col]!r} is not one of {', '.join(SPLIT_NAMES)}"
                 )
             splits.append(s)
+    check_listed_files(str(path), files, labels, [lineno for lineno, _ in rows[1:]])
     return files, names, labels, (splits if split_col is not None else None)
 
 

@@ -156,6 +156,7 @@ def load_rafd(
         mask_reader=None,
         on_error=on_error,
         source=f"rafd:{root}:{split}",
+        uniform_size=True,
     )
     ds.meta["model"] = [info["model"] for _, info in chosen]
     ds.split_info = {

@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from secgan.errors import ConfigError
 from secgan.utils.io import file_sha256
@@ -81,3 +84,27 @@ def load_metrics(path: str | Path) -> dict[str, Any]:
         f"{path}: no evaluation found (looked for {path / EVAL_SUBDIR / METRICS_FILE} and "
         f"{path / METRICS_FILE}); run `secgan evaluate {path} ...` first"
     )
+
+
+def eval_outputs_ok(out: str | Path) -> bool:
+    """Whether ``out`` holds a complete evaluation: metrics.json parses, and examples.npz (when written)
+    matches the digest metrics.json records for it (or, from older versions, loads)."""
+    out = Path(out)
+    try:
+        m = json.loads((out / METRICS_FILE).read_text())
+    except (OSError, ValueError):
+        return False
+    if not isinstance(m, dict) or m.get("format") != FORMAT:
+        return False
+    recorded = m.get("files") or {}
+    for name, digest in recorded.items():
+        if not (out / name).is_file() or file_sha256(out / name) != digest:
+            return False
+    npz = out / EXAMPLES_FILE
+    if npz.exists() and EXAMPLES_FILE not in recorded:
+        try:
+            with np.load(npz, allow_pickle=False) as z:
+                _ = [z[k].shape for k in z.files]
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+            return False
+    return True

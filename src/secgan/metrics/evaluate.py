@@ -71,7 +71,7 @@ from secgan.models.conditioning import make_condition
 from secgan.models.export import ModelCard
 from secgan.models.inference import prepare_generator
 from secgan.utils.device import resolve_device
-from secgan.utils.io import write_json_atomic
+from secgan.utils.io import file_sha256, publish_dir, write_json_atomic
 
 log = logging.getLogger(__name__)
 
@@ -402,30 +402,34 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
             "translations_per_second": round(n_pool / max(loop_seconds, 1e-9), 3),
         },
     }
-    out.mkdir(parents=True, exist_ok=True)
-    if k_ex:
-        arrays: dict[str, np.ndarray] = {
-            "images": np.concatenate(ex["images"]),
-            "names": np.array(ex["names"]),
-            "y_src": np.concatenate(ex["y_src"]).astype(np.float32),
-            "groups": np.array(groups),
-            "attributes": np.array(attributes),
-            "translations": np.stack([np.concatenate(t) for t in ex_trans]),
-            "y_trg": np.stack([np.concatenate(t) for t in ex_trg]).astype(np.float32),
-            "correct": np.stack([np.concatenate(t) for t in ex_correct]),
-            "expressions": np.array(expressions),
-        }
-        if ex["mask_in"]:
-            arrays["mask_in"] = np.concatenate(ex["mask_in"])
-        if ex_mask_out[0]:
-            arrays["mask_out"] = np.stack([np.concatenate(t) for t in ex_mask_out])
-        if ex_mask_parsed[0]:
-            arrays["mask_parsed_out"] = np.stack([np.concatenate(t) for t in ex_mask_parsed])
-        if gt is not None:
-            arrays.update(gt.example_arrays())  # counterfactuals, counterfactual_masks
-        np.savez_compressed(out / EXAMPLES_FILE, **arrays)
-    per_image.write(out)
-    write_json_atomic(metrics, out / METRICS_FILE)
+    # The files appear together (a temporary folder renamed into place); metrics.json records the
+    # digests of the others, so a reader can tell a complete set.
+    with publish_dir(out, (EXAMPLES_FILE, PER_IMAGE_FILE, METRICS_FILE)) as tmp:
+        if k_ex:
+            arrays: dict[str, np.ndarray] = {
+                "images": np.concatenate(ex["images"]),
+                "names": np.array(ex["names"]),
+                "y_src": np.concatenate(ex["y_src"]).astype(np.float32),
+                "groups": np.array(groups),
+                "attributes": np.array(attributes),
+                "translations": np.stack([np.concatenate(t) for t in ex_trans]),
+                "y_trg": np.stack([np.concatenate(t) for t in ex_trg]).astype(np.float32),
+                "correct": np.stack([np.concatenate(t) for t in ex_correct]),
+                "expressions": np.array(expressions),
+            }
+            if ex["mask_in"]:
+                arrays["mask_in"] = np.concatenate(ex["mask_in"])
+            if ex_mask_out[0]:
+                arrays["mask_out"] = np.stack([np.concatenate(t) for t in ex_mask_out])
+            if ex_mask_parsed[0]:
+                arrays["mask_parsed_out"] = np.stack([np.concatenate(t) for t in ex_mask_parsed])
+            if gt is not None:
+                arrays.update(gt.example_arrays())  # counterfactuals, counterfactual_masks
+            np.savez_compressed(tmp / EXAMPLES_FILE, **arrays)
+        per_image.write(tmp)
+        files = [f for f in (EXAMPLES_FILE, PER_IMAGE_FILE) if (tmp / f).is_file()]
+        metrics["files"] = {f: file_sha256(tmp / f) for f in files}
+        write_json_atomic(metrics, tmp / METRICS_FILE)
     log.info("wrote %s", out / METRICS_FILE)
     metrics["out"] = str(out)
     return metrics

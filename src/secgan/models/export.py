@@ -1,7 +1,11 @@
 """Exported models: a folder with ``config.json`` and one ``NAME.safetensors`` per network.
 
-``config.json`` = ``{"format": "secgan-model", "version": 1, "networks": {NAME: spec}, **meta}``; every
-network rebuilds from its spec (:func:`secgan.models.registry.build_model`) and loads its weights strictly.
+``config.json`` = ``{"format": "secgan-model", "version": 1, "networks": {NAME: spec},
+"sha256": {NAME: hex digest of NAME.safetensors}, **meta}``; every network rebuilds from its spec
+(:func:`secgan.models.registry.build_model`) and loads its weights strictly, after its spec is bounded and
+its file's header shapes are checked (:mod:`secgan.models.spec_checks`: an untrusted folder allocates
+nothing first), its digest is checked (a folder mixing files of two exports, or a damaged file, is refused)
+and its values are found finite (NaN/Inf weights are refused when saving and when loading).
 
 An editing model's meta is its :class:`ModelCard`: the one place that says what an exported generator
 takes (attributes, conditioning, image size, whether it needs the parser's mask) and holds every default.
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -20,7 +25,7 @@ from typing import Any
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 from torch import nn
 
 from secgan.data.masks import NUM_SEGMENTS, one_hot
@@ -29,13 +34,24 @@ from secgan.models.bisenet import IMAGENET_MEAN, IMAGENET_STD
 from secgan.models.conditioning import CONDITIONINGS
 from secgan.models.inference import NORM_STATS
 from secgan.models.registry import build_model, spec_of
-from secgan.utils.io import atomic_path, write_json_atomic
+from secgan.models.spec_checks import (
+    NAME_RE,
+    build_checked,
+    check_header,
+    check_network_name,
+    check_shapes,
+    check_spec,
+)
+from secgan.utils.io import publish_dir, verify_sha256, write_bytes_atomic, write_json_atomic
 
 log = logging.getLogger(__name__)
 
 FORMAT = "secgan-model"
 VERSION = 1
-RESERVED = ("format", "version", "networks")
+RESERVED = ("format", "version", "networks", "sha256")
+MAX_CONFIG_BYTES = 1 << 20
+MIN_SIDE, MAX_SIDE = 8, 2048  # px: image_size bounds of an untrusted card
+MAX_ATTRIBUTES = 256
 MODES = ("baseline", "concat", "secgan")
 EDITOR_KIND = "editor"
 # Written by earlier versions and read by nothing; accepted and dropped when a card is read.
@@ -155,8 +171,14 @@ class ModelCard:
         for key in RETIRED_KEYS:
             d.pop(key, None)
         fields = {k: d.pop(k) for k in list(d) if k in _OPTIONAL_FIELDS}
+        if not 1 <= len(attributes) <= MAX_ATTRIBUTES or not all(
+            isinstance(a, str) and 0 < len(a) <= 64 for a in attributes
+        ):
+            raise WeightsError(
+                f"{source}: 'attributes' must be 1..{MAX_ATTRIBUTES} names of 1..64 characters"
+            )
         try:
-            return cls(
+            card = cls(
                 attributes=tuple(str(a) for a in attributes),
                 conditioning=conditioning,
                 mode=mode,
@@ -168,6 +190,22 @@ class ModelCard:
             )
         except (TypeError, ValueError) as err:
             raise WeightsError(f"{source}: bad model meta: {err}") from err
+        _check_card_bounds(card, source)
+        return card
+
+
+def _check_card_bounds(card: ModelCard, source: str | os.PathLike) -> None:
+    """Sizes and scales of an untrusted card: ``image_size: 60000`` would make OpenCV allocate 10 GB."""
+    sides = {"image_size": card.image_size}
+    if card.parser is not None and card.parser.input_size is not None:
+        sides["parser.input_size"] = card.parser.input_size
+    for key, v in sides.items():
+        if not (isinstance(v, int) and MIN_SIDE <= v <= MAX_SIDE):
+            raise WeightsError(f"{source}: {key} = {v} is out of bounds ({MIN_SIDE}..{MAX_SIDE})")
+    for key in ("target_scale", "lambda_sc"):
+        v = getattr(card, key)
+        if v is not None and not (math.isfinite(v) and abs(v) <= 1e3):
+            raise WeightsError(f"{source}: {key} = {v} is not a finite number of at most 1000")
 
 
 # field -> how its JSON value is read (the defaults are the dataclass's)
@@ -212,11 +250,13 @@ def _tensors_for_safetensors(module: nn.Module) -> dict[str, torch.Tensor]:
 def save_pretrained(
     directory: str | os.PathLike, networks: dict[str, nn.Module], meta: dict[str, Any] | ModelCard
 ) -> Path:
-    """Write ``NAME.safetensors`` for every network and then ``config.json`` (all atomically).
+    """Write ``NAME.safetensors`` for every network and then ``config.json`` (with their digests).
 
-    ``meta`` is an editing model's :class:`ModelCard`, or the extra config keys of a parser or classifier
-    directory; it must be JSON-serialisable and must not use the reserved keys ``format``, ``version``,
-    ``networks``.
+    The files are written into a temporary folder that replaces ``directory`` as a whole (see
+    :func:`secgan.utils.io.publish_dir`: files of the user's there are kept), so a kill never leaves a mix
+    of two exports. ``meta`` is an editing model's :class:`ModelCard`, or the extra config keys of a parser
+    or classifier directory; it must be JSON-serialisable and must not use the reserved keys ``format``,
+    ``version``, ``networks``, ``sha256``. Non-finite weights are refused.
     """
     directory = Path(directory)
     if isinstance(meta, ModelCard):
@@ -224,16 +264,29 @@ def save_pretrained(
     clash = [k for k in meta if k in RESERVED]
     if clash:
         raise ValueError(f"meta uses reserved key(s) {clash}")
-    specs = {}
+    specs, blobs = {}, {}
     for name, net in networks.items():
-        if not name or "/" in name or name.startswith("."):
+        if not name or not NAME_RE.match(name):
             raise ValueError(f"bad network name {name!r}")
         specs[name] = spec_of(net)
-        with atomic_path(directory / f"{name}.safetensors") as tmp:
-            save_file(_tensors_for_safetensors(net), str(tmp), metadata={"family": specs[name]["family"]})
-    config = {"format": FORMAT, "version": VERSION, "networks": specs, **meta}
-    write_json_atomic(config, directory / "config.json")
+        tensors = _tensors_for_safetensors(net)
+        check_finite(tensors, f"network {name}", "refusing to export it")
+        blobs[name] = save(tensors, metadata={"family": specs[name]["family"]})
+    own = (*[f"{name}.safetensors" for name in blobs], "config.json")
+    with publish_dir(directory, own) as tmp:
+        digests = {
+            name: write_bytes_atomic(data, tmp / f"{name}.safetensors") for name, data in blobs.items()
+        }
+        config = {"format": FORMAT, "version": VERSION, "networks": specs, "sha256": digests, **meta}
+        write_json_atomic(config, tmp / "config.json")
     return directory
+
+
+def check_finite(tensors: dict[str, torch.Tensor], what: str, action: str) -> None:
+    """Raise :class:`WeightsError` when a floating tensor holds NaN or Inf (naming the first such key)."""
+    bad = [k for k, t in tensors.items() if t.is_floating_point() and not bool(torch.isfinite(t).all())]
+    if bad:
+        raise WeightsError(f"{what} has NaN/Inf weights in {len(bad)} tensor(s), e.g. {bad[0]}: {action}")
 
 
 def read_config(directory: str | os.PathLike) -> dict[str, Any]:
@@ -241,10 +294,15 @@ def read_config(directory: str | os.PathLike) -> dict[str, Any]:
     path = Path(directory) / "config.json"
     if not path.is_file():
         raise WeightsError(f"not an exported secgan model folder: {path} not found")
+    if path.stat().st_size > MAX_CONFIG_BYTES:
+        raise WeightsError(
+            f"{path}: {path.stat().st_size} bytes, over the {MAX_CONFIG_BYTES} of a model config"
+        )
     try:
         config = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        raise WeightsError(f"cannot read {path}: {err}") from err
+    except (OSError, json.JSONDecodeError, RecursionError) as err:
+        msg = "nested too deeply" if isinstance(err, RecursionError) else err
+        raise WeightsError(f"cannot read {path}: {msg}") from err
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise WeightsError(f"{path}: not a secgan model config (format must be {FORMAT!r})")
     if config.get("version") != VERSION:
@@ -253,6 +311,9 @@ def read_config(directory: str | os.PathLike) -> dict[str, Any]:
         )
     if not isinstance(config.get("networks"), dict):
         raise WeightsError(f"{path}: no 'networks' mapping")
+    for name, spec in config["networks"].items():
+        check_network_name(name, path)
+        check_spec(name, spec, path)
     return config
 
 
@@ -260,24 +321,12 @@ def load_state_dict_strict(
     module: nn.Module, state: dict[str, torch.Tensor], source: str | os.PathLike
 ) -> None:
     """Strict load with one clear :class:`WeightsError` naming ``source`` on any key or shape mismatch."""
-    own = module.state_dict()
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
-    wrong = [k for k in own if k in state and tuple(own[k].shape) != tuple(state[k].shape)]
-    if missing or unexpected or wrong:
-        parts = []
-        if missing:
-            parts.append(f"{len(missing)} missing key(s) e.g. {missing[:3]}")
-        if unexpected:
-            parts.append(f"{len(unexpected)} unexpected key(s) e.g. {unexpected[:3]}")
-        if wrong:
-            k = wrong[0]
-            parts.append(
-                f"{len(wrong)} shape mismatch(es) e.g. {k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
-            )
-        raise WeightsError(
-            f"{source}: checkpoint of another architecture ({type(module).__name__}): {'; '.join(parts)}"
-        )
+    check_shapes(
+        {k: tuple(v.shape) for k, v in module.state_dict().items()},
+        {k: tuple(v.shape) for k, v in state.items()},
+        type(module).__name__,
+        source,
+    )
     module.load_state_dict(state, strict=True)
 
 
@@ -304,12 +353,19 @@ def load_pretrained(
         path = directory / f"{name}.safetensors"
         if not path.is_file():
             raise WeightsError(f"weights file not found: {path}")
+        # Untrusted folder: the spec is built on the meta device (no memory), its size bounded and its
+        # shapes compared with the file's header before any tensor is allocated.
+        check_header(path, build_checked(specs[name], name, directory / "config.json"))
         try:
             state = load_file(str(path), device="cpu")
         except (SafetensorError, OSError, ValueError) as err:
             raise WeightsError(f"cannot read {path}: {err}") from err
+        check_finite(state, str(path), "the file is unusable (a diverged or damaged export)")
         net = build_model(specs[name])
         load_state_dict_strict(net, state, path)
+        # The digest last: files of another architecture get the clearer message above.
+        digests = config.get("sha256") if isinstance(config.get("sha256"), dict) else {}
+        verify_sha256(path, digests.get(name), what="weights file")
         nets[name] = net.to(device).eval()
     meta = {k: v for k, v in config.items() if k not in RESERVED}
     return nets, meta

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import logging
 import math
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from secgan.data.masks import colorize
+from secgan.errors import DataError
 from secgan.metrics.eval_files import EXAMPLES_FILE
 from secgan.reporting.table import METHOD_NAMES, METHOD_ORDER, Row, Run
 
@@ -177,8 +179,13 @@ def load_examples(run: Run) -> dict[str, np.ndarray] | None:
     path = run.eval_dir / EXAMPLES_FILE
     if not path.is_file():
         return None
-    with np.load(path, allow_pickle=False) as z:
-        return {k: z[k] for k in z.files}
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        raise DataError(
+            f"cannot read {path} (torn or damaged; run `secgan evaluate` again): {err or type(err).__name__}"
+        ) from err
 
 
 def describe_edit(group: str, y_src: np.ndarray, attributes: list[str], expressions: bool) -> str:

@@ -19,8 +19,9 @@ import torch
 
 from secgan import __version__
 from secgan.errors import ConfigError, SecganError
+from secgan.metrics.eval_files import eval_outputs_ok
 from secgan.reproduce.plans import ReproducePreset, RunSpec, preset_to_dict
-from secgan.reproduce.stages import Stage, run_stages, secgan_cli
+from secgan.reproduce.stages import Stage, reset_run_folder, run_stages, secgan_cli, valid_model_folder
 from secgan.utils.io import write_json_atomic
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ def build_stages(
         def run_synth() -> dict:
             secgan_cli(
                 ["synth", paths.data, "--num", n, "--seed", preset.synthetic_seed, "--sheet",
-                 paths.data / "sheet.png"]
+                 paths.data / "sheet.png", "--overwrite"]
             )  # fmt: skip
             return {"images": n, "seed": preset.synthetic_seed, "sheet": str(paths.data / "sheet.png")}
 
@@ -132,7 +133,7 @@ def build_stages(
                 "parser",
                 paths.parser,
                 run_parser,
-                valid=lambda: _has(paths.parser, "config.json"),
+                valid=lambda: valid_model_folder(paths.parser),
                 group="parser",
             )
         )
@@ -161,7 +162,7 @@ def build_stages(
             "classifier",
             paths.classifier,
             run_classifier,
-            valid=lambda: _has(paths.classifier, "config.json"),
+            valid=lambda: valid_model_folder(paths.classifier),
             group="classifier",
         )
     )
@@ -187,8 +188,9 @@ def build_stages(
                 f"train:{spec.name}",
                 run_dir,
                 run_train,
-                valid=lambda run_dir=run_dir: _has(run_dir / "export", "config.json", "G.safetensors"),
+                valid=lambda run_dir=run_dir: valid_model_folder(run_dir / "export", "G"),
                 group="train",
+                fresh=lambda run_dir=run_dir: reset_run_folder(run_dir),
             )
         )
 
@@ -213,7 +215,7 @@ def build_stages(
                 f"evaluate:{spec.name}",
                 eval_dir,
                 run_eval,
-                valid=lambda eval_dir=eval_dir: _has(eval_dir, "metrics.json"),
+                valid=lambda eval_dir=eval_dir: eval_outputs_ok(eval_dir),
                 group="evaluate",
             )
         )

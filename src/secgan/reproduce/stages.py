@@ -7,8 +7,10 @@ import json
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,6 +34,8 @@ class Stage:
     valid: Callable[[], bool] | None = None
     group: str = ""  # --force GROUP redoes every stage of the group (e.g. "train")
     info: dict = field(default_factory=dict)
+    # Called before a forced stage runs: remove what would make it continue instead of starting fresh.
+    fresh: Callable[[], None] | None = None
 
     def is_done(self) -> bool:
         marker = self.out / DONE_FILE
@@ -73,6 +77,8 @@ def run_stages(stages: list[Stage], force: set[str]) -> dict[str, dict]:
             continue
         if forced and (stage.out / DONE_FILE).exists():
             (stage.out / DONE_FILE).unlink()
+        if forced and stage.fresh is not None:
+            stage.fresh()
         log.info("[%d/%d] %s ...", i, len(stages), stage.name)
         t0 = time.perf_counter()
         result = stage.run()
@@ -84,21 +90,77 @@ def run_stages(stages: list[Stage], force: set[str]) -> dict[str, dict]:
     return summary
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: the kernel sends SIGTERM when the parent dies (even by SIGKILL), so a
+    trainer whose pipeline is gone checkpoints and stops instead of living on with PPID 1 (Linux)."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def run_child(cmd: list[str], capture: bool = False) -> tuple[int, str | None, int | None]:
+    """Run ``cmd`` and wait for it; returns ``(exit status, stdout if captured, signal received)``.
+
+    The child runs in its own session, so a terminal's Ctrl-C reaches only this process, which forwards
+    each SIGINT/SIGTERM it receives to the child once and keeps waiting: a trainer then finishes its step
+    and writes its checkpoint (a second Ctrl-C, forwarded too, interrupts it at once). On Linux the child
+    also dies with this process (:func:`_die_with_parent`)."""
+    linux = sys.platform.startswith("linux")
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE if capture else None,
+        text=True,
+        env=os.environ.copy(),
+        start_new_session=linux,
+        preexec_fn=_die_with_parent if linux else None,
+    )
+    received: list[int] = []
+
+    def forward(signum: int, frame: object) -> None:
+        received.append(signum)
+        log.warning(
+            "%s received: passing it on to the running stage and waiting for it to save",
+            signal.Signals(signum).name,
+        )
+        if proc.poll() is None:
+            proc.send_signal(signum)
+
+    in_main = threading.current_thread() is threading.main_thread()
+    old = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)} if in_main else {}
+    try:
+        out, _ = proc.communicate()
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+        if proc.poll() is None:  # an exception in this process: never leave the child behind
+            proc.terminate()
+            proc.wait()
+    return proc.returncode, out, (received[0] if received else None)
+
+
 def secgan_cli(args: list[str], capture_json: bool = False) -> dict | None:
     """Run ``python -m secgan ARGS`` in a child process (stderr, with its progress bars, passes through).
 
     A child process per stage keeps stages isolated (memory, threads) and lets the pipeline report the
     children's peak memory. With ``capture_json``, the command's stdout is parsed as JSON and returned.
+    A SIGINT/SIGTERM reaches the child, which saves what it can; then :class:`StageInterrupted` is raised.
     """
     cmd = [sys.executable, "-m", "secgan", *map(str, args)]
     log.debug("running %s", " ".join(cmd))
-    proc = subprocess.run(
-        cmd, stdout=subprocess.PIPE if capture_json else None, text=True, env=os.environ.copy()
-    )
-    if proc.returncode != 0:
-        raise SecganError(f"stage command failed (exit {proc.returncode}): secgan {' '.join(map(str, args))}")
+    rc, stdout, sig = run_child(cmd, capture=capture_json)
+    if sig is not None:
+        raise StageInterrupted(
+            f"interrupted by {signal.Signals(sig).name} during secgan {args[0]} (exit {rc}); its work so far "
+            "is saved: run the same secgan reproduce command again to continue"
+        )
+    if rc != 0:
+        raise SecganError(f"stage command failed (exit {rc}): secgan {' '.join(map(str, args))}")
     if capture_json:
-        text = proc.stdout.strip()
+        text = (stdout or "").strip()
         start = text.find("{")
         try:
             return json.loads(text[start:]) if start >= 0 else None
@@ -107,7 +169,45 @@ def secgan_cli(args: list[str], capture_json: bool = False) -> dict | None:
     return None
 
 
+class StageInterrupted(SecganError):
+    """A stage's child process was stopped by a signal given to the pipeline."""
+
+
 def reset_dir(path: Path) -> None:
     if path.exists():
         shutil.rmtree(path)
     path.mkdir(parents=True)
+
+
+def valid_model_folder(path: Path, *names: str) -> bool:
+    """Whether ``path`` is a complete exported model folder: config.json reads, and each network file
+    named there (at least ``names``) exists and matches the digest config.json records for it."""
+    from secgan.errors import WeightsError
+    from secgan.models.export import read_config
+    from secgan.utils.io import file_sha256
+
+    try:
+        config = read_config(path)
+    except WeightsError:
+        return False
+    digests = config.get("sha256") if isinstance(config.get("sha256"), dict) else {}
+    for name in {*config["networks"], *names}:
+        f = path / f"{name}.safetensors"
+        if not f.is_file() or (name in digests and file_sha256(f) != digests[name]):
+            return False
+    return True
+
+
+def reset_run_folder(path: Path) -> None:
+    """Delete a run folder so that a forced training stage starts from step 0 (not from its checkpoints);
+    refused while a trainer holds the folder's lock."""
+    from secgan.training.run_lock import RunLock
+
+    if not path.exists():
+        return
+    with RunLock(path):  # raises, naming the owner, while a trainer runs there
+        for p in path.iterdir():
+            if p.name == ".secgan-run.lock":
+                continue
+            shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
+    log.info("--force: removed the previous run in %s", path)

@@ -1,8 +1,13 @@
 """Training checkpoints: one ``step-XXXXXX.pt`` per save (a plain dict of state dicts, tensors and
-numbers, loadable with ``weights_only=True``), written atomically, the last ``keep`` kept."""
+numbers, loadable with ``weights_only=True``), written atomically, the last ``keep`` kept.
+
+Each checkpoint has a ``step-XXXXXX.pt.sha256`` beside it, written before the checkpoint itself appears;
+:func:`load_checkpoint` refuses a file whose bytes no longer match (one flipped bit), and pruning never
+deletes an older checkpoint until the new one has been read back and verified."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import Iterable
@@ -12,8 +17,16 @@ from typing import Any
 import torch
 from torch import nn
 
-from secgan.errors import WeightsError
-from secgan.utils.io import load_torch_file, save_torch_atomic
+from secgan.errors import CorruptFileError, WeightsError
+from secgan.utils.io import (
+    expected_sha256,
+    file_sha256,
+    load_torch_file,
+    sha256_sidecar,
+    verify_sha256,
+    write_bytes_atomic,
+    write_sha256_sidecar,
+)
 
 log = logging.getLogger(__name__)
 
@@ -67,22 +80,81 @@ def latest_checkpoint(ckpt_dir: str | Path) -> Path | None:
 
 
 def save_checkpoint(ckpt_dir: str | Path, step: int, state: dict[str, Any], keep: int = 3) -> Path:
-    """Write ``state`` (plus format, version, step) to ``step-XXXXXX.pt`` atomically, then delete all but
-    the newest ``keep`` checkpoints."""
+    """Write ``state`` (plus format, version, step) to ``step-XXXXXX.pt`` atomically with its sha256
+    beside it, read it back to verify it, then delete all but the newest ``keep`` checkpoints."""
+    import io
+
     path = checkpoint_path(ckpt_dir, step)
-    save_torch_atomic({"format": FORMAT, "version": VERSION, "step": int(step), **state}, path)
-    for _, old in list_checkpoints(ckpt_dir)[:-keep] if keep > 0 else []:
-        old.unlink(missing_ok=True)
+    buf = io.BytesIO()
+    torch.save({"format": FORMAT, "version": VERSION, "step": int(step), **state}, buf)
+    data = buf.getbuffer()
+    digest = hashlib.sha256(data).hexdigest()
+    # The digest first: a checkpoint never exists without it (a kill in between leaves only the sidecar).
+    write_sha256_sidecar(path, digest)
+    write_bytes_atomic(data, path)
+    del buf, data
+    if file_sha256(path) != digest:  # read back: what is on disk is what was meant
+        raise WeightsError(f"{path}: the checkpoint read back differs from what was written (disk error)")
+    if keep > 0:
+        prune_checkpoints(ckpt_dir, keep, verified=path)
     log.debug("checkpoint %s", path)
     return path
 
 
+def prune_checkpoints(ckpt_dir: str | Path, keep: int, verified: Path) -> list[Path]:
+    """Keep the newest ``keep`` *intact* checkpoints (``verified``, just read back, is the first) and
+    delete the older ones. A corrupt checkpoint (its digest no longer matches) never counts toward
+    ``keep``, so it can never cause the deletion of the last good one; it is left in place."""
+    ckpts = [p for _, p in reversed(list_checkpoints(ckpt_dir))]
+    if verified not in ckpts:
+        return []
+    good, removed = 0, []
+    for p in ckpts[ckpts.index(verified) :]:
+        if good >= keep:
+            p.unlink(missing_ok=True)
+            sha256_sidecar(p).unlink(missing_ok=True)
+            removed.append(p)
+        elif p == verified or _intact(p):
+            good += 1
+    return removed
+
+
+def _intact(path: Path) -> bool:
+    digest = expected_sha256(path)
+    return digest is None or file_sha256(path) == digest
+
+
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Load a checkpoint safely (``weights_only=True``); :class:`WeightsError` names a bad file."""
+    """Load a checkpoint safely (``weights_only=True``) after checking its sha256 (when recorded);
+    :class:`WeightsError` names a bad or corrupt file."""
+    verify_sha256(path, expected_sha256(path), what="checkpoint")
     state = load_torch_file(path, what="checkpoint")
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise WeightsError(f"{path} is not a secgan training checkpoint (no format={FORMAT!r})")
     return state
+
+
+def load_newest_good_checkpoint(ckpt_dir: str | Path) -> tuple[Path, dict[str, Any]] | None:
+    """The newest checkpoint that loads and verifies, as ``(path, state)``; a corrupt newer one (digest
+    mismatch, unreadable) is skipped with a warning naming both files and left in place. None when the
+    folder has none; when every checkpoint is corrupt, the newest one's error is raised. A file holding
+    pickled code, or not a secgan checkpoint, is never skipped: its error is raised."""
+    ckpts = list_checkpoints(ckpt_dir)
+    first_err: CorruptFileError | None = None
+    bad: Path | None = None
+    for _, path in reversed(ckpts):
+        try:
+            state = load_checkpoint(path)
+        except CorruptFileError as err:  # damaged; a file with pickled code is no accident: it raises
+            if first_err is None:
+                first_err, bad = err, path
+            continue
+        if bad is not None:
+            log.warning("%s; resuming from the newest good checkpoint %s instead", first_err, path.name)
+        return path, state
+    if first_err is not None:
+        raise first_err
+    return None
 
 
 def plain_state_dict(module: nn.Module) -> dict[str, torch.Tensor]:

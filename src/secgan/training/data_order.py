@@ -82,9 +82,11 @@ class StepBatchSampler:
 
 
 def _worker_init(worker_id: int) -> None:
-    """DataLoader workers: seeded, and deaf to SIGINT (Ctrl-C reaches the whole process group; the main
-    process finishes its step and checkpoints, which needs the workers alive)."""
+    """DataLoader workers: seeded, and deaf to SIGINT and SIGTERM (Ctrl-C, ``docker stop``, SLURM and
+    ``kill -TERM -- -PGID`` reach the whole process group; the main process finishes its step and
+    checkpoints, which needs the workers alive; it stops them itself afterwards)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     worker_init_fn(worker_id)
 
 

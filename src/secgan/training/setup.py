@@ -15,7 +15,8 @@ from torch import nn
 from secgan.config import Config
 from secgan.errors import ConfigError, DataError, TrainingError
 from secgan.training import distributed
-from secgan.training.checkpoint import latest_checkpoint, load_checkpoint, load_network_state
+from secgan.training.checkpoint import latest_checkpoint, load_network_state, load_newest_good_checkpoint
+from secgan.training.resume_check import check_resume_config, check_resume_data
 from secgan.utils.seed import set_rng_state
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,8 @@ def attach_mask_cache(cfg: Config, ds: Any, parser: Any) -> None:
         log.info("no parser mask cache at %s: source masks are parsed on the fly", cache)
         return
     try:
-        ds.set_mask_array(load_mask_cache(cache, list(ds.names), dc.image_size, h))
+        paths = getattr(ds, "paths", None)  # the cache is stale when an image changed under its name
+        ds.set_mask_array(load_mask_cache(cache, list(ds.names), dc.image_size, h, paths=paths))
         log.info("source masks from the parser mask cache %s", cache)
     except DataError as err:
         log.warning("%s; source masks are parsed on the fly instead", err)
@@ -156,10 +158,15 @@ def restore_checkpoint(
     device: torch.device,
     run_root: Path,
     mode: str,
+    config: dict[str, Any] | None = None,
+    fingerprint: str | None = None,
+    allow_changes: bool = False,
 ) -> int:
-    """Load the newest checkpoint of ``checkpoints`` into the networks, optimizers and random streams when
-    resuming; returns the step to continue from (0 for a fresh run). Refuses to start a fresh run over
-    existing checkpoints."""
+    """Load the newest good checkpoint of ``checkpoints`` into the networks, optimizers and random streams
+    when resuming; returns the step to continue from (0 for a fresh run). Refuses to start a fresh run over
+    existing checkpoints. A corrupt newest checkpoint is skipped with a warning; the checkpoint's
+    configuration and data fingerprint must match ``config`` and ``fingerprint``
+    (:mod:`secgan.training.resume_check`)."""
     path = latest_checkpoint(checkpoints)
     if not resume:
         if distributed.agree([path is not None], device)[0]:
@@ -169,21 +176,26 @@ def restore_checkpoint(
             )
         return 0
     # Every rank reads the checkpoint itself: a multi-node run needs the run folder on a shared filesystem.
-    if path is None:
+    found = load_newest_good_checkpoint(checkpoints)
+    if found is None:
         log.warning("--resume: no checkpoint in %s; starting from step 0", checkpoints)
         return 0
-    state = load_checkpoint(path)
+    path, state = found
     for name, net in nets.items():
         if name not in state["networks"]:
             raise TrainingError(f"{path}: no weights for network {name} (mode {mode})")
         load_network_state(net, state["networks"][name], name, path)
         opts[name].load_state_dict(state["optimizers"][name])
     data = state.get("data", {})
+    if config is not None:
+        check_resume_config(state.get("config"), config, allow_changes, str(path))
     if data.get("n_items") not in (None, n_items):
         raise DataError(
             f"{path}: the run was trained on {data['n_items']} images but the dataset now has "
             f"{n_items}; resuming would not continue the same data order"
         )
+    if fingerprint is not None:
+        check_resume_data(data.get("fingerprint"), fingerprint, str(path))
     rng.set_state(state["rng"]["train"])
     if is_main:
         set_rng_state(state["rng"]["global"])

@@ -44,11 +44,13 @@ from secgan.training.checkpoint import (
 from secgan.training.data_order import next_batch, step_loader
 from secgan.training.networks import build_networks, config_attributes, parameter_counts
 from secgan.training.objective import Batch, Precision, critic_loss, generator_losses
+from secgan.training.resume_check import data_fingerprint
 from secgan.training.run_dir import RunDir, environment
 from secgan.training.sample_grids import draw_sample_grid, sample_batch, save_png
 from secgan.training.schedule import lr_at
 from secgan.training.signals import stop_on_signals
 from secgan.training.stats_window import StatsWindow, raise_nonfinite, write_log_line
+from secgan.utils.io import remove_stale_temp_dirs
 from secgan.utils.seed import get_rng_state, seed_everything
 
 log = logging.getLogger(__name__)
@@ -77,6 +79,7 @@ class Trainer:
         parser: a frozen parser (``log_probs12``/``labels12``) to use instead of loading ``cfg.parser.dir``.
         dist_info: this process's rank and world size (a single process when None).
         progress: show the tqdm bar (main process only).
+        allow_changes: on resume, accept the safe configuration changes (:mod:`.resume_check`).
     """
 
     def __init__(
@@ -89,6 +92,7 @@ class Trainer:
         parser: Any = None,
         dist_info: distributed.DistInfo | None = None,
         progress: bool = True,
+        allow_changes: bool = False,
     ) -> None:
         self.cfg = cfg
         self.device = torch.device(device)
@@ -118,6 +122,9 @@ class Trainer:
             # P runs on G_rgb's NHWC output: NHWC weights too, or every conv converts them per call.
             self.parser.to(memory_format=torch.channels_last)
         self.dataset = dataset if dataset is not None else setup.build_dataset(cfg, self.parser)
+        self.fingerprint = data_fingerprint(
+            list(self.dataset.names), self.dataset.labels.numpy()
+        )  # for resume
         setup.check_dataset(cfg, self.dataset, self.parser, self.attributes)
         self.nets = build_networks(cfg, len(self.attributes))
         for net in self.nets.values():
@@ -148,6 +155,7 @@ class Trainer:
         self.step = setup.restore_checkpoint(
             self.run.checkpoints, resume, self.nets, self.opts, self.rng, len(self.dataset),
             self.dist.is_main, self.device, self.run.root, self.mode,
+            config=to_dict(cfg), fingerprint=self.fingerprint, allow_changes=allow_changes,
         )  # fmt: skip
         self.sample_batch = None
         if self.dist.is_main:
@@ -306,6 +314,7 @@ class Trainer:
                 "n_items": len(self.dataset),
                 "batch_size": self.cfg.train.batch_size,
                 "seed": self.cfg.seed,
+                "fingerprint": self.fingerprint,
             },
             "world_size": self.dist.world_size,
         }
@@ -373,6 +382,7 @@ class Trainer:
             for folder in (r.checkpoints, r.export, r.samples):
                 remove_stale_temp_files(folder)
             remove_stale_temp_files(r.root, [r.config_path.name, "env.json", r.stats_path.name])
+            remove_stale_temp_dirs(r.root, r.export.name)  # an export killed before its swap
         split = getattr(self.dataset, "split_info", None)  # a drawn split (RaFD ids): data_split.json
         self.run.create(to_dict(cfg), environment(self.device, self.dist.world_size), start, split)
         tb = self.run.tensorboard(cfg.log.tensorboard, purge_step=start + 1 if start else None)

@@ -83,13 +83,29 @@ def read_image(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             img.load()  # truncated files raise OSError here (ImageFile.LOAD_TRUNCATED_IMAGES stays False)
-            out = img.convert(mode) if img.mode != mode else img.copy()
+            src = _to_8bit(img) if img.mode.startswith(("I", "F")) else img
+            out = src.convert(mode) if src.mode != mode else src.copy()
     except (OSError, SyntaxError, ValueError) as err:
         msg = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise DataError(f"cannot decode image {path} (truncated or corrupt): {msg}") from err
     finally:
         img.close()
     return out
+
+
+def _to_8bit(img: Image.Image) -> Image.Image:
+    """A 16-bit (``I;16*``), 32-bit integer (``I``) or float (``F``) grayscale image as 8-bit ``L``.
+
+    PIL's own ``convert("RGB")`` clips such values at 255, which turns a 16-bit photo all white: 16-bit
+    data (values up to 65535) is scaled by 1/257, float data in [0, 1] by 255."""
+    arr = np.asarray(img)
+    if img.mode == "F":
+        scaled = arr * 255.0 if float(arr.max(initial=0.0)) <= 1.0 else arr
+    elif img.mode.startswith("I;16") or int(arr.max(initial=0)) > 255:
+        scaled = arr.astype(np.float64) / 257.0
+    else:
+        scaled = arr
+    return Image.fromarray(np.clip(np.rint(scaled), 0, 255).astype(np.uint8), mode="L")
 
 
 def read_binary_mask(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:

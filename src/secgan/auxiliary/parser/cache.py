@@ -2,13 +2,15 @@
 
 A cache folder holds ``masks.npy`` (uint8 ``[N, S, S]``, 12-segment ids, row ``i`` = item ``i`` of
 ``build_dataset(name, root, split, image_size=S, flip=False)``), ``names.txt`` (one name per line, the
-dataset's ``names``) and ``meta.json`` ``{parser_hash, size, dataset, split, count}``, written last so a
-folder with ``meta.json`` is complete. The parser hash in the default folder name and in ``meta.json``
-means a changed parser never reuses stale masks.
+dataset's ``names``) and ``meta.json`` ``{parser_hash, size, dataset, split, count, files}``, written last
+so a folder with ``meta.json`` is complete. The parser hash in the default folder name and in ``meta.json``
+means a changed parser never reuses stale masks; ``files`` (a digest of every image's name, size and
+modification time) means images replaced under the same names (``secgan synth --overwrite``) never do.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -21,6 +23,7 @@ from tqdm import tqdm
 
 from secgan.auxiliary.parser.frozen import FrozenParser, parser_hash
 from secgan.errors import DataError
+from secgan.training.checkpoint import remove_stale_temp_files
 from secgan.utils.io import atomic_path, write_json_atomic
 
 log = logging.getLogger(__name__)
@@ -31,6 +34,19 @@ CACHE_ROOT = ".secgan-cache"
 def default_cache_dir(root: str | os.PathLike, dataset: str, split: str, size: int, parser_hash: str) -> Path:
     """``ROOT/.secgan-cache/masks-{dataset}-{split}-{size}-{parser_hash}``."""
     return Path(root) / CACHE_ROOT / f"masks-{dataset}-{split}-{int(size)}-{parser_hash}"
+
+
+def files_fingerprint(paths: list[Path]) -> str:
+    """A digest of each image file's name, size and modification time (one ``stat`` per file): it changes
+    when an image is replaced, even under the same name."""
+    h = hashlib.sha256()
+    for p in paths:
+        try:
+            st = os.stat(p)
+            h.update(f"{p.name}\t{st.st_size}\t{st.st_mtime_ns}\n".encode())
+        except OSError:
+            h.update(f"{p.name}\tmissing\n".encode())
+    return h.hexdigest()[:16]
 
 
 def _collate(items: list[dict]) -> dict:
@@ -69,6 +85,7 @@ def build_mask_cache(
         masks[k : k + len(images)] = parser.labels12(images).to("cpu", torch.uint8).numpy()
         k += len(images)
     out_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_temp_files(out_dir)  # the .masks.npy.*.tmp of a killed run (gigabytes at CelebA scale)
     with atomic_path(out_dir / "masks.npy") as tmp, open(tmp, "wb") as fh:
         np.save(fh, masks)
     with atomic_path(out_dir / "names.txt") as tmp:
@@ -80,16 +97,23 @@ def build_mask_cache(
         "split": split,
         "count": len(names),
     }
+    if hasattr(ds, "paths"):
+        meta["files"] = files_fingerprint(list(ds.paths))
     write_json_atomic(meta, out_dir / "meta.json")
     log.info("mask cache: %d masks of %dx%d written to %s", len(names), size, size, out_dir)
     return out_dir
 
 
 def load_mask_cache(
-    cache_dir: str | os.PathLike, names: list[str], size: int, parser_hash: str | None
+    cache_dir: str | os.PathLike,
+    names: list[str],
+    size: int,
+    parser_hash: str | None,
+    paths: list[Path] | None = None,
 ) -> np.ndarray:
     """The cached masks ``uint8 [N, S, S]`` (a read-only memory map), checked against the dataset's
-    ``names``, the image ``size`` and the parser hash (``None`` skips the hash check).
+    ``names``, the image ``size``, the parser hash (``None`` skips the hash check) and, given the image
+    ``paths``, the files' fingerprint (:func:`files_fingerprint`).
 
     Raises :class:`DataError` naming the folder when the cache is missing, incomplete or stale.
     """
@@ -108,6 +132,11 @@ def load_mask_cache(
         )
     if int(meta.get("size", -1)) != int(size):
         raise DataError(f"stale mask cache {cache_dir}: masks are {meta.get('size')} px, {size} px needed")
+    if paths is not None and meta.get("files") not in (None, files_fingerprint(list(paths))):
+        raise DataError(
+            f"stale mask cache {cache_dir}: the dataset's images changed since it was built (same names, "
+            "other files); rebuild it with `secgan parser cache`"
+        )
     names_path = cache_dir / "names.txt"
     cached = names_path.read_text().splitlines() if names_path.is_file() else None
     if cached != list(names):

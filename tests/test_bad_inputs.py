@@ -4,7 +4,7 @@ Every case must end in one clear line (a :class:`SecganError` subclass in the li
 ``secgan: error: ...`` line from the command line) naming the file at fault, with no traceback, no pickled
 code run, and no file of the user's changed or lost. Inputs are tiny files built in ``tmp_path``.
 
-Cases (60 collected; 34 of them added with issue 13): a truncated JPEG, a zero-byte file, an image over
+Cases (64 collected; 38 of them added with issue 13): a truncated JPEG, a zero-byte file, an image over
 the pixel limit (a PNG whose header claims 20000x20000: a decompression bomb), a text file posing as an
 image, an attribute file with wrong columns, checkpoints of another architecture (an exported model folder
 and a run folder to ``--resume``), non-image uploads to the web demo, and pickles that would run code when
@@ -13,7 +13,8 @@ repeat a file with other labels or name files outside the dataset, labels.csv wi
 zero-filled and random "checkpoints", a blocked pickle global, a bit-flipped checkpoint (refused, nothing
 pruned) and a corrupt newest one (skipped), NaN weights, an export mixing two saves, ``--out`` into a
 user's folder, a full disk and a read-only folder, synth into a full folder, hostile model configs (huge
-widths, out-of-range or mistyped sizes, network names that are paths, 100k-deep nesting, header shapes),
+widths, out-of-range or mistyped sizes, network names that are paths, 100k-deep nesting, header shapes,
+card sizes and scales out of bounds),
 and ``--resume`` with a changed configuration or other data.
 """
 
@@ -488,7 +489,7 @@ def _hostile(model_dir: Path, tmp_path: Path, edit) -> Path:
 HOSTILE_CARDS = {
     # case: (how config.json is edited, what the one line says)
     "huge-width": (lambda c: c["networks"]["G"]["kwargs"].update(conv_dim=4096), "parameters"),
-    "huge-image": (
+    "huge-depth": (
         lambda c: c["networks"]["G"]["kwargs"].update(n_down=60000),
         "n_down = 60000 is out of bounds",
     ),
@@ -600,3 +601,25 @@ def test_resume_skips_a_corrupt_newest_checkpoint(runs, tmp_path, capsys, caplog
     assert len(warned) == 1 and "step-000003.pt: it is corrupt" in warned[0] and "step-000002.pt" in warned[0]
     assert load_checkpoint(ckpts / "step-000004.pt")["step"] == 4
     assert (ckpts / "step-000002.pt").is_file()  # the good one is never pruned for the corrupt one
+
+
+@pytest.mark.parametrize(
+    "field, value, says",
+    [
+        ("image_size", 60000, "image_size = 60000 is out of bounds"),
+        ("image_size", -5, "image_size = -5 is out of bounds"),
+        ("attributes", ["x"] * 1000, "'attributes' must be 1..256 names"),
+        ("target_scale", 1e308 * 10, "target_scale = inf is not a finite number"),
+    ],
+)
+def test_model_card_values_out_of_bounds(field, value, says, model_dir, tmp_path, capsys):
+    bad = _hostile(model_dir, tmp_path, lambda c: c.update({field: value}))
+    from secgan.models.export import read_card
+
+    with pytest.raises(WeightsError, match="config.json") as err:
+        read_card(bad)
+    assert says in str(err.value)
+    (tmp_path / "x.jpg").write_bytes(_jpeg_bytes())
+    rc, line, _ = _cli(capsys, "edit", bad, tmp_path / "x.jpg", "--aligned", "--source", "Male",
+                    "--edit", "+Bangs", "--out", tmp_path / "out")  # fmt: skip
+    assert rc == 2 and says in line

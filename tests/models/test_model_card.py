@@ -101,7 +101,7 @@ def test_editor_and_evaluate_read_a_minimal_card_alike(tmp_path):
     config = json.loads((folder / "config.json").read_text())
     config["classifier"] = {"attributes": ["Young", "Male", "Bangs"], "image_size": 32}
     (folder / "config.json").write_text(json.dumps(config))
-    assert set(config) == {"format", "version", "networks", "attributes", "mode", "classifier"}
+    assert set(config) == {"format", "version", "networks", "sha256", "attributes", "mode", "classifier"}
     assert (config["format"], config["version"]) == (FORMAT, VERSION)
 
     editor = Editor.load(folder)

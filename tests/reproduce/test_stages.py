@@ -156,7 +156,7 @@ def test_a_torn_evaluation_is_not_reused(tmp_path: Path) -> None:
 
     import numpy as np
 
-    from secgan.metrics.evaluate import FORMAT, eval_outputs_ok
+    from secgan.metrics.eval_files import FORMAT, eval_outputs_ok
     from secgan.utils.io import file_sha256
 
     out = tmp_path / "eval"

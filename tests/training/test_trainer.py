@@ -113,7 +113,7 @@ def test_nan_loss_stops_with_the_loss_and_step_named(tmp_path, monkeypatch):
     monkeypatch.setattr(L, "rec_l1_loss", flaky)
     with pytest.raises(TrainingError, match=r"G_rgb/.* at step 6.*step-000004\.pt"):
         tr.train()
-    names = sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir())
+    names = sorted(p.name for p in (tmp_path / "run" / "checkpoints").glob("*.pt"))
     assert names[-1] == "step-000004.pt" and "step-000006.pt" not in names
 
 
@@ -138,7 +138,12 @@ def test_run_folder_and_export(tmp_path):
         "step-000006.png",
     ]
     assert list((run / "tb").glob("events.out.tfevents.*"))
-    assert [p.name for p in sorted((run / "checkpoints").iterdir())] == ["step-000003.pt", "step-000006.pt"]
+    assert [p.name for p in sorted((run / "checkpoints").iterdir())] == [
+        "step-000003.pt",
+        "step-000003.pt.sha256",  # each checkpoint's digest, checked when it is loaded
+        "step-000006.pt",
+        "step-000006.pt.sha256",
+    ]
     nets, meta = load_pretrained(run / "export")
     assert set(nets) == {"G", "G_seg", "parser"}
     assert meta["kind"] == "editor" and meta["attributes"] == list(cfg.data.attributes)

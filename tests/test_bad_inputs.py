@@ -4,18 +4,16 @@ Every case must end in one clear line (a :class:`SecganError` subclass in the li
 ``secgan: error: ...`` line from the command line) naming the file at fault, with no traceback, no pickled
 code run, and no file of the user's changed or lost. Inputs are tiny files built in ``tmp_path``.
 
-Cases (64 collected; 38 of them added with issue 13): a truncated JPEG, a zero-byte file, an image over
-the pixel limit (a PNG whose header claims 20000x20000: a decompression bomb), a text file posing as an
-image, an attribute file with wrong columns, checkpoints of another architecture (an exported model folder
-and a run folder to ``--resume``), non-image uploads to the web demo, and pickles that would run code when
-loaded. Issue 13: images of another size (100x100, 1x1) among 178x218, a 16-bit PNG, attribute rows that
-repeat a file with other labels or name files outside the dataset, labels.csv with such rows or no rows,
+Cases (47 collected; 21 added with issue 13): a truncated JPEG, a zero-byte file, an image over the pixel
+limit (a PNG whose header claims 20000x20000: a decompression bomb), a text file posing as an image, an
+attribute file with wrong columns, checkpoints of another architecture (an exported model folder and a run
+folder to ``--resume``), non-image uploads to the web demo, and pickles that would run code when loaded.
+Issue 13: images of another size (100x100, 1x1) among 178x218, a 16-bit PNG, attribute rows repeating a
+file with other labels or naming files outside the dataset, labels.csv with such rows or no rows,
 zero-filled and random "checkpoints", a blocked pickle global, a bit-flipped checkpoint (refused, nothing
-pruned) and a corrupt newest one (skipped), NaN weights, an export mixing two saves, ``--out`` into a
-user's folder, a full disk and a read-only folder, synth into a full folder, hostile model configs (huge
-widths, out-of-range or mistyped sizes, network names that are paths, 100k-deep nesting, header shapes,
-card sizes and scales out of bounds),
-and ``--resume`` with a changed configuration or other data.
+pruned), NaN weights, an export mixing two saves, ``--out`` into a user's folder, a full disk and a
+read-only folder, and synth into a full folder. Hostile model configs: tests/test_untrusted_model_folders.py;
+resuming with changed settings or data: tests/training/test_resume_refusals.py.
 """
 
 from __future__ import annotations
@@ -474,152 +472,3 @@ def test_synth_into_a_non_empty_folder_is_refused(tmp_path, capsys):
     rc, line, _ = _cli(capsys, "synth", tmp_path / "d", "--num", "2", "--workers", "1", "--no-progress")
     assert rc == 2 and "not empty" in line and "--overwrite" in line
     assert sorted(p.name for p in (tmp_path / "d").iterdir()) == ["notes.txt"]
-
-
-# -------------------------------------------------------------------------- hostile model folders (config.json)
-def _hostile(model_dir: Path, tmp_path: Path, edit) -> Path:
-    bad = tmp_path / "M"
-    shutil.copytree(model_dir, bad)
-    config = json.loads((bad / "config.json").read_text())
-    edit(config)
-    (bad / "config.json").write_text(json.dumps(config))
-    return bad
-
-
-HOSTILE_CARDS = {
-    # case: (how config.json is edited, what the one line says)
-    "huge-width": (lambda c: c["networks"]["G"]["kwargs"].update(conv_dim=4096), "parameters"),
-    "huge-depth": (
-        lambda c: c["networks"]["G"]["kwargs"].update(n_down=60000),
-        "n_down = 60000 is out of bounds",
-    ),
-    "negative-size": (
-        lambda c: c["networks"]["G"]["kwargs"].update(conv_dim=-8),
-        "conv_dim = -8 is out of bounds",
-    ),
-    "wrong-type": (lambda c: c["networks"]["G"]["kwargs"].update(n_res={"a": 1}), "n_res = {'a': 1}"),
-    "path-name": (
-        lambda c: c["networks"].update({"../../elsewhere/G": c["networks"]["G"]}),
-        "not a plain name",
-    ),
-    "absolute-name": (lambda c: c["networks"].update({"/tmp/G": c["networks"]["G"]}), "not a plain name"),
-}
-
-
-@pytest.mark.parametrize("case", list(HOSTILE_CARDS))
-def test_hostile_model_config_is_refused_before_anything_is_built(
-    case, model_dir, tmp_path, capsys, monkeypatch
-):
-    edit, says = HOSTILE_CARDS[case]
-    bad = _hostile(model_dir, tmp_path, edit)
-    import secgan.models.export as export
-
-    devices, real_build = [], export.build_model
-
-    def spy(spec):  # where each network is built: only on the meta device (shapes, no memory)
-        devices.append(torch.empty(0).device.type)
-        return real_build(spec)
-
-    monkeypatch.setattr(export, "build_model", spy)
-    with pytest.raises(WeightsError, match="config.json") as err:
-        load_pretrained(bad)
-    assert says in str(err.value) and "\n" not in str(err.value) and set(devices) <= {"meta"}
-    monkeypatch.undo()
-    (tmp_path / "x.jpg").write_bytes(_jpeg_bytes())
-    rc, line, _ = _cli(capsys, "edit", bad, tmp_path / "x.jpg", "--aligned", "--source", "Male",
-                    "--edit", "+Bangs", "--out", tmp_path / "out")  # fmt: skip
-    assert rc == 2 and says in line
-
-
-def test_deeply_nested_model_config_is_one_line(model_dir, tmp_path):
-    bad = tmp_path / "M"
-    shutil.copytree(model_dir, bad)
-    (bad / "config.json").write_text('{"format": "secgan-model", "x": ' + "[" * 100_000 + "]" * 100_000 + "}")
-    with pytest.raises(WeightsError, match="nested too deeply"):
-        load_pretrained(bad)
-
-
-def test_safetensors_header_is_checked_before_the_weights_are_read(model_dir, tmp_path, monkeypatch):
-    torch.manual_seed(1)
-    wide = StarGANGenerator(in_channels=3, n_attrs=len(PAPER_ATTRIBUTES), conv_dim=16, n_res=1, n_down=2)
-    bad = tmp_path / "M"
-    shutil.copytree(model_dir, bad)
-    save_file({k: v.contiguous() for k, v in wide.state_dict().items()}, str(bad / "G.safetensors"))
-    monkeypatch.setattr("secgan.models.export.load_file", lambda *a, **k: pytest.fail("weights were read"))
-    with pytest.raises(WeightsError, match=r"G\.safetensors: checkpoint of another architecture.*shape"):
-        load_pretrained(bad)
-
-
-# --------------------------------------------------------------------------- resuming another run's settings
-@pytest.mark.parametrize(
-    "override, says",
-    [
-        ("train.batch_size=8", "train.batch_size: 4 -> 8"),
-        ("seed=7", "seed: 0 -> 7"),
-        ("model.conditioning=target01", "model.conditioning: 'diff' -> 'target01'"),
-    ],
-)
-def test_resume_with_a_changed_configuration_is_refused(override, says, runs, tmp_path, capsys):
-    run = tmp_path / "run"
-    shutil.copytree(runs["small"], run)
-    before = _tree_digest(run)
-    for extra in ([], ["--allow-changes"]):  # these are never safe to change within a run
-        rc, line, _ = _cli(capsys, "train", "--resume", "--out", run, "--device", "cpu", "--no-progress",
-                        "--set", override, *extra)  # fmt: skip
-        assert rc == 2 and says in line and "step-000002.pt" in line
-    assert _tree_digest(run) == before  # config.json is not rewritten
-
-
-def test_resume_on_other_data_with_the_same_count_is_refused(runs, faces, tmp_path, capsys):
-    run, data = tmp_path / "run", _copy_faces(faces, tmp_path)
-    shutil.copytree(runs["small"], run)
-    attrs = data / "list_attr_celeba.txt"
-    lines = attrs.read_text().splitlines()
-    row, col = lines[2].split(), 1 + lines[1].split().index("Male")
-    row[col] = "1" if row[col] == "-1" else "-1"  # one trained label of one image: same image count
-    lines[2] = " ".join(row)
-    attrs.write_text("\n".join(lines) + "\n")
-    rc, line, _ = _cli(capsys, "train", "--resume", "--out", run, "--device", "cpu", "--no-progress",
-                    "--allow-changes", "--data", data)  # fmt: skip
-    assert rc == 2 and "dataset differs" in line
-
-
-def test_resume_skips_a_corrupt_newest_checkpoint(runs, tmp_path, capsys, caplog):
-    run = tmp_path / "run"
-    shutil.copytree(runs["small"], run)
-    ckpts = run / "checkpoints"
-    for name in ("step-000002.pt", "step-000002.pt.sha256"):  # a second, newer checkpoint, then damaged
-        shutil.copy(ckpts / name, ckpts / name.replace("000002", "000003"))
-    (ckpts / "step-000003.pt.sha256").write_text(
-        (ckpts / "step-000003.pt.sha256").read_text().replace("000002", "000003")
-    )
-    _flip_bit_of_a_weight(ckpts / "step-000003.pt")
-    rc, _, out = _cli(capsys, "train", "--resume", "--out", run, "--device", "cpu", "--no-progress",
-                      "--allow-changes", "--set", "train.iterations=4")  # fmt: skip
-    assert rc == 0 and json.loads(out)["step"] == 4
-    warned = [r.getMessage() for r in caplog.records if "newest good checkpoint" in r.getMessage()]
-    assert len(warned) == 1 and "step-000003.pt: it is corrupt" in warned[0] and "step-000002.pt" in warned[0]
-    assert load_checkpoint(ckpts / "step-000004.pt")["step"] == 4
-    assert (ckpts / "step-000002.pt").is_file()  # the good one is never pruned for the corrupt one
-
-
-@pytest.mark.parametrize(
-    "field, value, says",
-    [
-        ("image_size", 60000, "image_size = 60000 is out of bounds"),
-        ("image_size", -5, "image_size = -5 is out of bounds"),
-        ("attributes", ["x"] * 1000, "'attributes' must be 1..256 names"),
-        ("target_scale", 1e308 * 10, "target_scale = inf is not a finite number"),
-    ],
-)
-def test_model_card_values_out_of_bounds(field, value, says, model_dir, tmp_path, capsys):
-    bad = _hostile(model_dir, tmp_path, lambda c: c.update({field: value}))
-    from secgan.models.export import read_card
-
-    with pytest.raises(WeightsError, match="config.json") as err:
-        read_card(bad)
-    assert says in str(err.value)
-    (tmp_path / "x.jpg").write_bytes(_jpeg_bytes())
-    rc, line, _ = _cli(capsys, "edit", bad, tmp_path / "x.jpg", "--aligned", "--source", "Male",
-                    "--edit", "+Bangs", "--out", tmp_path / "out")  # fmt: skip
-    assert rc == 2 and says in line

@@ -231,3 +231,16 @@ def test_ground_truth_columns_figure4_and_figure5(tmp_path):
     w_plain, _ = Image.open(tmp_path / "rep2" / "figure5-celeba-16-stargan.png").size
     assert w_gt > w_plain * 8.5 / 7 - 5  # two more columns (9 against 7)
     assert "GT columns" in (tmp_path / "rep" / "report.md").read_text()
+
+
+def test_a_torn_examples_file_is_one_line_not_an_eoferror(tmp_path):
+    """A SIGKILL while examples.npz was written (before outputs were written atomically) left 0 bytes."""
+    from types import SimpleNamespace
+
+    from secgan.errors import DataError
+    from secgan.reporting.figures import load_examples
+
+    (tmp_path / "examples.npz").write_bytes(b"")
+    run = SimpleNamespace(eval_dir=tmp_path)
+    with pytest.raises(DataError, match=r"examples\.npz \(torn or damaged; run `secgan evaluate` again\)"):
+        load_examples(run)

@@ -287,3 +287,15 @@ def test_a_signal_to_the_whole_process_group_saves_with_dataloader_workers(sig, 
     summary = json.loads(out)
     assert summary["interrupted"] and summary["checkpoint"]
     assert load_checkpoint(summary["checkpoint"])["step"] == summary["step"] >= 1
+
+
+def test_the_next_write_removes_a_killed_writers_temporary_folder(tmp_path):
+    from secgan.utils.io import publish_dir
+
+    out = tmp_path / "eval"
+    stale = tmp_path / ".eval.k1ll3d.tmpdir"  # what the SIGKILL above leaves behind
+    stale.mkdir()
+    (stale / "examples.npz").write_bytes(b"x" * 1000)
+    with publish_dir(out, ("examples.npz", "metrics.json")) as tmp:
+        (tmp / "metrics.json").write_text("{}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["eval"] and (out / "metrics.json").is_file()

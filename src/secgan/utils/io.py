@@ -266,8 +266,11 @@ def publish_dir(path: str | os.PathLike, own: tuple[str, ...]) -> Iterator[Path]
     """Write a multi-file output (e.g. ``metrics.json`` + ``examples.npz``) into a temporary folder that
     then replaces ``path`` (see :func:`atomic_dir`). When ``path`` also holds files other than ``own`` (a
     user's), those are kept: the new files are moved in one by one, in the order of ``own``, so the last
-    one (the output's commit point, e.g. metrics.json recording the others' digests) lands last."""
+    one (the output's commit point, e.g. metrics.json recording the others' digests) lands last. Temporary
+    folders a killed writer left beside ``path`` are removed first (one writer per output folder)."""
     path = Path(path)
+    remove_stale_temp_dirs(path.parent, path.name)
+    remove_stale_temp_dirs(path.parent, f".{path.name}.staging")
     theirs = [
         p.name
         for p in (path.iterdir() if path.is_dir() else [])

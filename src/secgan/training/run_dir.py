@@ -26,7 +26,8 @@ from typing import Any
 
 import torch
 
-from secgan.utils.io import atomic_path, write_json_atomic
+from secgan.training.run_lock import holds_lock
+from secgan.utils.io import atomic_path, remove_stale_temp_dirs, write_json_atomic
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +132,17 @@ class RunDir:
                 tmp.write_text("".join(x + "\n" for x in keep))
         elif not resume_step and self.stats_path.exists():
             self.stats_path.unlink()
+
+    def remove_stale_temp(self) -> None:
+        """Remove the temporary files and folders of writes a kill interrupted (checkpoints, export,
+        samples, the run's JSON files); only the holder of the run's lock removes anything."""
+        from secgan.training.checkpoint import remove_stale_temp_files
+
+        for folder in (self.checkpoints, self.export, self.samples):
+            remove_stale_temp_files(folder)
+        remove_stale_temp_files(self.root, [self.config_path.name, "env.json", self.stats_path.name])
+        if holds_lock(self.root) is not False:
+            remove_stale_temp_dirs(self.root, self.export.name)  # an export killed before its swap
 
     def tensorboard(self, enabled: bool, purge_step: int | None = None):
         """A ``SummaryWriter`` on ``RUN_DIR/tb`` (or None when disabled / not the main process)."""

@@ -38,7 +38,6 @@ from secgan.training.card import run_model_card
 from secgan.training.checkpoint import (
     latest_checkpoint,
     plain_state_dict,
-    remove_stale_temp_files,
     save_checkpoint,
 )
 from secgan.training.data_order import next_batch, step_loader
@@ -50,7 +49,6 @@ from secgan.training.sample_grids import draw_sample_grid, sample_batch, save_pn
 from secgan.training.schedule import lr_at
 from secgan.training.signals import stop_on_signals
 from secgan.training.stats_window import StatsWindow, raise_nonfinite, write_log_line
-from secgan.utils.io import remove_stale_temp_dirs
 from secgan.utils.seed import get_rng_state, seed_everything
 
 log = logging.getLogger(__name__)
@@ -122,9 +120,7 @@ class Trainer:
             # P runs on G_rgb's NHWC output: NHWC weights too, or every conv converts them per call.
             self.parser.to(memory_format=torch.channels_last)
         self.dataset = dataset if dataset is not None else setup.build_dataset(cfg, self.parser)
-        self.fingerprint = data_fingerprint(
-            list(self.dataset.names), self.dataset.labels.numpy()
-        )  # for resume
+        self.fingerprint = data_fingerprint(list(self.dataset.names), self.dataset.labels)  # for resume
         setup.check_dataset(cfg, self.dataset, self.parser, self.attributes)
         self.nets = build_networks(cfg, len(self.attributes))
         for net in self.nets.values():
@@ -378,11 +374,7 @@ class Trainer:
         total = cfg.train.iterations
         start = self.step
         if self.dist.is_main:  # leftovers of a run killed mid-write (they never count as checkpoints)
-            r = self.run
-            for folder in (r.checkpoints, r.export, r.samples):
-                remove_stale_temp_files(folder)
-            remove_stale_temp_files(r.root, [r.config_path.name, "env.json", r.stats_path.name])
-            remove_stale_temp_dirs(r.root, r.export.name)  # an export killed before its swap
+            self.run.remove_stale_temp()
         split = getattr(self.dataset, "split_info", None)  # a drawn split (RaFD ids): data_split.json
         self.run.create(to_dict(cfg), environment(self.device, self.dist.world_size), start, split)
         tb = self.run.tensorboard(cfg.log.tensorboard, purge_step=start + 1 if start else None)

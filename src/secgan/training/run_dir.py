@@ -140,7 +140,9 @@ class RunDir:
 
         for folder in (self.checkpoints, self.export, self.samples):
             remove_stale_temp_files(folder)
-        remove_stale_temp_files(self.root, [self.config_path.name, "env.json", self.stats_path.name])
+        remove_stale_temp_files(
+            self.root, [self.config_path.name, "env.json", self.stats_path.name, DATA_SPLIT_FILE]
+        )
         if holds_lock(self.root) is not False:
             remove_stale_temp_dirs(self.root, self.export.name)  # an export killed before its swap
 

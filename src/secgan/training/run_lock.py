@@ -29,7 +29,17 @@ log = logging.getLogger(__name__)
 LOCK_NAME = ".secgan-run.lock"
 # What a run folder may hold (secgan.training.run_dir) besides hidden files; anything else is the user's.
 RUN_ENTRIES = frozenset(
-    {"config.json", "env.json", "stats.jsonl", "tb", "samples", "checkpoints", "export", "eval"}
+    {
+        "config.json",
+        "env.json",
+        "stats.jsonl",
+        "data_split.json",
+        "tb",
+        "samples",
+        "checkpoints",
+        "export",
+        "eval",
+    }
 )
 
 _HELD: dict[Path, RunLock] = {}  # run folders whose lock this process holds

@@ -1,0 +1,337 @@
+"""Learning curves of one training recipe: editing accuracy and held-out reconstruction PSNR per checkpoint.
+
+Three subcommands, all resumable (rerun the same command after an interruption):
+
+    # train one configuration with ``secgan train`` (checkpoints every --every iterations, all kept), then
+    # evaluate every checkpoint; a rerun resumes the training from its newest checkpoint
+    python benchmarks/learning_curves.py run /work/exp/recipe/b-nc1 --method baseline \\
+        --data DIR/data --parser DIR/parser --classifier DIR/classifier --iterations 3000 --every 500 \\
+        --set train.n_critic=1 --set train.g_lr=4e-4
+
+    # evaluate the checkpoints of a run folder not yet in its curve.jsonl (e.g. while it trains)
+    python benchmarks/learning_curves.py eval /work/exp/recipe/b-nc1 --data DIR/data --classifier DIR/classifier
+
+    # overlay several runs: accuracy and PSNR against iterations and against wall time
+    python benchmarks/learning_curves.py plot RUN_DIR... --out docs/results/recipe/curves.png
+
+Each evaluated checkpoint appends one JSON line to ``RUN_DIR/curve.jsonl``: ``step``, ``wall_s`` (training
+seconds up to that step, summed over resumed sessions, from ``stats.jsonl``), ``s_per_iter``, mean editing
+accuracy with the run's classifier over the first ``--max-images`` test images x each attribute's edit (the
+protocol of ``secgan evaluate``: invert, conflict rules, thresholded classifier decision), the per-attribute
+accuracies, and the reconstruction ``G(x, 0)`` against ``x`` on the same images: L1 on [-1, 1] and PSNR on
+[0, 1] (per-image PSNR from the per-image MSE, then the mean). The training uses one intra-op thread unless
+``OMP_NUM_THREADS`` says otherwise: on a small shared machine that measures the recipe, not the load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+log = logging.getLogger("learning_curves")
+CURVE = "curve.jsonl"
+CPU_TIMES = "cpu_times.json"
+
+
+# ------------------------------------------------------------------------------------------------ training
+def train(args: argparse.Namespace) -> None:
+    """Run (or resume) ``secgan train`` into ``args.run_dir`` with every checkpoint kept."""
+    from secgan.training.checkpoint import list_checkpoints
+
+    run_dir = Path(args.run_dir)
+    ckpts = list_checkpoints(run_dir / "checkpoints")
+    if ckpts and ckpts[-1][0] >= args.iterations:
+        log.info("%s: already trained to %d iterations", run_dir, ckpts[-1][0])
+        return
+    cmd = [sys.executable, "-m", "secgan", "train", "--out", str(run_dir), "--no-progress"]
+    if ckpts:
+        cmd.append("--resume")  # the run's own config.json is reused
+    else:
+        cmd += ["--config", f"{args.preset}-{args.method}", "--data", args.data, "--parser", args.parser]
+    sets = [
+        f"train.iterations={args.iterations}",
+        f"train.decay_start={args.decay_start if args.decay_start is not None else args.iterations // 2}",
+        f"log.checkpoint_every={args.every}",
+        f"log.sample_every={args.every}",
+        "log.keep_checkpoints=1000",
+        "log.export_every_checkpoint=false",
+        "log.tensorboard=false",
+        f"seed={args.seed}",
+        *args.set,
+    ]
+    for s in sets:
+        cmd += ["--set", s]
+    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    log.info("running %s", " ".join(cmd))
+    with open(run_dir.parent / f"{run_dir.name}.train.log", "a") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+        track_cpu_time(proc, run_dir)
+    if proc.returncode != 0:
+        raise SystemExit(f"secgan train failed (exit {proc.returncode}); see {run_dir.name}.train.log")
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of a running process (Linux ``/proc/PID/stat``), None when unreadable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def track_cpu_time(proc: subprocess.Popen, run_dir: Path, poll_s: float = 2.0) -> None:
+    """Until ``proc`` ends, note its CPU seconds whenever a new checkpoint appears, in ``cpu_times.json``
+    (``{step: CPU seconds up to step}``, summed over resumed sessions). On a machine shared with other jobs
+    the CPU time of a one-thread run is the load-independent cost; the wall time is the share it got."""
+    from secgan.training.checkpoint import list_checkpoints
+
+    path = run_dir / CPU_TIMES
+    times = {int(k): v for k, v in json.loads(path.read_text()).items()} if path.is_file() else {}
+    offset = max(times.values(), default=0.0)
+    known = {s for s, _ in list_checkpoints(run_dir / "checkpoints")}
+    cpu = 0.0
+    while proc.poll() is None:
+        time.sleep(poll_s)
+        cpu = process_cpu_seconds(proc.pid) or cpu
+        new = [s for s, _ in list_checkpoints(run_dir / "checkpoints") if s not in known]
+        for s in new:
+            times[s] = round(offset + cpu, 1)
+            known.add(s)
+        if new:
+            path.write_text(json.dumps(times))
+
+
+# ---------------------------------------------------------------------------------------------- evaluation
+def wall_times(stats_path: Path) -> dict[int, float]:
+    """``{step: training seconds up to step}`` from ``stats.jsonl``; each resumed session restarts its
+    clock at 0, so a drop in ``time`` starts a new session whose seconds add to the previous ones."""
+    out: dict[int, float] = {}
+    offset, last = 0.0, 0.0
+    if not stats_path.is_file():
+        return out
+    for line in stats_path.read_text().splitlines():
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        t = float(rec.get("time", 0.0))
+        if t < last:
+            offset += last
+        last = t
+        out[int(rec["step"])] = offset + t
+    return out
+
+
+def load_test_set(data: str, attributes: list[str], size: int, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first ``n`` test images ``[n, 3, S, S]`` in [-1, 1] and their labels ``[n, n_a]`` in {0, 1}."""
+    from secgan.data.registry import build_dataset
+
+    ds = build_dataset("celeba", data, split="test", attrs=attributes, image_size=size, max_items=n)
+    items = [ds[i] for i in range(len(ds))]
+    return torch.stack([it["image"] for it in items]), torch.stack([it["label"] for it in items]).float()
+
+
+@torch.no_grad()
+def evaluate_generator(
+    g: torch.nn.Module,
+    x: torch.Tensor,
+    y_src: torch.Tensor,
+    attributes: list[str],
+    classifier: torch.nn.Module,
+    cls_meta: dict,
+    mask_fn=None,
+    batch: int = 50,
+) -> dict:
+    """Editing accuracy per attribute and reconstruction of ``G(x, 0)`` for images ``x`` in [-1, 1].
+
+    ``mask_fn(x) -> [B, 12, S, S]`` gives the one-hot source mask a concat generator takes beside ``x``.
+    """
+    from secgan.auxiliary.classifier import predict_labels
+    from secgan.metrics.accuracy import celeba_edit_targets
+    from secgan.models.conditioning import make_condition
+
+    cols = [list(cls_meta["attributes"]).index(a) for a in attributes]
+    correct = torch.zeros(len(attributes))
+    l1, psnr = [], []
+    for i in range(0, x.shape[0], batch):
+        xb, yb = x[i : i + batch], y_src[i : i + batch]
+        g_in = torch.cat([xb, mask_fn(xb)], 1) if mask_fn is not None else xb
+        rec = g(g_in, torch.zeros_like(yb)).float().clamp(-1, 1)  # G(x, 0): [B, 3, S, S] in [-1, 1]
+        l1.append((rec - xb).abs().flatten(1).mean(1))
+        mse = ((rec - xb) / 2).pow(2).flatten(1).mean(1).clamp_min(1e-10)  # on the [0, 1] scale
+        psnr.append(10 * torch.log10(1.0 / mse))
+        for a in range(len(attributes)):
+            y_trg = celeba_edit_targets(yb, a, attributes)
+            out = g(g_in, make_condition(yb, y_trg, "diff")).float().clamp(-1, 1)
+            pred = predict_labels(classifier, cls_meta, out)[:, cols]
+            correct[a] += float(((pred[:, a] > 0.5) == (y_trg[:, a] > 0.5)).sum())
+    acc = correct / x.shape[0]
+    return {
+        "accuracy": float(acc.mean()),
+        "per_attribute": {a: round(float(v), 4) for a, v in zip(attributes, acc, strict=True)},
+        "rec_l1": float(torch.cat(l1).mean()),
+        "rec_psnr": float(torch.cat(psnr).mean()),
+    }
+
+
+def evaluate_run(args: argparse.Namespace) -> list[dict]:
+    """Evaluate every checkpoint of ``args.run_dir`` missing from its curve.jsonl; returns the whole curve."""
+    from secgan.auxiliary.classifier import load_classifier
+    from secgan.config import from_dict
+    from secgan.data.masks import one_hot
+    from secgan.metrics.evaluate import generator_inference_mode
+    from secgan.training.checkpoint import list_checkpoints, load_checkpoint, load_network_state
+    from secgan.training.networks import build_networks, config_attributes
+
+    run_dir = Path(args.run_dir)
+    curve_path = run_dir / CURVE
+    done = read_curve(curve_path)
+    seen = {r["step"] for r in done}
+    todo = [(s, p) for s, p in list_checkpoints(run_dir / "checkpoints") if s not in seen]
+    if not todo:
+        return done
+    cfg = from_dict(json.loads((run_dir / "config.json").read_text()))
+    attributes = config_attributes(cfg)
+    x, y = load_test_set(args.data, attributes, cfg.data.image_size, args.max_images)
+    classifier, cls_meta = load_classifier(args.classifier)
+    mask_fn = None
+    if cfg.model.mode == "concat":
+        from secgan.auxiliary.parser.frozen import FrozenParser
+
+        parser = FrozenParser.load(cfg.parser.dir, "cpu")
+        mask_fn = lambda xb: one_hot(parser.labels12(xb)).to(xb.dtype)  # noqa: E731
+    times = wall_times(run_dir / "stats.jsonl")
+    cpu_path = run_dir / CPU_TIMES
+    cpu_times = {int(k): v for k, v in json.loads(cpu_path.read_text()).items()} if cpu_path.is_file() else {}
+    for step, path in todo:
+        g = build_networks(cfg)["G_rgb"]
+        load_network_state(g, load_checkpoint(path)["networks"]["G_rgb"], "G_rgb", path)
+        generator_inference_mode(g)
+        t0 = time.perf_counter()
+        res = evaluate_generator(g, x, y, attributes, classifier, cls_meta, mask_fn)
+        wall = times.get(step)
+        rec = {
+            "run": run_dir.name,
+            "mode": cfg.model.mode,
+            "step": step,
+            "g_updates": step // cfg.train.n_critic,
+            "wall_s": round(wall, 1) if wall is not None else None,
+            "s_per_iter": round(wall / step, 4) if wall else None,
+            "cpu_s": cpu_times.get(step),
+            "cpu_s_per_iter": round(cpu_times[step] / step, 4) if step in cpu_times else None,
+            "eval_images": int(x.shape[0]),
+            "eval_s": round(time.perf_counter() - t0, 1),
+            **res,
+        }
+        log.info(
+            "%s step %d: accuracy %.3f, PSNR %.2f dB, L1 %.4f", run_dir.name, step, rec["accuracy"],
+            rec["rec_psnr"], rec["rec_l1"],
+        )  # fmt: skip
+        with curve_path.open("a") as f:
+            f.write(json.dumps(rec) + "\n")
+        done.append(rec)
+    return sorted(done, key=lambda r: r["step"])
+
+
+def read_curve(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+# ------------------------------------------------------------------------------------------------ plotting
+def plot(args: argparse.Namespace) -> None:
+    """Accuracy and PSNR against iterations and CPU time, one line per curve file or run folder."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curves = []
+    for p in args.curves:
+        path = Path(p) / CURVE if Path(p).is_dir() else Path(p)
+        rows = sorted(read_curve(path), key=lambda r: r["step"])
+        if rows:
+            curves.append((rows[0].get("run", path.stem), rows))
+    fig, axes = plt.subplots(2, 2, figsize=(13, 9))
+    for name, rows in curves:
+        style = "--" if rows[0].get("mode") == "secgan" else "-"
+        for col, xkey in enumerate(("step", "cpu_s")):
+            pts = [r for r in rows if r.get(xkey) is not None]
+            xs = [r[xkey] / (60 if xkey == "cpu_s" else 1) for r in pts]
+            axes[0, col].plot(xs, [100 * r["accuracy"] for r in pts], style, marker="o", ms=3, label=name)
+            axes[1, col].plot(xs, [r["rec_psnr"] for r in pts], style, marker="o", ms=3, label=name)
+    for col, xlabel in enumerate(("iterations (critic steps)", "training CPU time (min, 1 thread)")):
+        axes[0, col].axhline(75, color="grey", lw=0.8, ls=":")
+        axes[1, col].axhline(25, color="grey", lw=0.8, ls=":")
+        axes[0, col].set_ylabel("mean editing accuracy (%)")
+        axes[1, col].set_ylabel("reconstruction PSNR of G(x, 0) (dB)")
+        for row in range(2):
+            axes[row, col].set_xlabel(xlabel)
+            axes[row, col].grid(alpha=0.3)
+    axes[0, 0].legend(fontsize=7, ncol=2)
+    fig.suptitle(args.title)
+    fig.tight_layout()
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(args.out, dpi=90)
+    log.info("wrote %s", args.out)
+
+
+# --------------------------------------------------------------------------------------------------- CLI
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+
+    def eval_opts(p: argparse.ArgumentParser) -> None:
+        p.add_argument("run_dir")
+        p.add_argument("--data", required=True, help="the dataset folder (its test split is evaluated)")
+        p.add_argument("--classifier", required=True, help="the evaluation classifier folder")
+        p.add_argument("--max-images", type=int, default=200, help="test images evaluated per checkpoint")
+
+    p = sub.add_parser("run", help="train (or resume) one configuration, then evaluate its checkpoints")
+    eval_opts(p)
+    p.add_argument("--method", choices=("baseline", "concat", "secgan"), required=True)
+    p.add_argument("--preset", default="synthetic-stargan-64", help="training preset, without -METHOD")
+    p.add_argument("--parser", required=True)
+    p.add_argument("--iterations", type=int, required=True)
+    p.add_argument("--every", type=int, default=500, help="checkpoint (and evaluation) interval")
+    p.add_argument("--decay-start", type=int, help="default: half the iterations")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="secgan train --set")
+    p.add_argument("--no-eval", action="store_true", help="only train")
+    p = sub.add_parser("eval", help="evaluate the checkpoints of a run folder not yet in its curve.jsonl")
+    eval_opts(p)
+    p = sub.add_parser("plot", help="overlay curves (run folders or curve.jsonl files)")
+    p.add_argument("curves", nargs="+")
+    p.add_argument("--out", required=True)
+    p.add_argument(
+        "--title", default="Learning curves, synthetic faces 64 px (demo data, parser, classifier)"
+    )
+    args = ap.parse_args(argv)
+
+    if args.cmd == "run":
+        Path(args.run_dir).parent.mkdir(parents=True, exist_ok=True)
+        train(args)
+        if not args.no_eval:
+            curve = evaluate_run(args)
+            print(json.dumps(curve[-1] if curve else {}))
+    elif args.cmd == "eval":
+        curve = evaluate_run(args)
+        print(json.dumps(curve[-1] if curve else {}))
+    else:
+        plot(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -242,9 +242,15 @@ def evaluate_run(args: argparse.Namespace) -> list[dict]:
 
 
 def read_curve(path: Path) -> list[dict]:
+    """The rows of a curve file, one per step (the last one written wins), by step."""
     if not path.is_file():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    rows = {}
+    for line in path.read_text().splitlines():
+        if line.strip():
+            r = json.loads(line)
+            rows[r["step"]] = r
+    return [rows[s] for s in sorted(rows)]
 
 
 # ------------------------------------------------------------------------------------------------ plotting

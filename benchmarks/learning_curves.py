@@ -267,6 +267,8 @@ def plot(args: argparse.Namespace) -> None:
         rows = sorted(read_curve(path), key=lambda r: r["step"])
         if rows:
             curves.append((rows[0].get("run", path.stem), rows))
+    labels = dict(item.split("=", 1) for item in args.label)
+    curves = [(labels.get(name, name), rows) for name, rows in curves]
     fig, axes = plt.subplots(2, 2, figsize=(13, 9))
     for name, rows in curves:
         style = "--" if rows[0].get("mode") == "secgan" else "-"
@@ -320,6 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("plot", help="overlay curves (run folders or curve.jsonl files)")
     p.add_argument("curves", nargs="+")
     p.add_argument("--out", required=True)
+    p.add_argument("--label", action="append", default=[], metavar="RUN=TEXT", help="legend text of a run")
     p.add_argument(
         "--title", default="Learning curves, synthetic faces 64 px (demo data, parser, classifier)"
     )

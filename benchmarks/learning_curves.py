@@ -11,8 +11,9 @@ Three subcommands, all resumable (rerun the same command after an interruption):
     # evaluate the checkpoints of a run folder not yet in its curve.jsonl (e.g. while it trains)
     python benchmarks/learning_curves.py eval /work/exp/recipe/b-nc1 --data DIR/data --classifier DIR/classifier
 
-    # overlay several runs: accuracy and PSNR against iterations and against wall time
+    # overlay several runs: accuracy and PSNR against iterations and against CPU time; or as a table
     python benchmarks/learning_curves.py plot RUN_DIR... --out docs/results/recipe/curves.png
+    python benchmarks/learning_curves.py table RUN_DIR...
 
 Each evaluated checkpoint appends one JSON line to ``RUN_DIR/curve.jsonl``: ``step``, ``wall_s`` (training
 seconds up to that step, summed over resumed sessions, from ``stats.jsonl``), ``s_per_iter``, mean editing
@@ -293,6 +294,28 @@ def plot(args: argparse.Namespace) -> None:
     log.info("wrote %s", args.out)
 
 
+def table(args: argparse.Namespace) -> None:
+    """A Markdown table: one row per run, ``accuracy % / PSNR dB`` at each checkpoint step."""
+    curves = []
+    for p in args.curves:
+        path = Path(p) / CURVE if Path(p).is_dir() else Path(p)
+        rows = read_curve(path)
+        if rows:
+            curves.append((rows[0].get("run", path.stem), rows))
+    labels = dict(item.split("=", 1) for item in args.label)
+    steps = sorted({r["step"] for _, rows in curves for r in rows if r["step"] % args.every == 0})
+    head = ["Run", "CPU s / it", *[f"{s:,}" for s in steps]]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, rows in curves:
+        by = {r["step"]: r for r in rows}
+        cpu = [r["cpu_s_per_iter"] for r in rows if r.get("cpu_s_per_iter")]
+        cells = [f"{100 * by[s]['accuracy']:.1f} / {by[s]['rec_psnr']:.1f}" if s in by else "" for s in steps]
+        lines.append(
+            "| " + " | ".join([labels.get(name, name), f"{cpu[-1]:.3f}" if cpu else "", *cells]) + " |"
+        )
+    print("\n".join(lines))
+
+
 # --------------------------------------------------------------------------------------------------- CLI
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -326,6 +349,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--title", default="Learning curves, synthetic faces 64 px (demo data, parser, classifier)"
     )
+    p = sub.add_parser("table", help="Markdown table of accuracy / PSNR per checkpoint")
+    p.add_argument("curves", nargs="+")
+    p.add_argument("--every", type=int, default=500, help="columns: the steps that are multiples of this")
+    p.add_argument("--label", action="append", default=[], metavar="RUN=TEXT", help="row name of a run")
     args = ap.parse_args(argv)
 
     if args.cmd == "run":
@@ -337,6 +364,8 @@ def main(argv: list[str] | None = None) -> int:
     elif args.cmd == "eval":
         curve = evaluate_run(args)
         print(json.dumps(curve[-1] if curve else {}))
+    elif args.cmd == "table":
+        table(args)
     else:
         plot(args)
     return 0

@@ -156,7 +156,7 @@ def evaluate_generator(
     ``mask_fn(x) -> [B, 12, S, S]`` gives the one-hot source mask a concat generator takes beside ``x``.
     """
     from secgan.auxiliary.classifier import predict_labels
-    from secgan.metrics.accuracy import celeba_edit_targets
+    from secgan.data.attributes import celeba_edit_targets
     from secgan.models.conditioning import make_condition
 
     cols = [list(cls_meta["attributes"]).index(a) for a in attributes]
@@ -188,7 +188,7 @@ def evaluate_run(args: argparse.Namespace) -> list[dict]:
     from secgan.auxiliary.classifier import load_classifier
     from secgan.config import from_dict
     from secgan.data.masks import one_hot
-    from secgan.metrics.evaluate import generator_inference_mode
+    from secgan.models.inference import prepare_generator
     from secgan.training.checkpoint import list_checkpoints, load_checkpoint, load_network_state
     from secgan.training.networks import build_networks, config_attributes
 
@@ -215,7 +215,7 @@ def evaluate_run(args: argparse.Namespace) -> list[dict]:
     for step, path in todo:
         g = build_networks(cfg)["G_rgb"]
         load_network_state(g, load_checkpoint(path)["networks"]["G_rgb"], "G_rgb", path)
-        generator_inference_mode(g)
+        prepare_generator(g)
         t0 = time.perf_counter()
         res = evaluate_generator(g, x, y, attributes, classifier, cls_meta, mask_fn)
         wall = times.get(step)

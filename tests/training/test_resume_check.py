@@ -27,8 +27,9 @@ def test_a_changed_key_is_refused_naming_old_and_new(override, old, new):
 
 
 def test_safe_changes_need_the_flag():
-    changed = _cfg("train.iterations=4000", "log.log_every=5", "data.num_workers=2")
-    with pytest.raises(ConfigError, match="train.iterations: 2000 -> 4000.*pass --allow-changes"):
+    base = _cfg()["train"]["iterations"]  # the preset's own budget, whatever the recipe
+    changed = _cfg("train.iterations=40000", "log.log_every=5", "data.num_workers=2")
+    with pytest.raises(ConfigError, match=rf"train.iterations: {base} -> 40000.*pass --allow-changes"):
         check_resume_config(_cfg(), changed, allow_changes=False, source="ckpt")
     accepted = check_resume_config(_cfg(), changed, allow_changes=True, source="ckpt")
     assert set(accepted) == {"train.iterations", "log.log_every", "data.num_workers"}

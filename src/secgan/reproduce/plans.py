@@ -105,15 +105,7 @@ DEMO_RECIPE = SyntheticRecipe(
 )
 # The demo's data, auxiliary networks and recipe (the recipe was chosen on these 3,000 faces); all 300 test
 # images are evaluated. About 2.8 h on a 2-core CPU (docs/synthetic-benchmark.md; 2,000 iterations: ~2 h).
-STANDARD_RECIPE = SyntheticRecipe(
-    synthetic_num=3000,
-    parser_epochs=3,
-    parser_extra=_SYNTH_PARSER,
-    classifier_epochs=4,
-    train_preset="synthetic-stargan-64",
-    train_overrides=("train.iterations=3000", "train.decay_start=1500"),
-    eval_max_images=300,
-)
+STANDARD_RECIPE = dataclasses.replace(DEMO_RECIPE, eval_max_images=300)
 STANDARD_SEEDS = (0, 1, 2)
 SWEEP_LAMBDAS = (0.0, 0.001, 0.1, 1.0)  # Figure 3; 0.01 is the main SeCGAN runs' own value
 

@@ -122,3 +122,17 @@ def test_a_user_error_is_one_log_line(server, caplog):
     records = [r for r in caplog.records if r.levelno >= 30]
     assert len(records) == 1 and "notes.png is not a usable image" in records[0].getMessage()
     assert records[0].exc_info is None
+
+
+def test_closing_the_server_stops_its_upload_cleaner(tmp_path):
+    import threading
+
+    def cleaners() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name == "secgan-upload-cleaner"]
+
+    before = set(cleaners())
+    with served_model(tmp_path, {}, examples=False):
+        started = [t for t in cleaners() if t not in before]
+        assert len(started) == 1
+    started[0].join(timeout=10)
+    assert not started[0].is_alive()

@@ -328,7 +328,14 @@ def serve(
         log.warning("serving on %s: the page is reachable from other machines", host)
     log.info("serving %s on http://%s:%d (uploads in %s)", model_dir, host, port, upload_dir)
     allowed = [str(paths[0].parent)] if paths else []
-    start_upload_cleaner(upload_dir)
+    stop_cleaner = start_upload_cleaner(upload_dir)
+    close = demo.close
+
+    def close_and_stop_cleaner(*args: Any, **kwargs: Any) -> Any:  # demo.close() also ends the cleaner
+        stop_cleaner.set()
+        return close(*args, **kwargs)
+
+    demo.close = close_and_stop_cleaner
     return launch(
         demo, host, port, max_upload_mb, allowed_paths=allowed, block=block, allow_hosts=allow_hosts
     )

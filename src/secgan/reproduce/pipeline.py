@@ -193,9 +193,8 @@ def build_stages(
                 fresh=lambda run_dir=run_dir: reset_run_folder(run_dir),
             )
         )
-
-    for spec in preset.runs:
-        run_dir = paths.run(spec)
+        # each run is evaluated as soon as it is trained: a long reproduction stopped part-way has the
+        # metrics of every finished run (`secgan report` can compare them before the rest is trained)
         eval_dir = run_dir / "eval"
 
         def run_eval(run_dir: Path = run_dir, eval_dir: Path = eval_dir) -> dict:

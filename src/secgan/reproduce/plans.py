@@ -62,7 +62,9 @@ class ReproducePreset:
 
 
 def _method_runs(seeds: tuple[int, ...], methods: tuple[str, ...] = METHODS) -> tuple[RunSpec, ...]:
-    return tuple(RunSpec(name=f"{m}-s{s}", method=m, seed=s) for m in methods for s in seeds)
+    """Seed by seed (every method of seed 0, then of seed 1, ...): a reproduction stopped part-way has
+    the same seeds finished for every method, and can already be compared."""
+    return tuple(RunSpec(name=f"{m}-s{s}", method=m, seed=s) for s in seeds for m in methods)
 
 
 def _sweep_runs(lambdas: tuple[float, ...], seed: int = 0) -> tuple[RunSpec, ...]:

@@ -72,6 +72,9 @@ def test_parser_commands(synth, tmp_path, capsys):
     assert "config.json" in capsys.readouterr().err
     assert main(["parser", "import", str(tmp_path / "79999_iter.pth"), "--out", str(tmp_path / "Q")]) == 2
     assert "79999_iter.pth" in capsys.readouterr().err
+    # an existing parser folder is not replaced without --overwrite (checked before the checkpoint is read)
+    assert main(["parser", "import", str(tmp_path / "79999_iter.pth"), "--out", str(p_dir)]) == 2
+    assert "already exists" in capsys.readouterr().err and (p_dir / "config.json").is_file()
 
 
 def test_classifier_commands(synth, tmp_path, capsys):

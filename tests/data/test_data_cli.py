@@ -97,6 +97,13 @@ def test_synth_sheet_command(synth_dir, capsys, tmp_path):
     assert rc == 0 and json.loads(out)["sheet"].endswith("x.png")
     w, h = Image.open(tmp_path / "x.png").size
     assert w == 2 * (178 + 4)
+    # an existing PNG is replaced only with --overwrite
+    again = ["synth-sheet", str(synth_dir), "--out", str(tmp_path / "x.png"), "--num", "2", "--cols", "1"]
+    rc, _, err = _run(capsys, again)
+    assert rc == 2 and "already exists" in err and "--overwrite" in err
+    assert Image.open(tmp_path / "x.png").size == (w, h)
+    rc, _, _ = _run(capsys, [*again, "--overwrite"])
+    assert rc == 0 and Image.open(tmp_path / "x.png").size[0] == 178 + 4
 
 
 def test_bad_synth_size(tmp_path, capsys):

@@ -254,6 +254,23 @@ def test_import_cli(tmp_path, capsys):
     assert rc == 0
     result = json.loads(capsys.readouterr().out)
     assert result["conditioning"] == "target01" and result["image_size"] == 32
+    # a second import into the same model folder is refused without --overwrite; the folder is untouched
+    before = {p.name: p.read_bytes() for p in (tmp_path / "M").iterdir() if p.is_file()}
+    again = [
+        "import",
+        "stargan",
+        str(tmp_path / "G.ckpt"),
+        "--image-size",
+        "64",
+        "--out",
+        str(tmp_path / "M"),
+    ]
+    assert cli_main(again) == 2
+    err = capsys.readouterr().err
+    assert "already exists" in err and "--overwrite" in err and str(tmp_path / "M") in err
+    assert {p.name: p.read_bytes() for p in (tmp_path / "M").iterdir() if p.is_file()} == before
+    assert cli_main([*again, "--overwrite"]) == 0
+    assert json.loads(capsys.readouterr().out)["image_size"] == 64
     rc = cli_main(
         [
             "import",

@@ -106,6 +106,24 @@ def avoid_inputs(target: Path, inputs) -> Path:
         n += 1
 
 
+OVERWRITE_HELP = "replace an existing output (never needed for a new path)"
+
+
+def refuse_to_replace(path: Path, overwrite: bool, option: str = "--out") -> None:
+    """An existing output is replaced only with ``--overwrite``: ``path`` is a file that exists, or a folder
+    that already holds a ``config.json`` (a model, parser or classifier folder). A folder holding other
+    files is fine: those files are kept (:func:`secgan.utils.io.publish_dir`)."""
+    from secgan.errors import ConfigError
+
+    path = Path(path)
+    taken = path.is_file() or (path.is_dir() and (path / "config.json").exists())
+    if taken and not overwrite:
+        what = "file" if path.is_file() else "folder with a config.json"
+        raise ConfigError(
+            f"{option}: {path} already exists (a {what}): choose a new path, or pass --overwrite to replace it"
+        )
+
+
 def copy_file_atomic(src, dst) -> None:
     """Copy a file's bytes to ``dst`` atomically (a photo left unchanged is written as the input's bytes)."""
     from secgan.utils.io import atomic_path

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from secgan.cli.common import print_json
+from secgan.cli.common import OVERWRITE_HELP, print_json, refuse_to_replace
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -40,6 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("dir", help="dataset folder (CelebA format)")
     p.add_argument("--out", required=True, help="output PNG")
+    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     p.add_argument("--num", type=int, default=24, help="number of samples")
     p.add_argument("--cols", type=int, default=8, help="columns")
     p.add_argument("--start", type=int, default=0, help="first image index (0-based)")
@@ -123,6 +125,7 @@ def _synth(args: argparse.Namespace) -> int:
 def _sheet(args: argparse.Namespace) -> int:
     from secgan.data.synthetic.sheet import contact_sheet, counterfactual_sheet
 
+    refuse_to_replace(Path(args.out), args.overwrite)
     if args.counterfactuals:
         out = counterfactual_sheet(args.dir, args.out, num=args.num, start=args.start)
     else:

@@ -8,7 +8,7 @@ import re
 import types
 from pathlib import Path
 
-from secgan.cli.common import print_json, resolve_device
+from secgan.cli.common import OVERWRITE_HELP, print_json, refuse_to_replace, resolve_device
 from secgan.utils.images import IMAGE_SUFFIXES, save_photo
 
 log = logging.getLogger(__name__)
@@ -166,6 +166,7 @@ def cmd_edit(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     from secgan.editing import importers
 
+    refuse_to_replace(Path(args.out), args.overwrite)
     if args.import_kind == "stargan":
         out = importers.import_stargan(
             args.checkpoint, args.out, attributes=args.attrs, image_size=args.image_size
@@ -292,6 +293,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     s.add_argument("--image-size", type=int, default=128, help="the crop size the model was trained on")
     s.add_argument("--out", required=True, help="model folder to write")
+    s.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     s.set_defaults(func=cmd_import)
     a = sub.add_parser(
         "attgan",
@@ -304,6 +306,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     a.add_argument("--image-size", type=int, default=128, help="the crop size the model was trained on")
     a.add_argument("--thres-int", type=float, default=0.5, help="AttGAN's thres_int (training label scale)")
     a.add_argument("--out", required=True, help="model folder to write")
+    a.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     a.set_defaults(func=cmd_import)
 
     v = subparsers.add_parser(

@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from secgan.cli.common import add_device_argument, avoid_inputs, print_json, resolve_device, set_threads
+from secgan.cli.common import (
+    OVERWRITE_HELP,
+    add_device_argument,
+    avoid_inputs,
+    print_json,
+    refuse_to_replace,
+    resolve_device,
+    set_threads,
+)
 
 MASK_DATASETS = ("celebahq", "celeba")
 ALL_DATASETS = ("celeba", "celebahq", "rafd", "custom")
@@ -85,6 +93,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     from secgan.auxiliary.parser import parser_hash
     from secgan.auxiliary.parser.importer import import_public_parser
 
+    refuse_to_replace(Path(args.out), args.overwrite)
     parser = import_public_parser(args.checkpoint, args.out, size=args.size)
     print_json(
         {"parser_dir": str(args.out), "input_size": parser.input_size, "parser_hash": parser_hash(parser)}
@@ -220,6 +229,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     im.add_argument("checkpoint", help="the checkpoint, e.g. 79999_iter.pth")
     im.add_argument("--out", required=True, help="parser folder to write")
+    im.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     im.add_argument("--size", type=int, default=512, help="input size the parser runs at (trained at 512)")
     im.set_defaults(func=cmd_import)
 

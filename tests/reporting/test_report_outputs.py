@@ -230,7 +230,10 @@ def test_ground_truth_columns_figure4_and_figure5(tmp_path):
     build_report(paths_no_gt, tmp_path / "rep2")
     w_plain, _ = Image.open(tmp_path / "rep2" / "figure5-celeba-16-stargan.png").size
     assert w_gt > w_plain * 8.5 / 7 - 5  # two more columns (9 against 7)
-    assert "GT columns" in (tmp_path / "rep" / "report.md").read_text()
+    report_md = (tmp_path / "rep" / "report.md").read_text()
+    assert "GT columns" in report_md
+    assert "## Figure 4 analogue: per-attribute ground-truth shape_iou (figure4-gt_shape_iou-" in report_md
+    assert "## Figure 4: per-attribute accuracy (figure4-celeba-16-stargan)" in report_md
 
 
 def test_a_torn_examples_file_is_one_line_not_an_eoferror(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -133,6 +134,10 @@ def _report_md(runs, rows: list[Row], figs: dict[str, list[Path]], by_setting: d
     }
     for key in ("figure4", "figure5", "figure3"):
         for p in figs[key]:
-            lines += [f"## {titles[key]} ({p.stem})", "", f"![{p.stem}]({p.name})", ""]
+            title = titles[key]
+            gt = re.match(r"figure4-(gt_[a-z_]+?)-", p.stem)
+            if gt:  # a Figure 4 analogue of a ground-truth metric: name the metric, not accuracy
+                title = f"Figure 4 analogue: per-attribute ground-truth {gt.group(1)[3:]}"
+            lines += [f"## {title} ({p.stem})", "", f"![{p.stem}]({p.name})", ""]
     lines += ["## Runs", ""] + [f"- {r.name}: `{r.path}`" for r in runs] + [""]
     return "\n".join(lines)

@@ -4,11 +4,12 @@ command, the summary aggregates seeds and the λ_sc sweep, and a second invocati
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
-from secgan.reproduce.pipeline import reproduce
+from secgan.reproduce.pipeline import report_so_far, reproduce
 from secgan.reproduce.plans import ReproducePreset, RunSpec
 
 TINY = ReproducePreset(
@@ -83,3 +84,19 @@ def test_tiny_reproduction_end_to_end(tmp_path: Path, monkeypatch: pytest.Monkey
     again = reproduce(TINY, out, device="cpu")  # everything valid: nothing is redone
     assert all(s["skipped"] for name, s in again["stages"].items())
     assert again["methods"]["secgan"]["accuracy"] == secgan["accuracy"]
+
+    # a reproduction stopped part-way: the sweep run is neither trained nor evaluated yet
+    (out / "runs" / "secgan-lsc0.1-s0" / ".stage-done.json").unlink()
+    shutil.rmtree(out / "runs" / "secgan-lsc0.1-s0" / "eval")
+    mtime = (out / "runs" / "secgan-s0" / "export" / "G.safetensors").stat().st_mtime_ns
+    part = report_so_far(TINY, out, device="cpu")
+    assert part["unfinished_stages"] == ["train:secgan-lsc0.1-s0", "evaluate:secgan-lsc0.1-s0"]
+    assert [r["lambda_sc"] for r in part["lambda_sc_sweep"]] == [0.01, 0.01]  # the main runs only
+    assert part["comparison"]["accuracy"] == cmp["accuracy"]  # the main runs are all there
+    assert (
+        "**Partial report.** Written before the reproduction finished: 4 of 5 runs"
+        in (out / "report.md").read_text()
+    )
+    assert (
+        out / "runs" / "secgan-s0" / "export" / "G.safetensors"
+    ).stat().st_mtime_ns == mtime  # ran nothing

@@ -38,24 +38,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="redo a stage even if done: data, parser, classifier, train, evaluate, report, edits, "
         "a single stage such as train:secgan-s0, or all (repeatable)",
     )
+    p.add_argument(
+        "--report-so-far",
+        action="store_true",
+        help="run nothing: write report.md and results.json from the runs already evaluated in OUT (while a "
+        "long reproduction still trains, or after it was stopped); the stages not done yet are listed",
+    )
     add_device_argument(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from secgan.reproduce.pipeline import reproduce
+    from secgan.reproduce.pipeline import report_so_far, reproduce
     from secgan.reproduce.plans import get_preset
 
     preset = get_preset(args.preset)
-    results = reproduce(
-        preset,
-        args.out,
+    common = dict(
         data_dir=args.data,
         parser_dir=args.parser,
         parser_weights=args.parser_weights,
-        force=set(args.force),
         device=None if args.device == "auto" else args.device,
     )
+    if args.report_so_far:
+        results = report_so_far(preset, args.out, **common)
+    else:
+        results = reproduce(preset, args.out, force=set(args.force), **common)
     summary = {
         "report": str(args.out / "report.md"),
         "results": str(args.out / "results.json"),
@@ -63,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
         "wall_seconds": results["wall_seconds"],
         "peak_memory": results["peak_memory"],
     }
+    if results.get("unfinished_stages"):
+        summary["unfinished_stages"] = results["unfinished_stages"]
     print_json(summary)
     log.info("report: %s", args.out / "report.md")
     return 0

@@ -262,6 +262,39 @@ def check_inputs(
         )
 
 
+def report_so_far(
+    preset: ReproducePreset,
+    out: Path,
+    data_dir: Path | None = None,
+    parser_dir: Path | None = None,
+    parser_weights: Path | None = None,
+    device: str | None = None,
+) -> dict:
+    """Write ``out/report.md`` and ``out/results.json`` from the runs evaluated so far, running nothing
+    else (e.g. while a long reproduction still trains, or after it was stopped). The results list the
+    stages not yet done; the next full ``secgan reproduce`` overwrites both files."""
+    paths = Paths(out)
+    stages = build_stages(preset, paths, data_dir, parser_dir, parser_weights, device)
+    done = {
+        s.name: {
+            "seconds": s.done_info().get("seconds", 0.0),
+            "skipped": True,
+            "result": s.done_info().get("result"),
+        }
+        for s in stages
+        if s.is_done()
+    }
+    unfinished = [s.name for s in stages if s.name not in done and s.group not in ("report", "edits")]
+    evaluated = [spec for spec in preset.runs if f"evaluate:{spec.name}" in done]
+    if not evaluated:
+        raise SecganError(f"{out}: no run of preset {preset.name!r} is trained and evaluated yet")
+    secgan_cli(["report", *[paths.run(s) for s in evaluated], "--out", paths.report])
+    log.info(
+        "%d of %d runs evaluated; not done yet: %s", len(evaluated), len(preset.runs), ", ".join(unfinished)
+    )
+    return _summarise(preset, paths, done, sum(v["seconds"] for v in done.values()), device, unfinished)
+
+
 def reproduce(
     preset: ReproducePreset,
     out: Path,
@@ -279,10 +312,20 @@ def reproduce(
     paths = Paths(out)
     stages = build_stages(preset, paths, data_dir, parser_dir, parser_weights, device)
     summary = run_stages(stages, force or set())
-    wall = time.perf_counter() - t0
+    return _summarise(preset, paths, summary, time.perf_counter() - t0, device)
 
+
+def _summarise(
+    preset: ReproducePreset,
+    paths: Paths,
+    summary: dict[str, dict],
+    wall: float,
+    device: str | None,
+    unfinished: list[str] | None = None,
+) -> dict:
     from secgan.reproduce.summary import write_summary
 
+    out = paths.root
     env = {
         "secgan": __version__,
         "torch": torch.__version__,
@@ -299,6 +342,7 @@ def reproduce(
         wall_seconds=wall,
         memory=peak_memory_mb(),
         env=env,
+        unfinished=unfinished,
     )
     if not (out / "results.json").is_file():
         raise SecganError(f"reproduction finished but {out / 'results.json'} was not written")

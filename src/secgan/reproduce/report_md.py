@@ -149,6 +149,15 @@ def _sweep(res: dict) -> list[str]:
 def render_markdown(res: dict, paths: Any) -> str:
     agg = res["methods"]
     lines = [f"# SeCGAN reproduction — preset `{res['preset']}`", "", res["description"], ""]
+    if res.get("unfinished_stages"):
+        todo = res["unfinished_stages"]
+        lines += [
+            f"**Partial report.** Written before the reproduction finished: {len(res['runs'])} of "
+            f"{len(res['preset_settings'].get('runs', [])) or '?'} runs are evaluated; not done yet: "
+            + ", ".join(f"`{t}`" for t in todo)
+            + ". Running the same `secgan reproduce` command again continues it and rewrites this report.",
+            "",
+        ]
     data = res["data"]
     if data["synthetic"]:
         lines += [

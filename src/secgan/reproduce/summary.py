@@ -104,7 +104,9 @@ def write_summary(
     wall_seconds: float,
     memory: dict[str, float],
     env: dict,
+    unfinished: list[str] | None = None,
 ) -> dict:
+    """``unfinished``: the stages not done yet when the report is written part-way (None: all done)."""
     rows = collect_runs(preset, paths)
     agg = aggregate(rows)
     sweep = sorted(
@@ -151,6 +153,8 @@ def write_summary(
         "environment": env,
         "preset_settings": preset_dict,
     }
+    if unfinished:
+        results["unfinished_stages"] = unfinished
     write_json_atomic(results, paths.root / "results.json")
     with atomic_path(paths.root / "report.md") as tmp:
         tmp.write_text(render_markdown(results, paths))

@@ -101,6 +101,15 @@ def test_verdict_carries_the_interval_and_splits_shape_from_colour(tmp_path) -> 
     )
 
 
+def test_units_of_ground_truth_intervals() -> None:
+    from secgan.reporting.comparison import _fmt_iv
+
+    e = {"estimate": -0.0004, "low": -0.006, "high": 0.008, "unit": "[-1, 1]"}
+    assert _fmt_iv(e, 3) == "-0.000 [-0.006, 0.008] (images in [-1, 1])"  # a range is not a unit
+    assert _fmt_iv({**e, "unit": "dB"}, 3) == "-0.000 dB [-0.006, 0.008]"
+    assert _fmt_iv({**e, "low": None, "high": None, "unit": ""}, 3) == "-0.000 (no interval)"
+
+
 def test_an_interval_spanning_zero_is_inconclusive_and_one_seed_points_to_standard(tmp_path) -> None:
     rng = np.random.default_rng(1)
     a, b = rng.random((200, 4)) < 0.5, rng.random((200, 4)) < 0.5

@@ -182,10 +182,13 @@ def compare(
 def _fmt_iv(e: dict, digits: int = 1) -> str:
     if e["estimate"] is None:  # no image defines the metric (e.g. shape IoU over colour edits)
         return "undefined"
+    unit, scale = (e["unit"] or ""), ""
+    if unit.startswith("["):  # a value range, e.g. "[-1, 1]" for an L1 on images in [-1, 1]: said after
+        unit, scale = "", f" (images in {unit})"
+    unit = f" {unit}" if unit else ""
     if e["low"] is None or e["high"] is None:
-        return f"{e['estimate']:+.{digits}f}{' ' + e['unit'] if e['unit'] else ''} (no interval)"
-    unit = f" {e['unit']}" if e["unit"] else ""
-    return f"{e['estimate']:+.{digits}f}{unit} [{e['low']:.{digits}f}, {e['high']:.{digits}f}]"
+        return f"{e['estimate']:+.{digits}f}{unit} (no interval){scale}"
+    return f"{e['estimate']:+.{digits}f}{unit} [{e['low']:.{digits}f}, {e['high']:.{digits}f}]{scale}"
 
 
 def describe_sample(cmp: dict) -> str:

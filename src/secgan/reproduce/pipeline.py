@@ -220,7 +220,7 @@ def build_stages(
         )
 
     def run_report() -> dict:
-        secgan_cli(["report", *[paths.run(s) for s in preset.runs], "--out", paths.report])
+        secgan_cli(["report", *[paths.run(s) for s in preset.runs], "--out", paths.report], capture_json=True)
         return {"report": str(paths.report)}
 
     stages.append(Stage("report", paths.report, run_report, group="report"))
@@ -288,7 +288,7 @@ def report_so_far(
     evaluated = [spec for spec in preset.runs if f"evaluate:{spec.name}" in done]
     if not evaluated:
         raise SecganError(f"{out}: no run of preset {preset.name!r} is trained and evaluated yet")
-    secgan_cli(["report", *[paths.run(s) for s in evaluated], "--out", paths.report])
+    secgan_cli(["report", *[paths.run(s) for s in evaluated], "--out", paths.report], capture_json=True)
     log.info(
         "%d of %d runs evaluated; not done yet: %s", len(evaluated), len(preset.runs), ", ".join(unfinished)
     )

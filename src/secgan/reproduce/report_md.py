@@ -214,8 +214,12 @@ def render_markdown(res: dict, paths: Any) -> str:
         "",
         "## Cost",
         "",
-        f"- Wall time of this invocation: {res['wall_seconds']:.0f} s; all stages as first run: "
-        f"{res['wall_seconds_all_stages']:.0f} s (stages reused from an earlier run count their original time).",
+        (
+            f"- Stages done so far: {res['wall_seconds_all_stages']:.0f} s (this report was written part-way)."
+            if res.get("unfinished_stages")
+            else f"- Wall time of this invocation: {res['wall_seconds']:.0f} s; all stages as first run: "
+            f"{res['wall_seconds_all_stages']:.0f} s (stages reused from an earlier run count their original time)."
+        ),
         f"- Peak memory: {mem['largest_stage_mb']:.0f} MB (largest stage), {mem['pipeline_mb']:.0f} MB (pipeline).",
         f"- Machine: {res['environment']}",
         "",

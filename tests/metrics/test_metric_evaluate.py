@@ -175,6 +175,13 @@ def test_identity_generator_closed_forms(world, monkeypatch, tmp_path):
     _patch_identity(monkeypatch, tmp_path, _editor_meta("baseline"))
     m = evaluate(_opts(world, tmp_path, out=tmp_path / "eval", cache_dir=tmp_path / "c"))
     assert m["distances"]["fid_cls"]["mean"] == pytest.approx(0.0, abs=1e-6)
+    # an identity generator reconstructs exactly: L1 0, PSNR at its 100 dB cap, over every image
+    rec = m["reconstruction"]
+    assert (
+        rec["l1"] == 0.0
+        and rec["psnr"] == pytest.approx(100.0)
+        and rec["images"] == m["protocol"]["num_images"]
+    )
     real = m["classifier_on_real"]["per_attribute"]
     for a in ATTRS:
         assert m["accuracy"]["per_attribute"][a] == pytest.approx(1.0 - real[a], abs=1e-9), a

@@ -71,6 +71,8 @@ def test_tiny_reproduction_end_to_end(tmp_path: Path, monkeypatch: pytest.Monkey
     assert set(cmp["per_attribute"]) == set(secgan["per_attribute"]) and "shape" in cmp["groups"]
     assert "2 seeds × 6 test images" in saved["secgan_beat_baseline"]
     assert "Where the semantic branch helps or hurts" in (out / "report.md").read_text()
+    assert "Rec. PSNR G(x, 0) (dB)" in (out / "report.md").read_text()
+    assert all(0 < r["reconstruction"]["psnr"] < 100 for r in saved["runs"])
     for run in ("baseline-s0", "secgan-s1"):
         assert (out / "runs" / run / "eval" / "per_image.npz").is_file()
     assert set(res["methods"]) == {"baseline", "secgan"}

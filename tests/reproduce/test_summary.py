@@ -171,6 +171,7 @@ def test_report_markdown_has_the_verdict_per_seed_values_and_groups(tmp_path) ->
     rows, dirs = _runs(tmp_path, {"baseline": base, "secgan": sec})
     for r in rows:
         r["ground_truth"] = {"edit_l1": 0.3 if r["method"] == "baseline" else 0.2}
+        r["reconstruction"] = {"l1": 0.1, "psnr": 22.0 + r["seed"] + (r["method"] == "secgan")}
     cmp = compare(rows, dirs, n_resamples=499)
 
     class Paths:
@@ -190,7 +191,8 @@ def test_report_markdown_has_the_verdict_per_seed_values_and_groups(tmp_path) ->
     b0, b1 = (100 * b.mean() for b in base)
     assert f"| Baseline | accuracy (%) | {b0:.2f} | {b1:.2f} |" in md
     assert "| Baseline | GT edit_l1 | 0.300 | 0.300 | 0.300 ± 0.000 |" in md
-    assert "| Method | Runs | Accuracy (%) ↑ | fid_cls ↓ | GT edit_l1 ↓ |" in md
+    assert "| Method | Runs | Accuracy (%) ↑ | fid_cls ↓ | GT edit_l1 ↓ | Rec. PSNR G(x, 0) (dB) ↑ |" in md
+    assert "| SeCGAN | rec. PSNR (dB) | 23.00 | 24.00 | 23.50 ± 0.71 |" in md  # per seed, then mean ± std
     assert "| Pale_Skin | colour/texture |" in md and "Helps: Bald, Bangs. Hurts: none." in md
     shape = cmp["groups"]["shape"]["accuracy"]
     assert f"| shape (the part map changes) | Bald, Bangs | {shape['estimate']:+.1f} [" in md

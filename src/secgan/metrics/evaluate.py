@@ -66,6 +66,7 @@ from secgan.metrics.frechet import FrechetReference, GaussianAccumulator
 from secgan.metrics.ground_truth_eval import GroundTruthScorer
 from secgan.metrics.inception import INCEPTION_FILES, InceptionV3
 from secgan.metrics.per_image import PER_IMAGE_FILE, PerImageRecorder
+from secgan.metrics.reconstruction import ReconstructionMeter
 from secgan.metrics.stats_cache import RealStatsCache, names_hash
 from secgan.models.conditioning import make_condition
 from secgan.models.export import ModelCard
@@ -244,6 +245,7 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
         ds, batch_size=opts.batch, shuffle=False, num_workers=opts.workers, collate_fn=_collate
     )
     seen = 0
+    recon = ReconstructionMeter()
     t_loop = time.perf_counter()
     for batch in tqdm(loader, desc="evaluate", unit="batch"):
         x = batch["image"].to(device, non_blocking=True)
@@ -273,6 +275,18 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
                 ex["mask_in"].append(s_in[:take].to(torch.uint8).cpu().numpy())
 
         g_in = card.generator_input(x, s_in)
+        # held-out reconstruction: the generator asked for no change, G(x, c0), against x
+        c0 = make_condition(
+            y_src,
+            y_src,
+            conditioning,
+            opts.intensity,
+            target_scale,
+            torch.zeros_like(y_src, dtype=torch.bool),
+        )
+        with amp:
+            x_rec = g(g_in, c0).float().clamp(-1, 1)  # [B, 3, S, S] in [-1, 1]
+        recon.update(x, x_rec)
         for gi in range(n_groups):
             if expressions:
                 y_trg = rafd_edit_targets(b, gi, n_groups, device=device)
@@ -356,6 +370,7 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
         "distances": distances,
         "inception_scores": scores,
         "ground_truth": gt.summary() if gt is not None else None,  # docs/counterfactuals.md
+        "reconstruction": recon.summary(),
         "protocol": {
             "dataset": opts.dataset,
             "data_root": str(Path(opts.data).resolve()),

@@ -59,6 +59,8 @@ def _table1(agg: dict, res_runs: list[dict]) -> list[str]:
     ]
     info = next((r.get("ground_truth_info") for r in res_runs if r.get("ground_truth_info")), {}) or {}
     header += [column_title(GT_PREFIX + k, info.get(k)) for k in gt_keys]
+    has_rec = any("reconstruction" in a for a in agg.values())
+    header += ["Rec. PSNR G(x, 0) (dB) ↑"] if has_rec else []
     lines = ["## Table 1 (analogue)", "", _row(header), "|" + "---|" * len(header)]
     for method, a in agg.items():
         cells = [NAMES[method], str(a["accuracy"]["n"]), _fmt(a["accuracy"], 100)]
@@ -66,7 +68,14 @@ def _table1(agg: dict, res_runs: list[dict]) -> list[str]:
         cells += [_fmt(a[k], 1, 3) if k in a else "—" for k in is_keys]
         gt = a.get("ground_truth", {})
         cells += [_fmt(gt[k], 1, 3) if k in gt else "—" for k in gt_keys]
+        if has_rec:
+            cells.append(_fmt(a["reconstruction"]["psnr"], 1, 2) if "reconstruction" in a else "—")
         lines.append(_row(cells))
+    if has_rec:
+        lines += [
+            "",
+            "Rec. PSNR: the generator asked for no change, against its held-out input (mean over images).",
+        ]
     if gt_keys:
         lines += ["", "GT columns: ground-truth metrics against the renderer's counterfactual faces."]
     return [*lines, ""]
@@ -84,6 +93,14 @@ def _per_seed(res: dict) -> list[str]:
         by_seed = {r["seed"]: r for r in main if r["method"] == method}
         cells = [f"{by_seed[s]['accuracy'] * 100:.2f}" if s in by_seed else "—" for s in seeds]
         lines.append(_row([NAMES[method], "accuracy (%)", *cells, _fmt(a["accuracy"], 100)]))
+        if "reconstruction" in a:
+            recs = [
+                (by_seed[s].get("reconstruction") or {}).get("psnr") if s in by_seed else None for s in seeds
+            ]
+            cells = ["—" if v is None else f"{v:.2f}" for v in recs]
+            lines.append(
+                _row([NAMES[method], "rec. PSNR (dB)", *cells, _fmt(a["reconstruction"]["psnr"], 1, 2)])
+            )
         for k in gt_keys:
             vals = [by_seed[s].get("ground_truth", {}).get(k) if s in by_seed else None for s in seeds]
             ms = a.get("ground_truth", {}).get(k)

@@ -60,6 +60,10 @@ def collect_runs(preset: ReproducePreset, paths: Any) -> list[dict]:
                     k: v["mean"] for k, v in (m.get("ground_truth") or {}).items() if isinstance(v, dict)
                 },
                 "ground_truth_info": m.get("ground_truth") or {},
+                # held-out G(x, no change) against x (secgan.metrics.reconstruction); None in older evaluations
+                "reconstruction": {k: m["reconstruction"][k] for k in ("l1", "psnr")}
+                if m.get("reconstruction")
+                else None,
                 "substitutes": m.get("protocol", {}).get("substitutes", {}),
                 "num_images": m.get("protocol", {}).get("num_images"),
             }
@@ -89,6 +93,9 @@ def aggregate(rows: list[dict]) -> dict[str, dict]:
                 gt[key] = _mean_std(vals)
         if gt:
             agg["ground_truth"] = gt
+        recs = [r.get("reconstruction") for r in sel]
+        if all(recs):
+            agg["reconstruction"] = {k: _mean_std([r[k] for r in recs]) for k in ("l1", "psnr")}
         agg["per_seed"] = {str(r["seed"]): r["accuracy"] for r in sel}
         attrs = sel[0]["per_attribute"]
         agg["per_attribute"] = {a: _mean_std([r["per_attribute"][a] for r in sel])["mean"] for a in attrs}

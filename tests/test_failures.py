@@ -25,9 +25,9 @@ from secgan.training.checkpoint import (
     latest_checkpoint,
     list_checkpoints,
     load_checkpoint,
-    remove_stale_temp_files,
     save_checkpoint,
 )
+from secgan.utils.io import remove_stale_temp_files
 
 ITERS = 120
 EVERY = 6

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +33,6 @@ FORMAT = "secgan-checkpoint"
 VERSION = 1
 _NAME = re.compile(r"^step-(\d+)\.pt$")
 # The temporary files of secgan.utils.io.atomic_path: ".NAME.XXXXXXXX.tmp" (tempfile.mkstemp's 8 characters).
-_TEMP = re.compile(r"^\.(?P<target>.+)\.[a-z0-9_]{8}\.tmp$")
 
 
 def checkpoint_path(ckpt_dir: str | Path, step: int) -> Path:
@@ -52,26 +50,6 @@ def list_checkpoints(ckpt_dir: str | Path) -> list[tuple[int, Path]]:
         if m and p.is_file():
             out.append((int(m.group(1)), p))
     return sorted(out)
-
-
-def remove_stale_temp_files(folder: str | Path, targets: Iterable[str] | None = None) -> list[Path]:
-    """Delete the temporary files that a process killed mid-write (SIGKILL, power loss) left in ``folder``:
-    ``.NAME.XXXXXXXX.tmp`` of :func:`secgan.utils.io.atomic_path` (never listed as checkpoints, but each can
-    be as large as one), only those of a file named in ``targets`` when it is given. Call it only while no
-    other process writes there. Returns the removed paths."""
-    d = Path(folder)
-    if not d.is_dir():
-        return []
-    wanted = set(targets) if targets is not None else None
-    removed = []
-    for p in d.iterdir():
-        m = _TEMP.match(p.name)
-        if m and (wanted is None or m["target"] in wanted) and p.is_file():
-            p.unlink(missing_ok=True)
-            removed.append(p)
-    if removed:
-        log.info("removed %d temporary file(s) of an interrupted write in %s", len(removed), d)
-    return removed
 
 
 def latest_checkpoint(ckpt_dir: str | Path) -> Path | None:

@@ -136,7 +136,7 @@ class RunDir:
     def remove_stale_temp(self) -> None:
         """Remove the temporary files and folders of writes a kill interrupted (checkpoints, export,
         samples, the run's JSON files); only the holder of the run's lock removes anything."""
-        from secgan.training.checkpoint import remove_stale_temp_files
+        from secgan.utils.io import remove_stale_temp_files
 
         for folder in (self.checkpoints, self.export, self.samples):
             remove_stale_temp_files(folder)

@@ -14,7 +14,7 @@ import re
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -136,6 +136,29 @@ def _exchange(a: Path, b: Path) -> bool:
     at_fdcwd = -100
     rc = fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE)
     return rc == 0
+
+
+_TEMP = re.compile(r"^\.(?P<target>.+)\.[a-z0-9_]{8}\.tmp$")  # atomic_path's temporary files
+
+
+def remove_stale_temp_files(folder: str | Path, targets: Iterable[str] | None = None) -> list[Path]:
+    """Delete the temporary files that a process killed mid-write (SIGKILL, power loss) left in ``folder``:
+    ``.NAME.XXXXXXXX.tmp`` of :func:`secgan.utils.io.atomic_path` (never listed as checkpoints, but each can
+    be as large as one), only those of a file named in ``targets`` when it is given. Call it only while no
+    other process writes there. Returns the removed paths."""
+    d = Path(folder)
+    if not d.is_dir():
+        return []
+    wanted = set(targets) if targets is not None else None
+    removed = []
+    for p in d.iterdir():
+        m = _TEMP.match(p.name)
+        if m and (wanted is None or m["target"] in wanted) and p.is_file():
+            p.unlink(missing_ok=True)
+            removed.append(p)
+    if removed:
+        log.info("removed %d temporary file(s) of an interrupted write in %s", len(removed), d)
+    return removed
 
 
 @contextlib.contextmanager

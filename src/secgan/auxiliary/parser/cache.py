@@ -23,8 +23,7 @@ from tqdm import tqdm
 
 from secgan.auxiliary.parser.frozen import FrozenParser, parser_hash
 from secgan.errors import DataError
-from secgan.training.checkpoint import remove_stale_temp_files
-from secgan.utils.io import atomic_path, write_json_atomic
+from secgan.utils.io import atomic_path, remove_stale_temp_files, write_json_atomic
 
 log = logging.getLogger(__name__)
 

@@ -37,4 +37,9 @@ def _watchdog() -> None:
     err.write(f"[exit_watchdog] threads: {names}; their stacks:\n")
     faulthandler.dump_traceback(file=err, all_threads=True)
     err.flush()
+    for stream in (sys.stdout, sys.__stdout__):  # the summary pytest printed, if still buffered
+        try:
+            stream.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
     os._exit(_exit_status["code"])

@@ -157,6 +157,7 @@ def evaluate_generator(
     """
     from secgan.auxiliary.classifier import predict_labels
     from secgan.data.attributes import celeba_edit_targets
+    from secgan.metrics.reconstruction import reconstruction_errors
     from secgan.models.conditioning import make_condition
 
     cols = [list(cls_meta["attributes"]).index(a) for a in attributes]
@@ -166,9 +167,9 @@ def evaluate_generator(
         xb, yb = x[i : i + batch], y_src[i : i + batch]
         g_in = torch.cat([xb, mask_fn(xb)], 1) if mask_fn is not None else xb
         rec = g(g_in, torch.zeros_like(yb)).float().clamp(-1, 1)  # G(x, 0): [B, 3, S, S] in [-1, 1]
-        l1.append((rec - xb).abs().flatten(1).mean(1))
-        mse = ((rec - xb) / 2).pow(2).flatten(1).mean(1).clamp_min(1e-10)  # on the [0, 1] scale
-        psnr.append(10 * torch.log10(1.0 / mse))
+        l1_b, psnr_b = reconstruction_errors(xb, rec)
+        l1.append(l1_b)
+        psnr.append(psnr_b)
         for a in range(len(attributes)):
             y_trg = celeba_edit_targets(yb, a, attributes)
             out = g(g_in, make_condition(yb, y_trg, "diff")).float().clamp(-1, 1)

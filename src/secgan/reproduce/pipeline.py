@@ -12,6 +12,7 @@ import logging
 import platform
 import resource
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -220,7 +221,7 @@ def build_stages(
         )
 
     def run_report() -> dict:
-        secgan_cli(["report", *[paths.run(s) for s in preset.runs], "--out", paths.report], capture_json=True)
+        _report_runs(paths, preset.runs)
         return {"report": str(paths.report)}
 
     stages.append(Stage("report", paths.report, run_report, group="report"))
@@ -236,6 +237,11 @@ def build_stages(
 
         stages.append(Stage("edits", paths.edits, run_edits, group="edits"))
     return stages
+
+
+def _report_runs(paths: Paths, runs: Sequence[RunSpec]) -> None:
+    """``secgan report`` of these runs into ``paths.report`` (its JSON is captured: reproduce prints its own)."""
+    secgan_cli(["report", *[paths.run(s) for s in runs], "--out", paths.report], capture_json=True)
 
 
 def check_inputs(
@@ -275,20 +281,12 @@ def report_so_far(
     stages not yet done; the next full ``secgan reproduce`` overwrites both files."""
     paths = Paths(out)
     stages = build_stages(preset, paths, data_dir, parser_dir, parser_weights, device)
-    done = {
-        s.name: {
-            "seconds": s.done_info().get("seconds", 0.0),
-            "skipped": True,
-            "result": s.done_info().get("result"),
-        }
-        for s in stages
-        if s.is_done()
-    }
+    done = {s.name: s.reused_summary() for s in stages if s.is_done()}
     unfinished = [s.name for s in stages if s.name not in done and s.group not in ("report", "edits")]
     evaluated = [spec for spec in preset.runs if f"evaluate:{spec.name}" in done]
     if not evaluated:
         raise SecganError(f"{out}: no run of preset {preset.name!r} is trained and evaluated yet")
-    secgan_cli(["report", *[paths.run(s) for s in evaluated], "--out", paths.report], capture_json=True)
+    _report_runs(paths, evaluated)
     log.info(
         "%d of %d runs evaluated; not done yet: %s", len(evaluated), len(preset.runs), ", ".join(unfinished)
     )

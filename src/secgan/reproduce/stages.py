@@ -54,6 +54,11 @@ class Stage:
         except (OSError, ValueError):
             return {}
 
+    def reused_summary(self) -> dict:
+        """The summary entry of a stage done earlier: its original seconds and result, ``skipped``."""
+        info = self.done_info()
+        return {"seconds": info.get("seconds", 0.0), "skipped": True, "result": info.get("result")}
+
 
 def run_stages(stages: list[Stage], force: set[str]) -> dict[str, dict]:
     """Run each stage unless done (or forced); return {stage name: {"seconds", "skipped", "result"}}."""
@@ -67,13 +72,8 @@ def run_stages(stages: list[Stage], force: set[str]) -> dict[str, dict]:
     for i, stage in enumerate(stages, 1):
         forced = "all" in force or stage.name in force or (stage.group and stage.group in force)
         if not forced and stage.is_done():
-            info = stage.done_info()
             log.info("[%d/%d] %s: already done, reusing %s", i, len(stages), stage.name, stage.out)
-            summary[stage.name] = {
-                "seconds": info.get("seconds", 0.0),
-                "skipped": True,
-                "result": info.get("result"),
-            }
+            summary[stage.name] = stage.reused_summary()
             continue
         if forced and (stage.out / DONE_FILE).exists():
             (stage.out / DONE_FILE).unlink()

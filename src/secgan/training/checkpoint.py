@@ -32,7 +32,6 @@ log = logging.getLogger(__name__)
 FORMAT = "secgan-checkpoint"
 VERSION = 1
 _NAME = re.compile(r"^step-(\d+)\.pt$")
-# The temporary files of secgan.utils.io.atomic_path: ".NAME.XXXXXXXX.tmp" (tempfile.mkstemp's 8 characters).
 
 
 def checkpoint_path(ckpt_dir: str | Path, step: int) -> Path:

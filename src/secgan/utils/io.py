@@ -138,7 +138,8 @@ def _exchange(a: Path, b: Path) -> bool:
     return rc == 0
 
 
-_TEMP = re.compile(r"^\.(?P<target>.+)\.[a-z0-9_]{8}\.tmp$")  # atomic_path's temporary files
+# The temporary files of atomic_path: ".NAME.XXXXXXXX.tmp" (tempfile.mkstemp's 8 characters).
+_TEMP = re.compile(r"^\.(?P<target>.+)\.[a-z0-9_]{8}\.tmp$")
 
 
 def remove_stale_temp_files(folder: str | Path, targets: Iterable[str] | None = None) -> list[Path]:

@@ -299,3 +299,26 @@ def test_the_next_write_removes_a_killed_writers_temporary_folder(tmp_path):
     with publish_dir(out, ("examples.npz", "metrics.json")) as tmp:
         (tmp / "metrics.json").write_text("{}")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["eval"] and (out / "metrics.json").is_file()
+
+
+# A process that still holds a training loader's iterator (with workers) when its interpreter exits, as a
+# test session holding a finished trainer did. multiprocessing then stops the daemonic workers with SIGTERM
+# and joins them: workers that ignored SIGTERM kept the process alive for good.
+_LEAKED_ITERATOR = """
+import sys
+from types import SimpleNamespace
+import torch
+from secgan.training.data_order import step_loader
+ds = torch.utils.data.TensorDataset(torch.arange(64).float())
+one = SimpleNamespace(rank=0, world_size=1)
+IT = iter(step_loader(ds, batch_size=4, seed=0, start=0, total=10, dist=one, workers=2))
+print(next(IT)[0].tolist(), flush=True)
+"""
+
+
+def test_a_loader_alive_at_exit_does_not_keep_the_process_alive():
+    proc = subprocess.run([sys.executable, "-c", _LEAKED_ITERATOR], capture_output=True, text=True,
+                          env=_env(), timeout=60)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert len(json.loads(proc.stdout)) == 4  # the workers served a batch before the exit
+    assert "killed by signal" not in proc.stderr and "Traceback" not in proc.stderr

@@ -9,6 +9,7 @@ batch does not depend on the number of processes.
 
 from __future__ import annotations
 
+import os
 import signal
 from collections.abc import Iterator
 from typing import Any
@@ -81,12 +82,22 @@ class StepBatchSampler:
         return max(0, self.total - self.start)
 
 
+def _exit_quietly(signum: int, frame: object) -> None:
+    os._exit(0)
+
+
 def _worker_init(worker_id: int) -> None:
-    """DataLoader workers: seeded, and deaf to SIGINT and SIGTERM (Ctrl-C, ``docker stop``, SLURM and
-    ``kill -TERM -- -PGID`` reach the whole process group; the main process finishes its step and
-    checkpoints, which needs the workers alive; it stops them itself afterwards)."""
+    """DataLoader workers: seeded; deaf to SIGINT, and leave on SIGTERM with exit status 0.
+
+    Ctrl-C, ``docker stop``, SLURM and ``kill -TERM -- -PGID`` reach the whole process group. A worker
+    killed by the signal would make PyTorch raise "DataLoader worker killed by signal" in the main process
+    in the middle of the step it is finishing before its checkpoint; a worker that exits with status 0 is
+    not an error there (the main process needs no further batch). SIGTERM must still end a worker: at
+    interpreter exit, multiprocessing stops the daemonic workers of a loader still alive with SIGTERM and
+    then joins them, which waited forever when workers ignored SIGTERM (a test session that passed once
+    stayed alive for an hour that way)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _exit_quietly)
     worker_init_fn(worker_id)
 
 

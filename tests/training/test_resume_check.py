@@ -37,6 +37,14 @@ def test_safe_changes_need_the_flag():
     assert check_resume_config(None, changed, allow_changes=False, source="old checkpoint") == {}
 
 
+def test_a_setting_added_by_a_later_version_counts_only_off_its_default():
+    old = _cfg()
+    del old["data"]["identity_split"], old["data"]["split_seed"]  # a checkpoint written before they existed
+    assert check_resume_config(old, _cfg(), allow_changes=False, source="ckpt") == {}
+    with pytest.raises(ConfigError, match=r"data.identity_split: None -> 'sorted'"):
+        check_resume_config(old, _cfg("data.identity_split=sorted"), allow_changes=False, source="ckpt")
+
+
 def test_data_fingerprint_sees_other_content_with_the_same_count():
     labels = np.array([[1, 0], [0, 1]], np.float32)
     fp = data_fingerprint(["a.jpg", "b.jpg"], labels)

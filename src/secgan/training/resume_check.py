@@ -50,9 +50,17 @@ def is_safe(key: str) -> bool:
 
 
 def config_changes(saved: dict[str, Any], current: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
-    """``{dotted key: (checkpoint's value, this run's value)}`` for every key that differs."""
-    a, b = flatten(saved), flatten(current)
-    return {k: (a.get(k), b.get(k)) for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)}
+    """``{dotted key: (checkpoint's value, this run's value)}`` for every key that differs. A key the
+    checkpoint does not have (a setting added by a later version) counts only when this run sets it to
+    something other than its default: at the default it computes what the older version computed."""
+    from secgan.config import Config, to_dict
+
+    a, b, defaults = flatten(saved), flatten(current), flatten(to_dict(Config()))
+    return {
+        k: (a.get(k), b.get(k))
+        for k in sorted(set(a) | set(b))
+        if a.get(k) != b.get(k) and not (k not in a and k in defaults and b.get(k) == defaults[k])
+    }
 
 
 def check_resume_config(

@@ -222,6 +222,72 @@ def test_ground_truth_metrics_and_per_image_arrays(world, monkeypatch, tmp_path)
     assert off["ground_truth"] is None and load_per_image(tmp_path / "e2").gt == {}
 
 
+class _Oracle(nn.Module):
+    """A perfect editor: per batch, the first call (the no-change reconstruction) returns the input, then call
+    k returns the counterfactuals of attribute k-1 (the evaluation edits the attributes in order)."""
+
+    def __init__(self, root, images: torch.Tensor, names: list[str]) -> None:
+        super().__init__()
+        self.root, self.images, self.names, self.calls = root, images, names, 0
+
+    def forward(self, x, c):
+        from secgan.data.counterfactuals import load_counterfactual
+
+        k, self.calls = self.calls % (len(ATTRS) + 1), self.calls + 1
+        if k == 0:
+            return x[:, :3]
+        rows = [int((self.images - xi).abs().flatten(1).amax(1).argmin()) for xi in x]  # which test images
+        return torch.stack([load_counterfactual(self.root, self.names[r], ATTRS[k - 1], S)[0] for r in rows])
+
+
+def test_a_perfect_editor_scores_the_accuracy_ceiling(world, monkeypatch, tmp_path):
+    # An editor that outputs the ground-truth counterfactuals scores exactly the ceiling, per attribute, and
+    # the ceiling of the evaluation equals the one computed from the data and the classifier alone.
+    import secgan.models.export as export
+    from secgan.auxiliary.classifier import load_classifier
+    from secgan.data.registry import build_dataset
+    from secgan.metrics.accuracy_ceiling import counterfactual_accuracy
+
+    ds = build_dataset("celeba", world["data"], split="test", image_size=S)
+    images = torch.stack([ds.load(i)["image"] for i in range(len(ds))])
+    oracle = _Oracle(world["data"], images, list(ds.names))
+    (tmp_path / "config.json").write_text(json.dumps({"format": "secgan-model"}))
+    real = export.load_pretrained
+    monkeypatch.setattr(
+        export,
+        "load_pretrained",
+        lambda d, names=None, device="cpu": (
+            ({"G": oracle}, _editor_meta()) if Path(d) == tmp_path else real(d, names=names, device=device)
+        ),
+    )
+    # a classifier whose decisions sit on the fence (bias = minus the median logit): its calls on the real
+    # images and on the counterfactuals differ
+    torch.manual_seed(0)
+    net = AttributeClassifier(len(ATTRS), image_size=S, widths=(4, 4, 4, 4, 4), fc_dim=16).eval()
+    with torch.no_grad():
+        net.head.bias -= net(images).median(0).values
+    cls_dir = tmp_path / "cls"
+    save_pretrained(
+        cls_dir, {"classifier": net}, {"kind": "classifier", "attributes": ATTRS, "image_size": S}
+    )
+    m = evaluate(
+        _opts(world, tmp_path, split="test", max_images=None, out=tmp_path / "ev", classifier=cls_dir)
+    )
+    ceiling = m["accuracy"]["ceiling"]
+    assert ceiling["per_attribute"] == m["accuracy"]["per_attribute"] and ceiling["counts"]["Bald"] == 4
+    cnet, cmeta = load_classifier(cls_dir)
+    alone = counterfactual_accuracy(world["data"], cnet, cmeta, S, progress=False)
+    assert alone["per_attribute"] == pytest.approx(ceiling["per_attribute"]) and alone["images"] == 4
+    assert alone["mean"] == pytest.approx(ceiling["mean"])
+    # an editor that changes nothing scores otherwise, against the same ceiling
+    _patch_identity(monkeypatch, tmp_path, _editor_meta("baseline"))
+    ident = evaluate(
+        _opts(world, tmp_path, split="test", max_images=None, out=tmp_path / "e2", classifier=cls_dir)
+    )
+    assert ident["accuracy"]["ceiling"] == ceiling
+    assert ident["accuracy"]["per_attribute"] != ceiling["per_attribute"]
+
+
 class _TinyExpressions(torch.utils.data.Dataset):
     """8-expression one-hot labels, random images (the RaFD item format)."""
 

@@ -196,3 +196,16 @@ def test_report_markdown_has_the_verdict_per_seed_values_and_groups(tmp_path) ->
     assert "| Pale_Skin | colour/texture |" in md and "Helps: Bald, Bangs. Hurts: none." in md
     shape = cmp["groups"]["shape"]["accuracy"]
     assert f"| shape (the part map changes) | Bald, Bangs | {shape['estimate']:+.1f} [" in md
+    assert "Accuracy ceiling" not in md and "Ceiling (%)" not in md  # no counterfactuals: no ceiling
+    # with counterfactuals: the ceiling, each method's share of it, and a per-attribute column
+    res["accuracy_ceiling"] = {"mean": 0.8, "per_attribute": {"Bald": 0.9, "Pale_Skin": 0.7, "Bangs": None}}
+    md = render_markdown(res, Paths)
+    share = 100 * res["methods"]["baseline"]["accuracy"]["mean"] / 0.8
+    assert "**Accuracy ceiling: 80.00 %**" in md and f"Baseline {share:.0f} %" in md
+    assert "| Verdict (accuracy) | Ceiling (%) |" in md
+    assert [
+        ln.rsplit("|", 2)[-2].strip() for ln in md.splitlines() if ln.startswith(("| Bald |", "| Bangs |"))
+    ] == [
+        "90.0",
+        "—",
+    ]

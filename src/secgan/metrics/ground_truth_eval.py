@@ -7,17 +7,23 @@ Usage in the evaluation loop::
 
     gt = GroundTruthScorer.maybe(data_root, split, groups, image_size, ds.names)   # None: no counterfactuals
     ...
-    values = gt.update(attribute, batch["name"], x, x_out, parser)   # {metric: float [B]}, NaN = undefined
+    values = gt.update(attribute, batch["name"], x, x_out, parser, judge)  # {metric: float [B]}, NaN = undefined
     gt.add_examples(attribute, names[:k])                          # the figures' ground-truth columns
     ...
     metrics["ground_truth"] = gt.summary()
+    metrics["accuracy"]["ceiling"] = gt.ceiling_summary()     # the accuracy protocol on the counterfactuals
+
+``judge(images, rows) -> bool [K]`` is the evaluation's accuracy test applied to the counterfactuals of the
+batch's rows ``rows``: a perfect editor would output exactly them, so their accuracy is the most any editor
+can score under the protocol (the classifier's own errors on edited faces cap it below 100 %;
+:mod:`secgan.metrics.accuracy_ceiling` computes it without a model).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +33,7 @@ from secgan.data.counterfactuals import cf_files, counterfactual_attributes, loa
 from secgan.data.transforms import tensor_to_image
 from secgan.errors import DataError
 
+from .accuracy import AccuracyCounter
 from .ground_truth import DIRECTIONS, METRICS, UNITS, GroundTruthCounter, ground_truth_metrics
 
 SHAPE_METRICS = ("shape_iou", "miou")  # need a parser
@@ -60,6 +67,7 @@ class GroundTruthScorer:
         self._index = {n: i for i, n in enumerate(ds.names)}
         self._source_masks: dict[str, torch.Tensor] = {}
         self.counter = GroundTruthCounter(self.attributes)
+        self.ceiling = AccuracyCounter(self.attributes)  # the accuracy protocol on the counterfactuals
         self.total = 0  # edits scored (with or without a counterfactual)
         self.missing = 0
         self.examples: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {a: [] for a in self.attributes}
@@ -98,9 +106,11 @@ class GroundTruthScorer:
         source: torch.Tensor,
         edited: torch.Tensor,
         parser=None,
+        judge: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
     ) -> dict[str, np.ndarray]:
         """Score one batch: ``source`` and ``edited`` ``[B, 3, S, S]`` in [-1, 1]; ``parser`` (a frozen parser
-        with ``labels12(x) -> [B, S, S]``) or ``None`` (then shape IoU and mIoU are not computed). Images
+        with ``labels12(x) -> [B, S, S]``) or ``None`` (then shape IoU and mIoU are not computed); ``judge``
+        (see the module docstring) or ``None`` (then the accuracy ceiling is not counted). Images
         without a counterfactual get NaN (counted in :attr:`missing`). Returns ``{metric: float64 [B]}`` with
         the same metrics for every batch of an evaluation."""
         if attribute not in self.counter.values:
@@ -128,6 +138,8 @@ class GroundTruthScorer:
             got = ground_truth_metrics(x_out, x, target, parsed, source_mask, target_mask, changed)
             for m in keys:
                 nan[m][have] = got[m]
+            if judge is not None:
+                self.ceiling.update(self.attributes.index(attribute), judge(target, idx).cpu())
         self.counter.update(attribute, nan)
         return nan
 
@@ -155,6 +167,19 @@ class GroundTruthScorer:
                 [np.concatenate([e[1] for e in self.examples[a]]) for a in self.attributes]
             ),
         }
+
+    def ceiling_summary(self) -> dict | None:
+        """The accuracy ceiling (``judge`` on the counterfactuals): ``{"per_attribute": {a: fraction or None},
+        "mean", "counts", "definition"}``; ``None`` when no batch was judged."""
+        if not any(self.ceiling.total):
+            return None
+        s = self.ceiling.summary()
+        s.pop("conflict_rule_targets")
+        s["definition"] = (
+            "the evaluation classifier's editing accuracy on the ground-truth counterfactual edits: what a "
+            "perfect editor would score under this protocol"
+        )
+        return s
 
     def summary(self) -> dict | None:
         """``{metric: {"per_attribute": {a: mean or None}, "mean": ..., "higher_is_better": bool, "unit": str}}``

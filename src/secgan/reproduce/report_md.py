@@ -46,7 +46,20 @@ def _row(cells: list[str]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def _table1(agg: dict, res_runs: list[dict]) -> list[str]:
+def _ceiling_sentence(ceiling: dict, agg: dict) -> str:
+    """What a perfect editor scores under the accuracy protocol, and each method's share of it."""
+    shares = ", ".join(
+        f"{NAMES[m]} {100 * a['accuracy']['mean'] / ceiling['mean']:.0f} %" for m, a in agg.items()
+    )
+    return (
+        f"**Accuracy ceiling: {100 * ceiling['mean']:.2f} %**: the evaluation classifier's accuracy on the "
+        "ground-truth counterfactual edits, i.e. what a perfect editor scores under this protocol (the "
+        "classifier's own mistakes on edited faces cap it below 100 %). Share of the ceiling reached: "
+        f"{shares}."
+    )
+
+
+def _table1(agg: dict, res_runs: list[dict], ceiling: dict | None = None) -> list[str]:
     dist_keys = sorted({k for a in agg.values() for k in a if k.startswith(("fid", "ssfid"))})
     is_keys = sorted({k for a in agg.values() for k in a if k.startswith("is")})
     gt_keys = sorted({k for a in agg.values() for k in a.get("ground_truth", {})})
@@ -76,6 +89,8 @@ def _table1(agg: dict, res_runs: list[dict]) -> list[str]:
             "",
             "Rec. PSNR: the generator asked for no change, against its held-out input (mean over images).",
         ]
+    if ceiling:
+        lines += ["", _ceiling_sentence(ceiling, agg)]
     if gt_keys:
         lines += ["", "GT columns: ground-truth metrics against the renderer's counterfactual faces."]
     return [*lines, ""]
@@ -135,14 +150,17 @@ def _helps_or_hurts(res: dict) -> list[str]:
         lines.append("")
     base = res["methods"].get("baseline", {}).get("per_attribute", {})
     sec = res["methods"].get("secgan", {}).get("per_attribute", {})
+    ceiling = (res.get("accuracy_ceiling") or {}).get("per_attribute", {})
     header = ["Attribute", "Group", "Baseline (%)", "SeCGAN (%)", "Δ accuracy", "Verdict (accuracy)"]
-    header += [f"Δ GT {k}" for k in gt_keys]
+    header += [f"Δ GT {k}" for k in gt_keys] + (["Ceiling (%)"] if ceiling else [])
     lines += [_row(header), "|" + "---|" * len(header)]
     for attr, e in cmp["per_attribute"].items():
         b, s = base.get(attr), sec.get(attr)
         cells = [attr, SHORT_GROUP.get(group_of(attr), "—"), "—" if b is None else f"{b * 100:.1f}",
                  "—" if s is None else f"{s * 100:.1f}", _iv(e), word[e["verdict"]]]  # fmt: skip
         cells += [_iv(cmp["ground_truth"][k]["per_attribute"].get(attr), 3) for k in gt_keys]
+        if ceiling:
+            cells.append("—" if ceiling.get(attr) is None else f"{ceiling[attr] * 100:.1f}")
         lines.append(_row(cells))
     helps = [a for a, e in cmp["per_attribute"].items() if e["verdict"] == "better"]
     hurts = [a for a, e in cmp["per_attribute"].items() if e["verdict"] == "worse"]
@@ -193,7 +211,7 @@ def render_markdown(res: dict, paths: Any) -> str:
         lines += [f"- {x}" for x in gt_lines] + [""]
     if not res["secgan_beat_baseline"].startswith("yes"):
         lines += [IMPLEMENTATION_CHECK, ""]
-    lines += _table1(agg, res["runs"])
+    lines += _table1(agg, res["runs"], res.get("accuracy_ceiling"))
     if res["substitutes"]:
         lines += [
             "**Substitute metrics** (no SwAV/Inception weights were given, so ssFID and IS were not computed):"

@@ -64,6 +64,9 @@ def collect_runs(preset: ReproducePreset, paths: Any) -> list[dict]:
                 "reconstruction": {k: m["reconstruction"][k] for k in ("l1", "psnr")}
                 if m.get("reconstruction")
                 else None,
+                # the classifier on the ground-truth edits (secgan.metrics.ground_truth_eval): a perfect
+                # editor's score; None without counterfactuals or in older evaluations
+                "accuracy_ceiling": m["accuracy"].get("ceiling"),
                 "substitutes": m.get("protocol", {}).get("substitutes", {}),
                 "num_images": m.get("protocol", {}).get("num_images"),
             }
@@ -144,6 +147,7 @@ def write_summary(
             "image_size": preset.image_size,
         },
         "secgan_beat_baseline": verdict_sentence(comparison),
+        "accuracy_ceiling": next((r["accuracy_ceiling"] for r in rows if r.get("accuracy_ceiling")), None),
         "comparison": comparison,
         "methods": agg,
         "runs": rows,

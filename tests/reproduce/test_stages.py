@@ -171,3 +171,35 @@ def test_a_torn_evaluation_is_not_reused(tmp_path: Path) -> None:
     assert not eval_outputs_ok(out)
     (out / "metrics.json").write_text('{"format": ')  # a torn metrics.json
     assert not eval_outputs_ok(out)
+
+
+def test_a_retrained_classifier_makes_the_classifier_and_evaluations_stale(tmp_path: Path) -> None:
+    import json
+
+    import torch
+
+    from secgan.models.classifier import AttributeClassifier
+    from secgan.models.export import save_pretrained
+    from secgan.reproduce.stages import classifier_matches, evaluated_with
+
+    def classifier(seed: int) -> Path:
+        torch.manual_seed(seed)
+        net = AttributeClassifier(2, image_size=32, widths=(4, 4, 4, 4, 4), fc_dim=8)
+        save_pretrained(
+            tmp_path / "cls", {"classifier": net}, {"kind": "classifier", "attributes": ["a", "b"]}
+        )
+        (tmp_path / "cls" / "metrics.json").write_text(json.dumps({"epochs": 4}))
+        return tmp_path / "cls"
+
+    cls = classifier(0)
+    assert classifier_matches(cls, 4) and not classifier_matches(cls, 20)  # the preset now asks for 20
+    digest = json.loads((cls / "config.json").read_text())["sha256"]["classifier"]
+    ev = tmp_path / "eval"
+    ev.mkdir()
+    protocol = {"classifier": {"weights_sha256": {"classifier.safetensors": digest}}}
+    (ev / "metrics.json").write_text(json.dumps({"protocol": protocol}))
+    assert evaluated_with(ev, cls)
+    classifier(1)  # retrained: other weights
+    assert not evaluated_with(ev, cls)
+    (ev / "metrics.json").write_text("{}")  # an evaluation that does not say which classifier it used
+    assert not evaluated_with(ev, cls)

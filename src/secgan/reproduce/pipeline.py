@@ -22,7 +22,15 @@ from secgan import __version__
 from secgan.errors import ConfigError, SecganError
 from secgan.metrics.eval_files import eval_outputs_ok
 from secgan.reproduce.plans import ReproducePreset, RunSpec, preset_to_dict
-from secgan.reproduce.stages import Stage, reset_run_folder, run_stages, secgan_cli, valid_model_folder
+from secgan.reproduce.stages import (
+    Stage,
+    classifier_matches,
+    evaluated_with,
+    reset_run_folder,
+    run_stages,
+    secgan_cli,
+    valid_model_folder,
+)
 from secgan.utils.io import write_json_atomic
 
 log = logging.getLogger(__name__)
@@ -163,7 +171,7 @@ def build_stages(
             "classifier",
             paths.classifier,
             run_classifier,
-            valid=lambda: valid_model_folder(paths.classifier),
+            valid=lambda: classifier_matches(paths.classifier, preset.classifier_epochs),
             group="classifier",
         )
     )
@@ -215,7 +223,9 @@ def build_stages(
                 f"evaluate:{spec.name}",
                 eval_dir,
                 run_eval,
-                valid=lambda eval_dir=eval_dir: eval_outputs_ok(eval_dir),
+                valid=lambda eval_dir=eval_dir: (
+                    eval_outputs_ok(eval_dir) and evaluated_with(eval_dir, paths.classifier)
+                ),
                 group="evaluate",
             )
         )

@@ -198,6 +198,28 @@ def valid_model_folder(path: Path, *names: str) -> bool:
     return True
 
 
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def classifier_matches(path: Path, epochs: int) -> bool:
+    """Whether the classifier folder ``path`` is complete and was trained for ``epochs`` (its metrics.json):
+    a preset whose classifier recipe changed trains it again instead of reusing the old one."""
+    return valid_model_folder(path) and _read_json(path / "metrics.json").get("epochs") == epochs
+
+
+def evaluated_with(eval_dir: Path, classifier: Path) -> bool:
+    """Whether the evaluation in ``eval_dir`` used the classifier now in ``classifier`` (the weight digests
+    of its metrics.json and of the classifier's config.json agree): a retrained classifier makes every
+    earlier evaluation stale."""
+    used = _read_json(eval_dir / "metrics.json").get("protocol", {}).get("classifier", {})
+    now = _read_json(classifier / "config.json").get("sha256", {}).get("classifier")
+    return now is not None and (used.get("weights_sha256") or {}).get("classifier.safetensors") == now
+
+
 def reset_run_folder(path: Path) -> None:
     """Delete a run folder so that a forced training stage starts from step 0 (not from its checkpoints);
     refused while a trainer holds the folder's lock."""

@@ -234,6 +234,34 @@ def test_ground_truth_columns_figure4_and_figure5(tmp_path):
     assert "GT columns" in report_md
     assert "## Figure 4 analogue: per-attribute ground-truth shape_iou (figure4-gt_shape_iou-" in report_md
     assert "## Figure 4: per-attribute accuracy (figure4-celeba-16-stargan)" in report_md
+    assert "accuracy ceiling" not in report_md  # these evaluations have no ceiling
+
+
+def test_the_accuracy_ceiling_is_noted_and_drawn_in_figure4(tmp_path):
+    import json
+
+    from PIL import Image
+
+    r = tmp_path / "runs"
+    paths = [
+        write_run(r, "b0", "baseline", 0, [0.5] * 3),
+        write_run(r, "s0", "secgan", 0, [0.6] * 3, lam=0.01),
+    ]
+    build_report(paths, tmp_path / "plain")
+    plain = np.asarray(Image.open(tmp_path / "plain" / "figure4-celeba-16-stargan.png").convert("L"))
+    for p in paths:
+        f = p / "eval" / "metrics.json"
+        m = json.loads(f.read_text())
+        m["accuracy"]["ceiling"] = {
+            "mean": 0.9,
+            "per_attribute": {"Bald": 0.95, "Bangs": 0.85, "Eyeglasses": 0.9},
+        }
+        f.write_text(json.dumps(m))
+    build_report(paths, tmp_path / "ceil")
+    md = (tmp_path / "ceil" / "report.md").read_text()
+    assert "accuracy ceiling 90.00%" in md
+    drawn = np.asarray(Image.open(tmp_path / "ceil" / "figure4-celeba-16-stargan.png").convert("L"))
+    assert drawn.shape == plain.shape and (drawn != plain).any()  # the dashed marks and their legend entry
 
 
 def test_a_torn_examples_file_is_one_line_not_an_eoferror(tmp_path):

@@ -102,6 +102,13 @@ def figure4(
         for px, m, top in zip(pos, means, tops):
             if np.isfinite(m) and accuracy:
                 ax.text(px, top + 1.5, f"{m:.0f}", ha="center", va="bottom", fontsize=6, rotation=90)
+    ceiling = accuracy_ceiling(chosen.values())
+    if accuracy and ceiling:
+        # what a perfect editor scores: the classifier on the ground-truth edits (metrics.json accuracy.ceiling)
+        ys = [100 * ceiling["per_attribute"].get(a) if ceiling["per_attribute"].get(a) is not None else np.nan
+              for a in attrs]  # fmt: skip
+        ax.hlines(ys, x - 0.45, x + 0.45, colors="black", linestyles="dashed", linewidth=1.0,
+                  label=f"ceiling (classifier on the ground-truth edits) - mean {100 * ceiling['mean']:.1f}%")  # fmt: skip
     ax.set_xticks(x)
     ax.set_xticklabels([a.replace("_", " ") for a in attrs], rotation=40, ha="right", fontsize=8)
     ax.set_ylabel(ylabel or ("editing accuracy (%)" if accuracy else metric))
@@ -111,12 +118,29 @@ def figure4(
     fig.suptitle(title, fontsize=10, y=0.99)
     handles, labels = ax.get_legend_handles_labels()
     fig.legend(
-        handles, labels, fontsize=7, loc="upper center", ncol=n_m, bbox_to_anchor=(0.5, 0.955), frameon=False
+        handles,
+        labels,
+        fontsize=7,
+        loc="upper center",
+        ncol=min(len(labels), 3),
+        bbox_to_anchor=(0.5, 0.955),
+        frameon=False,
     )
     fig.tight_layout(rect=(0, 0, 1, 0.9))
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def accuracy_ceiling(rows) -> dict | None:
+    """The accuracy ceiling of the first run that has one (metrics.json ``accuracy.ceiling``; the same for
+    every run evaluated with one classifier on one dataset), else ``None``."""
+    for row in rows:
+        for run in row.runs:
+            c = run.metrics.get("accuracy", {}).get("ceiling")
+            if c and c.get("mean") is not None:
+                return c
+    return None
 
 
 # ---------------------------------------------------------------------------------------------- Figure 3

@@ -11,7 +11,7 @@ from typing import Any
 
 from secgan.errors import ConfigError
 from secgan.reporting.comparison import compare, verdict_sentence
-from secgan.reporting.figures import figure3, figure4, figure5, main_rows, setting_name
+from secgan.reporting.figures import accuracy_ceiling, figure3, figure4, figure5, main_rows, setting_name
 from secgan.reporting.table import (
     GT_PREFIX,
     METRIC_COLUMNS,
@@ -109,6 +109,14 @@ def _report_md(runs, rows: list[Row], figs: dict[str, list[Path]], by_setting: d
                     f"{setting_name(setting)}: SeCGAN {a[0]:.2f}% vs Baseline {b[0]:.2f}% mean accuracy "
                     f"({a[0] - b[0]:+.2f} points). {_interval_note(main['secgan'], main['baseline'])}"
                 )
+    for setting, srows in by_setting.items():
+        ceiling = accuracy_ceiling(srows)
+        if ceiling:
+            notes.append(
+                f"{setting_name(setting)}: accuracy ceiling {100 * ceiling['mean']:.2f}%, the evaluation "
+                "classifier's accuracy on the ground-truth counterfactual edits (what a perfect editor scores; "
+                "dashed marks in Figure 4)."
+            )
     run_notes: dict[str, list[str]] = {}
     for r in runs:
         for note in r.metrics.get("notes", []):

@@ -203,3 +203,23 @@ def test_a_retrained_classifier_makes_the_classifier_and_evaluations_stale(tmp_p
     assert not evaluated_with(ev, cls)
     (ev / "metrics.json").write_text("{}")  # an evaluation that does not say which classifier it used
     assert not evaluated_with(ev, cls)
+
+
+def test_a_report_older_than_a_redone_evaluation_is_stale(tmp_path: Path) -> None:
+    import os
+
+    from secgan.reproduce.stages import DONE_FILE, done_after
+
+    evals = [tmp_path / "a" / "eval", tmp_path / "b" / "eval"]
+    report = tmp_path / "report"
+    for i, d in enumerate([*evals, report]):
+        d.mkdir(parents=True)
+        (d / DONE_FILE).write_text("{}")
+        os.utime(d / DONE_FILE, ns=(10**9 * (100 + i), 10**9 * (100 + i)))  # evaluations first, then report
+    assert done_after(report, evals)
+    os.utime(evals[1] / DONE_FILE, ns=(10**9 * 200, 10**9 * 200))  # b evaluated again after the report
+    assert not done_after(report, evals)
+    (evals[1] / DONE_FILE).unlink()  # an evaluation not done yet does not make the report stale
+    assert done_after(report, evals)
+    (report / DONE_FILE).unlink()
+    assert not done_after(report, evals)

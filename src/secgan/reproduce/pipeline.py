@@ -25,6 +25,7 @@ from secgan.reproduce.plans import ReproducePreset, RunSpec, preset_to_dict
 from secgan.reproduce.stages import (
     Stage,
     classifier_matches,
+    done_after,
     evaluated_with,
     reset_run_folder,
     run_stages,
@@ -234,7 +235,12 @@ def build_stages(
         _report_runs(paths, preset.runs)
         return {"report": str(paths.report)}
 
-    stages.append(Stage("report", paths.report, run_report, group="report"))
+    evals = [paths.run(spec) / "eval" for spec in preset.runs]
+    stages.append(
+        Stage(
+            "report", paths.report, run_report, valid=lambda: done_after(paths.report, evals), group="report"
+        )
+    )
 
     secgan_runs = [s for s in preset.runs if s.method == "secgan" and s.lambda_sc is None]
     if secgan_runs and preset.edit_samples > 0:

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -218,6 +218,16 @@ def evaluated_with(eval_dir: Path, classifier: Path) -> bool:
     used = _read_json(eval_dir / "metrics.json").get("protocol", {}).get("classifier", {})
     now = _read_json(classifier / "config.json").get("sha256", {}).get("classifier")
     return now is not None and (used.get("weights_sha256") or {}).get("classifier.safetensors") == now
+
+
+def done_after(out: Path, inputs: Sequence[Path]) -> bool:
+    """Whether the stage that wrote ``out`` finished after every stage that wrote one of ``inputs`` (their
+    done markers' times): a report older than a redone evaluation is stale."""
+    try:
+        mine = (out / DONE_FILE).stat().st_mtime_ns
+        return all((p / DONE_FILE).stat().st_mtime_ns <= mine for p in inputs if (p / DONE_FILE).exists())
+    except OSError:
+        return False
 
 
 def reset_run_folder(path: Path) -> None:

@@ -89,6 +89,7 @@ def run(args: argparse.Namespace) -> None:
 
 def plot(args: argparse.Namespace) -> None:
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -106,16 +107,18 @@ def plot(args: argparse.Namespace) -> None:
     axes[0].set(xlabel="classifier epochs", ylabel="mean accuracy (%)", title="The evaluation classifier")
     axes[0].legend()
     attrs = list(rows[0]["ceiling_per_attribute"])
-    for a in attrs:
+    colours = plt.get_cmap("tab20").colors
+    for i, a in enumerate(attrs):
         vals = [
             np.mean([100 * r["ceiling_per_attribute"][a] for r in rows if r["epochs"] == e]) for e in epochs
         ]
-        axes[1].plot(epochs, vals, marker=".", label=a)
+        axes[1].plot(epochs, vals, marker=".", label=a, color=colours[i % len(colours)])
     axes[1].set(xlabel="classifier epochs", ylabel="ceiling (%)", title="Ceiling per attribute")
     axes[1].legend(fontsize=7, ncol=2)
     for ax in axes:
         ax.set_xscale("log")
         ax.set_xticks(epochs, [str(e) for e in epochs])
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.grid(alpha=0.3)
     fig.tight_layout()
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -164,6 +164,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
         "translations_per_second": m["timing"]["translations_per_second"],
         "notes": m["notes"],
     }
+    if m["accuracy"].get("ceiling"):  # a perfect editor's score: the classifier on the ground-truth edits
+        summary["accuracy_ceiling"] = m["accuracy"]["ceiling"]["mean"]
     if m.get("ground_truth"):
         summary["ground_truth"] = {k: v["mean"] for k, v in m["ground_truth"].items() if isinstance(v, dict)}
     print_json(summary)

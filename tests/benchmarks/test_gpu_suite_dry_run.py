@@ -23,6 +23,7 @@ STEPS = [
     "edit_latency",
     "pytest_gpu_compile",
     "demo_sizing",
+    "demo_sizing_g32",
     "train_compile",
 ]
 

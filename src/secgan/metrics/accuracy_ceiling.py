@@ -64,7 +64,7 @@ def counterfactual_accuracy(
     cols = classifier_columns(attributes, cmeta, "the classifier")
     feats = ClassifierFeatures(cnet, int(cmeta.get("image_size", image_size)), True)
     counter = AccuracyCounter(scored)
-    y_all = torch.stack([torch.as_tensor(ds.load(i)["label"]).float() for i in range(len(ds))])  # [N, n_a]
+    y_all = ds.labels  # [N, n_a] in {0, 1}, no image decoded
     names = list(ds.names)
     for start in tqdm(range(0, len(ds), batch), desc="ceiling", unit="batch", disable=not progress):
         y_src = y_all[start : start + batch]

@@ -276,14 +276,8 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
 
         g_in = card.generator_input(x, s_in)
         # held-out reconstruction: the generator asked for no change, G(x, c0), against x
-        c0 = make_condition(
-            y_src,
-            y_src,
-            conditioning,
-            opts.intensity,
-            target_scale,
-            torch.zeros_like(y_src, dtype=torch.bool),
-        )
+        unchanged = torch.zeros_like(y_src, dtype=torch.bool)
+        c0 = make_condition(y_src, y_src, conditioning, opts.intensity, target_scale, unchanged)
         with amp:
             x_rec = g(g_in, c0).float().clamp(-1, 1)  # [B, 3, S, S] in [-1, 1]
         recon.update(x, x_rec)

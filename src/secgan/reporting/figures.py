@@ -105,8 +105,8 @@ def figure4(
     ceiling = accuracy_ceiling(chosen.values())
     if accuracy and ceiling:
         # what a perfect editor scores: the classifier on the ground-truth edits (metrics.json accuracy.ceiling)
-        ys = [100 * ceiling["per_attribute"].get(a) if ceiling["per_attribute"].get(a) is not None else np.nan
-              for a in attrs]  # fmt: skip
+        per = ceiling["per_attribute"]
+        ys = [np.nan if per.get(a) is None else 100 * per[a] for a in attrs]
         ax.hlines(ys, x - 0.45, x + 0.45, colors="black", linestyles="dashed", linewidth=1.0,
                   label=f"ceiling (classifier on the ground-truth edits) - mean {100 * ceiling['mean']:.1f}%")  # fmt: skip
     ax.set_xticks(x)

@@ -49,10 +49,7 @@ class Stage:
         )
 
     def done_info(self) -> dict:
-        try:
-            return json.loads((self.out / DONE_FILE).read_text())
-        except (OSError, ValueError):
-            return {}
+        return _read_json(self.out / DONE_FILE)
 
     def reused_summary(self) -> dict:
         """The summary entry of a stage done earlier: its original seconds and result, ``skipped``."""
@@ -199,6 +196,7 @@ def valid_model_folder(path: Path, *names: str) -> bool:
 
 
 def _read_json(path: Path) -> dict:
+    """The JSON object in ``path``; ``{}`` when it is missing or unreadable."""
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError):

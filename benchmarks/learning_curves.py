@@ -131,13 +131,17 @@ def wall_times(stats_path: Path) -> dict[int, float]:
     return out
 
 
-def load_test_set(data: str, attributes: list[str], size: int, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The first ``n`` test images ``[n, 3, S, S]`` in [-1, 1] and their labels ``[n, n_a]`` in {0, 1}."""
+def load_test_set(
+    data: str, attributes: list[str], size: int, n: int
+) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    """The first ``n`` test images ``[n, 3, S, S]`` in [-1, 1], their labels ``[n, n_a]`` in {0, 1} and
+    their file names."""
     from secgan.data.registry import build_dataset
 
     ds = build_dataset("celeba", data, split="test", attrs=attributes, image_size=size, max_items=n)
     items = [ds[i] for i in range(len(ds))]
-    return torch.stack([it["image"] for it in items]), torch.stack([it["label"] for it in items]).float()
+    x = torch.stack([it["image"] for it in items])
+    return x, torch.stack([it["label"] for it in items]).float(), list(ds.names[: len(items)])
 
 
 @torch.no_grad()
@@ -150,10 +154,16 @@ def evaluate_generator(
     cls_meta: dict,
     mask_fn=None,
     batch: int = 50,
+    names: list[str] | None = None,
+    scorer=None,
+    parser=None,
 ) -> dict:
     """Editing accuracy per attribute and reconstruction of ``G(x, 0)`` for images ``x`` in [-1, 1].
 
     ``mask_fn(x) -> [B, 12, S, S]`` gives the one-hot source mask a concat generator takes beside ``x``.
+    ``scorer`` (a fresh :class:`~secgan.metrics.ground_truth_eval.GroundTruthScorer`, with the images'
+    ``names``) adds the ground-truth metrics of ``secgan evaluate``; ``parser`` (a frozen parser) adds
+    their shape IoU and mIoU.
     """
     from secgan.auxiliary.classifier import predict_labels
     from secgan.data.attributes import celeba_edit_targets
@@ -175,20 +185,30 @@ def evaluate_generator(
             out = g(g_in, make_condition(yb, y_trg, "diff")).float().clamp(-1, 1)
             pred = predict_labels(classifier, cls_meta, out)[:, cols]
             correct[a] += float(((pred[:, a] > 0.5) == (y_trg[:, a] > 0.5)).sum())
+            if scorer is not None:
+                scorer.update(attributes[a], names[i : i + batch], xb, out, parser)
     acc = correct / x.shape[0]
-    return {
+    res = {
         "accuracy": float(acc.mean()),
         "per_attribute": {a: round(float(v), 4) for a, v in zip(attributes, acc, strict=True)},
         "rec_l1": float(torch.cat(l1).mean()),
         "rec_psnr": float(torch.cat(psnr).mean()),
     }
+    summary = scorer.summary() if scorer is not None else None
+    for metric, d in (summary or {}).items():
+        if isinstance(d, dict):  # "gt_shape_iou": mean over the attributes that define it, and per attribute
+            res[f"gt_{metric}"] = d["mean"]
+            res[f"gt_{metric}_per_attribute"] = d["per_attribute"]
+    return res
 
 
 def evaluate_run(args: argparse.Namespace) -> list[dict]:
     """Evaluate every checkpoint of ``args.run_dir`` missing from its curve.jsonl; returns the whole curve."""
     from secgan.auxiliary.classifier import load_classifier
+    from secgan.auxiliary.parser.frozen import FrozenParser
     from secgan.config import from_dict
     from secgan.data.masks import one_hot
+    from secgan.metrics.ground_truth_eval import GroundTruthScorer
     from secgan.models.inference import prepare_generator
     from secgan.training.checkpoint import list_checkpoints, load_checkpoint, load_network_state
     from secgan.training.networks import build_networks, config_attributes
@@ -202,13 +222,16 @@ def evaluate_run(args: argparse.Namespace) -> list[dict]:
         return done
     cfg = from_dict(json.loads((run_dir / "config.json").read_text()))
     attributes = config_attributes(cfg)
-    x, y = load_test_set(args.data, attributes, cfg.data.image_size, args.max_images)
+    x, y, names = load_test_set(args.data, attributes, cfg.data.image_size, args.max_images)
     classifier, cls_meta = load_classifier(args.classifier)
+    with_gt = GroundTruthScorer.maybe(args.data, "test", attributes, cfg.data.image_size, names) is not None
+    parser = (
+        FrozenParser.load(cfg.parser.dir, "cpu")
+        if cfg.parser.dir and (with_gt or cfg.model.mode == "concat")
+        else None
+    )
     mask_fn = None
     if cfg.model.mode == "concat":
-        from secgan.auxiliary.parser.frozen import FrozenParser
-
-        parser = FrozenParser.load(cfg.parser.dir, "cpu")
         mask_fn = lambda xb: one_hot(parser.labels12(xb)).to(xb.dtype)  # noqa: E731
     times = wall_times(run_dir / "stats.jsonl")
     cpu_path = run_dir / CPU_TIMES
@@ -218,7 +241,10 @@ def evaluate_run(args: argparse.Namespace) -> list[dict]:
         load_network_state(g, load_checkpoint(path)["networks"]["G_rgb"], "G_rgb", path)
         prepare_generator(g)
         t0 = time.perf_counter()
-        res = evaluate_generator(g, x, y, attributes, classifier, cls_meta, mask_fn)
+        scorer = GroundTruthScorer(args.data, "test", attributes, cfg.data.image_size) if with_gt else None
+        res = evaluate_generator(
+            g, x, y, attributes, classifier, cls_meta, mask_fn, names=names, scorer=scorer, parser=parser
+        )
         wall = times.get(step)
         rec = {
             "run": run_dir.name,
@@ -234,8 +260,8 @@ def evaluate_run(args: argparse.Namespace) -> list[dict]:
             **res,
         }
         log.info(
-            "%s step %d: accuracy %.3f, PSNR %.2f dB, L1 %.4f", run_dir.name, step, rec["accuracy"],
-            rec["rec_psnr"], rec["rec_l1"],
+            "%s step %d: accuracy %.3f, PSNR %.2f dB, L1 %.4f, shape IoU %s", run_dir.name, step,
+            rec["accuracy"], rec["rec_psnr"], rec["rec_l1"], rec.get("gt_shape_iou"),
         )  # fmt: skip
         with curve_path.open("a") as f:
             f.write(json.dumps(rec) + "\n")
@@ -257,7 +283,8 @@ def read_curve(path: Path) -> list[dict]:
 
 # ------------------------------------------------------------------------------------------------ plotting
 def plot(args: argparse.Namespace) -> None:
-    """Accuracy and PSNR against iterations and CPU time, one line per curve file or run folder."""
+    """Accuracy, PSNR and (where measured) ground-truth shape IoU against iterations and CPU time, one line
+    per curve file or run folder."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -271,20 +298,26 @@ def plot(args: argparse.Namespace) -> None:
             curves.append((rows[0].get("run", path.stem), rows))
     labels = dict(item.split("=", 1) for item in args.label)
     curves = [(labels.get(name, name), rows) for name, rows in curves]
-    fig, axes = plt.subplots(2, 2, figsize=(13, 9))
+    # rows: accuracy, reconstruction PSNR and, when a curve has it, ground-truth shape IoU
+    panels = [
+        ("accuracy", "mean editing accuracy (%)", 100.0, 75.0),
+        ("rec_psnr", "reconstruction PSNR of G(x, 0) (dB)", 1.0, 25.0),
+    ]
+    if any(r.get("gt_shape_iou") is not None for _, rows in curves for r in rows):
+        panels.append(("gt_shape_iou", "ground-truth shape IoU (changed segments)", 1.0, None))
+    fig, axes = plt.subplots(len(panels), 2, figsize=(13, 4.5 * len(panels)), squeeze=False)
     for name, rows in curves:
         style = "--" if rows[0].get("mode") == "secgan" else "-"
         for col, xkey in enumerate(("step", "cpu_s")):
-            pts = [r for r in rows if r.get(xkey) is not None]
-            xs = [r[xkey] / (60 if xkey == "cpu_s" else 1) for r in pts]
-            axes[0, col].plot(xs, [100 * r["accuracy"] for r in pts], style, marker="o", ms=3, label=name)
-            axes[1, col].plot(xs, [r["rec_psnr"] for r in pts], style, marker="o", ms=3, label=name)
+            for row, (key, _, scale, _) in enumerate(panels):
+                pts = [r for r in rows if r.get(xkey) is not None and r.get(key) is not None]
+                xs = [r[xkey] / (60 if xkey == "cpu_s" else 1) for r in pts]
+                axes[row, col].plot(xs, [scale * r[key] for r in pts], style, marker="o", ms=3, label=name)
     for col, xlabel in enumerate(("iterations (critic steps)", "training CPU time (min, 1 thread)")):
-        axes[0, col].axhline(75, color="grey", lw=0.8, ls=":")
-        axes[1, col].axhline(25, color="grey", lw=0.8, ls=":")
-        axes[0, col].set_ylabel("mean editing accuracy (%)")
-        axes[1, col].set_ylabel("reconstruction PSNR of G(x, 0) (dB)")
-        for row in range(2):
+        for row, (_, ylabel, _, target) in enumerate(panels):
+            if target is not None:
+                axes[row, col].axhline(target, color="grey", lw=0.8, ls=":")
+            axes[row, col].set_ylabel(ylabel)
             axes[row, col].set_xlabel(xlabel)
             axes[row, col].grid(alpha=0.3)
     axes[0, 0].legend(fontsize=7, ncol=2)

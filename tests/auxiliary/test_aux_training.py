@@ -149,3 +149,15 @@ def test_segment_weights_closed_form():
     torch.testing.assert_close(w[0], torch.tensor(f_skin**-0.5 / z))
     torch.testing.assert_close(w[2], torch.tensor(f_eyes**-0.5 / z))
     assert torch.all(w[[1, 3, 4, 5, 6, 7, 8, 9, 10, 11]] == w[2])  # absent segments: the largest weight
+
+
+def test_predict_labels_decides_on_the_logit_sign_like_evaluate():
+    # a logit of 4e-8 is "on" (evaluate's logits > 0), although float32's sigmoid rounds it to exactly 0.5
+    class Fixed(torch.nn.Module):
+        def forward(self, x):
+            return torch.tensor([[4e-8, -4e-8, 1.0]]).expand(x.shape[0], 3)
+
+    meta = {"image_size": 8, "multilabel": True}
+    x = torch.zeros(2, 3, 8, 8)
+    assert float(predict_probs(Fixed(), meta, x)[0, 0]) == 0.5
+    assert predict_labels(Fixed(), meta, x).tolist() == [[1.0, 0.0, 1.0]] * 2

@@ -86,12 +86,14 @@ def predict_probs(net: nn.Module, meta: dict[str, Any], images: torch.Tensor) ->
 
 @torch.no_grad()
 def predict_labels(net: nn.Module, meta: dict[str, Any], images: torch.Tensor) -> torch.Tensor:
-    """Images ``[N, 3, H, W]`` in ``[-1, 1]`` -> labels ``[N, n]`` float in ``{0, 1}`` (sigmoid > 0.5, or
-    the one-hot argmax for a multi-class classifier)."""
-    probs = predict_probs(net, meta, images)
+    """Images ``[N, 3, H, W]`` in ``[-1, 1]`` -> labels ``[N, n]`` float in ``{0, 1}`` (logit > 0, i.e.
+    sigmoid > 0.5 as ``secgan evaluate`` decides it, without the float32 sigmoid rounding logits within
+    ~6e-8 of 0 to exactly 0.5; or the one-hot argmax for a multi-class classifier)."""
+    net.eval()
+    logits = net(_fit(images, int(meta["image_size"])))
     if meta.get("multilabel", True):
-        return (probs > 0.5).float()
-    return F.one_hot(probs.argmax(dim=1), probs.shape[1]).float()
+        return (logits > 0).float()
+    return F.one_hot(logits.argmax(dim=1), logits.shape[1]).float()
 
 
 __all__ = [

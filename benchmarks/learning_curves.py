@@ -11,6 +11,9 @@ Three subcommands, all resumable (rerun the same command after an interruption):
     # evaluate the checkpoints of a run folder not yet in its curve.jsonl (e.g. while it trains)
     python benchmarks/learning_curves.py eval /work/exp/recipe/b-nc1 --data DIR/data --classifier DIR/classifier
 
+    # one test face along the curves (input, G(x, 0), edits), a row per run and checkpoint
+    python benchmarks/learning_curves.py strip RUN_DIR... --data DIR/data --steps 1000 3000 6000 --out s.png
+
     # overlay several runs: accuracy and PSNR against iterations and against CPU time; or as a table
     python benchmarks/learning_curves.py plot RUN_DIR... --out docs/results/recipe/curves.png
     python benchmarks/learning_curves.py table RUN_DIR...
@@ -328,6 +331,62 @@ def plot(args: argparse.Namespace) -> None:
     log.info("wrote %s", args.out)
 
 
+@torch.no_grad()
+def strip(args: argparse.Namespace) -> None:
+    """One test face along the curves: a row per (run, step), columns input | G(x, 0) | the chosen edits."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from secgan.config import from_dict
+    from secgan.data.attributes import celeba_edit_targets
+    from secgan.data.transforms import tensor_to_image
+    from secgan.models.conditioning import make_condition
+    from secgan.models.inference import prepare_generator
+    from secgan.training.checkpoint import list_checkpoints, load_checkpoint, load_network_state
+    from secgan.training.networks import build_networks, config_attributes
+
+    rows = []  # (label, [images uint8 [S, S, 3]])
+    for run in args.runs:
+        run_dir = Path(run)
+        cfg = from_dict(json.loads((run_dir / "config.json").read_text()))
+        attributes = config_attributes(cfg)
+        x, y, _ = load_test_set(args.data, attributes, cfg.data.image_size, args.image + 1)
+        x, y = x[args.image : args.image + 1], y[args.image : args.image + 1]  # [1, 3, S, S], [1, n_a]
+        ckpts = dict(list_checkpoints(run_dir / "checkpoints"))
+        for step in [s for s in args.steps if s in ckpts]:
+            g = build_networks(cfg)["G_rgb"]
+            load_network_state(g, load_checkpoint(ckpts[step])["networks"]["G_rgb"], "G_rgb", ckpts[step])
+            prepare_generator(g)
+            outs = [x, g(x, torch.zeros_like(y))]
+            for a in args.edits:
+                y_trg = celeba_edit_targets(y, attributes.index(a), attributes)
+                outs.append(g(x, make_condition(y, y_trg, "diff")))
+            rows.append(
+                (f"{run_dir.name}\n{step:,}", [tensor_to_image(o[0].float().clamp(-1, 1)) for o in outs])
+            )
+    if not rows:
+        raise SystemExit("no checkpoint of the given steps in the given runs")
+    cols = ["input", "G(x, 0)", *[f"invert {a}" for a in args.edits]]
+    fig, axes = plt.subplots(
+        len(rows), len(cols), figsize=(1.4 * len(cols) + 0.8, 1.45 * len(rows)), squeeze=False
+    )
+    for r, (label, images) in enumerate(rows):
+        for c, im in enumerate(images):
+            ax = axes[r, c]
+            ax.imshow(im, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title(cols[c], fontsize=7)
+        axes[r, 0].set_ylabel(label, fontsize=7)
+    fig.tight_layout()
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(args.out, dpi=100)
+    log.info("wrote %s", args.out)
+
+
 def table(args: argparse.Namespace) -> None:
     """A Markdown table: one row per run, ``accuracy % / PSNR dB`` at each checkpoint step."""
     curves = []
@@ -383,6 +442,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--title", default="Learning curves, synthetic faces 64 px (demo data, parser, classifier)"
     )
+    p = sub.add_parser(
+        "strip", help="one test face along the curves: input, G(x, 0) and edits per checkpoint"
+    )
+    p.add_argument("runs", nargs="+")
+    p.add_argument("--data", required=True, help="the dataset folder (its test split)")
+    p.add_argument("--steps", type=int, nargs="+", required=True, help="checkpoint steps (rows, per run)")
+    p.add_argument("--image", type=int, default=0, help="index of the test image")
+    p.add_argument("--edits", nargs="+", default=["Bangs", "Eyeglasses", "Blond_Hair", "Bald"])
+    p.add_argument("--out", required=True)
     p = sub.add_parser("table", help="Markdown table of accuracy / PSNR per checkpoint")
     p.add_argument("curves", nargs="+")
     p.add_argument("--every", type=int, default=500, help="columns: the steps that are multiples of this")
@@ -400,6 +468,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(curve[-1] if curve else {}))
     elif args.cmd == "table":
         table(args)
+    elif args.cmd == "strip":
+        strip(args)
     else:
         plot(args)
     return 0

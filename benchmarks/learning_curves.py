@@ -387,8 +387,14 @@ def strip(args: argparse.Namespace) -> None:
     log.info("wrote %s", args.out)
 
 
+def _cell(r: dict) -> str:
+    """``accuracy % / PSNR dB`` of one checkpoint, ``/ shape IoU`` where the ground truth was scored."""
+    iou = r.get("gt_shape_iou")
+    return f"{100 * r['accuracy']:.1f} / {r['rec_psnr']:.1f}" + (f" / {iou:.3f}" if iou is not None else "")
+
+
 def table(args: argparse.Namespace) -> None:
-    """A Markdown table: one row per run, ``accuracy % / PSNR dB`` at each checkpoint step."""
+    """A Markdown table: one row per run, ``accuracy % / PSNR dB [/ shape IoU]`` at each checkpoint step."""
     curves = []
     for p in args.curves:
         path = Path(p) / CURVE if Path(p).is_dir() else Path(p)
@@ -402,7 +408,7 @@ def table(args: argparse.Namespace) -> None:
     for name, rows in curves:
         by = {r["step"]: r for r in rows}
         cpu = [r["cpu_s_per_iter"] for r in rows if r.get("cpu_s_per_iter")]
-        cells = [f"{100 * by[s]['accuracy']:.1f} / {by[s]['rec_psnr']:.1f}" if s in by else "" for s in steps]
+        cells = [_cell(by[s]) if s in by else "" for s in steps]
         lines.append(
             "| " + " | ".join([labels.get(name, name), f"{cpu[-1]:.3f}" if cpu else "", *cells]) + " |"
         )

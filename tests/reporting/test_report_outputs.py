@@ -233,6 +233,8 @@ def test_ground_truth_columns_figure4_and_figure5(tmp_path):
     report_md = (tmp_path / "rep" / "report.md").read_text()
     assert "GT columns" in report_md
     assert "## Figure 4 analogue: per-attribute ground-truth shape_iou (figure4-gt_shape_iou-" in report_md
+    # a metric name with a digit is still named as a ground-truth analogue, not as accuracy
+    assert "## Figure 4 analogue: per-attribute ground-truth edit_l1 (figure4-gt_edit_l1-" in report_md
     assert "## Figure 4: per-attribute accuracy (figure4-celeba-16-stargan)" in report_md
     assert "accuracy ceiling" not in report_md  # these evaluations have no ceiling
 

@@ -143,7 +143,7 @@ def _report_md(runs, rows: list[Row], figs: dict[str, list[Path]], by_setting: d
     for key in ("figure4", "figure5", "figure3"):
         for p in figs[key]:
             title = titles[key]
-            gt = re.match(r"figure4-(gt_[a-z_]+?)-", p.stem)
+            gt = re.match(r"figure4-(gt_[a-z0-9_]+?)-", p.stem)
             if gt:  # a Figure 4 analogue of a ground-truth metric: name the metric, not accuracy
                 title = f"Figure 4 analogue: per-attribute ground-truth {gt.group(1)[3:]}"
             lines += [f"## {title} ({p.stem})", "", f"![{p.stem}]({p.name})", ""]

@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture(scope="module")
-def report():
-    spec = importlib.util.spec_from_file_location(
-        "gpu_suite_report", ROOT / "benchmarks" / "gpu_suite_report.py"
-    )
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def report(load_benchmark):
+    return load_benchmark("gpu_suite_report")
 
 
 def _train(it_base, it_sec, peak_base, peak_sec):

@@ -8,7 +8,6 @@ that each edit is scored against its own image's counterfactual.
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -23,19 +22,13 @@ from secgan.metrics.ground_truth_eval import GroundTruthScorer
 from secgan.models.bisenet import BiSeNet
 from secgan.models.classifier import AttributeClassifier
 
-ROOT = Path(__file__).resolve().parents[2]
 S = 32
 ATTRS = list(PAPER_ATTRIBUTES)
 
 
 @pytest.fixture(scope="module")
-def curves():
-    spec = importlib.util.spec_from_file_location(
-        "learning_curves", ROOT / "benchmarks" / "learning_curves.py"
-    )
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def curves(load_benchmark):
+    return load_benchmark("learning_curves")
 
 
 @pytest.fixture(scope="module")

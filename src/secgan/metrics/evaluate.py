@@ -39,7 +39,6 @@ from tqdm import tqdm
 
 from secgan.data.attributes import RAFD_EXPRESSIONS, celeba_edit_targets, rafd_edit_targets
 from secgan.data.masks import one_hot
-from secgan.data.transforms import tensor_to_image
 from secgan.errors import ConfigError, WeightsError
 from secgan.metrics.accuracy import AccuracyCounter, edit_correct, implied_changes
 from secgan.metrics.eval_files import (  # noqa: F401  (EvalOptions, default_out_dir: public here too)
@@ -54,6 +53,7 @@ from secgan.metrics.eval_files import (  # noqa: F401  (EvalOptions, default_out
     load_metrics,
     resolve_model_dir,
 )
+from secgan.metrics.examples import ExampleRecorder
 from secgan.metrics.features import (
     SWAV_FILE,
     ClassifierFeatures,
@@ -229,12 +229,7 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
     use_gt = opts.ground_truth and opts.dataset == "celeba" and not expressions  # counterfactuals: synthetic
     gt = GroundTruthScorer.maybe(opts.data, opts.split, groups, image_size, ds.names) if use_gt else None
     k_ex = min(opts.num_examples, n_images)
-    ex: dict[str, list] = {"images": [], "names": [], "y_src": [], "mask_in": []}
-    ex_trans = [[] for _ in groups]
-    ex_trg = [[] for _ in groups]
-    ex_mask_out = [[] for _ in groups]
-    ex_mask_parsed = [[] for _ in groups]
-    ex_correct = [[] for _ in groups]
+    examples = ExampleRecorder(k_ex, groups, attributes, expressions)  # -> examples.npz (Figure 5)
     amp = (
         torch.autocast(device_type=device.type, dtype=torch.bfloat16)
         if precision == "bf16"
@@ -244,7 +239,6 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
     loader = torch.utils.data.DataLoader(
         ds, batch_size=opts.batch, shuffle=False, num_workers=opts.workers, collate_fn=_collate
     )
-    seen = 0
     recon = ReconstructionMeter()
     t_loop = time.perf_counter()
     for batch in tqdm(loader, desc="evaluate", unit="batch"):
@@ -252,7 +246,7 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
         y_src = batch["label"].to(device).float()
         b = x.shape[0]
         per_image.add_names(batch["name"])
-        take = max(0, min(k_ex - seen, b))  # how many of this batch go to the examples
+        take = examples.wanted(b)  # how many of this batch go to the examples
         # s_in: the parser's mask of the input, for "concat" generators and the example figures
         s_in = parser.labels12(x) if parser is not None and (needs_mask or take) else None  # [B, S, S]
 
@@ -268,11 +262,7 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
         for key in real_acc:
             real_acc[key].update(feats_real if key == "classifier" else extractors[key](x)["features"])
         if take:
-            ex["images"].append(tensor_to_image(x[:take]))
-            ex["names"] += list(batch["name"][:take])
-            ex["y_src"].append(y_src[:take].cpu().numpy())
-            if s_in is not None:
-                ex["mask_in"].append(s_in[:take].to(torch.uint8).cpu().numpy())
+            examples.add_inputs(take, x, batch["name"], y_src, s_in)
 
         g_in = card.generator_input(x, s_in)
         # held-out reconstruction: the generator asked for no change, G(x, c0), against x
@@ -319,18 +309,15 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
                 if key in is_acc:
                     is_acc[key].update(o["probs"])
             if take:
-                ex_trans[gi].append(tensor_to_image(x_out[:take]))
-                ex_trg[gi].append(y_trg[:take].cpu().numpy())
-                ex_correct[gi].append(correct[:take].cpu().numpy())
                 if gt is not None:
                     gt.add_examples(groups[gi], batch["name"][:take])
+                mask_out = None
                 if g_seg is not None and s_in is not None:
                     with amp:
-                        s_out = g_seg(one_hot(s_in[:take]), c[:take]).float()
-                    ex_mask_out[gi].append(s_out.argmax(1).to(torch.uint8).cpu().numpy())
-                if parser is not None:
-                    ex_mask_parsed[gi].append(parser.labels12(x_out[:take]).to(torch.uint8).cpu().numpy())
-        seen += b
+                        mask_out = g_seg(one_hot(s_in[:take]), c[:take]).float().argmax(1)  # [take, S', S']
+                mask_parsed = parser.labels12(x_out[:take]) if parser is not None else None
+                examples.add_edit(take, gi, x_out, y_trg, correct, mask_out, mask_parsed)
+        examples.end_batch(b)
     loop_seconds = time.perf_counter() - t_loop
 
     # ---- statistics -> metrics
@@ -423,24 +410,8 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
     # The files appear together (a temporary folder renamed into place); metrics.json records the
     # digests of the others, so a reader can tell a complete set.
     with publish_dir(out, (EXAMPLES_FILE, PER_IMAGE_FILE, METRICS_FILE)) as tmp:
-        if k_ex:
-            arrays: dict[str, np.ndarray] = {
-                "images": np.concatenate(ex["images"]),
-                "names": np.array(ex["names"]),
-                "y_src": np.concatenate(ex["y_src"]).astype(np.float32),
-                "groups": np.array(groups),
-                "attributes": np.array(attributes),
-                "translations": np.stack([np.concatenate(t) for t in ex_trans]),
-                "y_trg": np.stack([np.concatenate(t) for t in ex_trg]).astype(np.float32),
-                "correct": np.stack([np.concatenate(t) for t in ex_correct]),
-                "expressions": np.array(expressions),
-            }
-            if ex["mask_in"]:
-                arrays["mask_in"] = np.concatenate(ex["mask_in"])
-            if ex_mask_out[0]:
-                arrays["mask_out"] = np.stack([np.concatenate(t) for t in ex_mask_out])
-            if ex_mask_parsed[0]:
-                arrays["mask_parsed_out"] = np.stack([np.concatenate(t) for t in ex_mask_parsed])
+        arrays = examples.arrays()
+        if arrays:
             if gt is not None:
                 arrays.update(gt.example_arrays())  # counterfactuals, counterfactual_masks
             np.savez_compressed(tmp / EXAMPLES_FILE, **arrays)

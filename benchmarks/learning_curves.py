@@ -1,6 +1,6 @@
 """Learning curves of one training recipe: editing accuracy and held-out reconstruction PSNR per checkpoint.
 
-Three subcommands, all resumable (rerun the same command after an interruption):
+The `run` and `eval` subcommands are resumable (rerun the same command after an interruption):
 
     # train one configuration with ``secgan train`` (checkpoints every --every iterations, all kept), then
     # evaluate every checkpoint; a rerun resumes the training from its newest checkpoint
@@ -17,6 +17,9 @@ Three subcommands, all resumable (rerun the same command after an interruption):
     # overlay several runs: accuracy and PSNR against iterations and against CPU time; or as a table
     python benchmarks/learning_curves.py plot RUN_DIR... --out docs/results/recipe/curves.png
     python benchmarks/learning_curves.py table RUN_DIR...
+
+    # where each recipe ends: final accuracy against final PSNR (run folders or secgan evaluate metrics.json)
+    python benchmarks/learning_curves.py frontier RUN_DIR... EVAL_DIR/metrics.json --out frontier.png
 
 Each evaluated checkpoint appends one JSON line to ``RUN_DIR/curve.jsonl``: ``step``, ``wall_s`` (training
 seconds up to that step, summed over resumed sessions, from ``stats.jsonl``), ``s_per_iter``, mean editing
@@ -331,6 +334,62 @@ def plot(args: argparse.Namespace) -> None:
     log.info("wrote %s", args.out)
 
 
+def final_point(source: Path) -> dict:
+    """``{"run", "mode", "accuracy", "rec_psnr", "gt_shape_iou"}`` of a finished run: the last checkpoint of
+    a curve (run folder or curve.jsonl), or a ``secgan evaluate`` ``metrics.json`` (all its test images)."""
+    if source.name == "metrics.json":
+        m = json.loads(source.read_text())
+        gt = m.get("ground_truth") or {}
+        return {
+            "run": source.parent.parent.name,
+            "mode": m["model"]["mode"],
+            "accuracy": m["accuracy"]["mean"],
+            "rec_psnr": m["reconstruction"]["psnr"],
+            "gt_shape_iou": (gt.get("shape_iou") or {}).get("mean"),
+        }
+    rows = read_curve(source / CURVE if source.is_dir() else source)
+    if not rows:
+        raise SystemExit(f"{source}: no curve points (run `learning_curves.py eval` first)")
+    return rows[-1]
+
+
+def frontier(args: argparse.Namespace) -> None:
+    """Final accuracy against final reconstruction PSNR, one point per run, with the issue's targets: which
+    recipes reach the corner where both are met."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = dict(item.split("=", 1) for item in args.label)
+    fig, ax = plt.subplots(figsize=(7.5, 5.5))
+    for src in args.sources:
+        pt = final_point(Path(src))
+        name = labels.get(src, labels.get(pt["run"], pt["run"]))
+        x, y = pt["rec_psnr"], 100 * pt["accuracy"]
+        ax.plot(
+            x,
+            y,
+            "s" if pt.get("mode") == "secgan" else "o",
+            ms=7,
+            color="C1" if pt.get("mode") == "secgan" else "C0",
+        )
+        ax.annotate(name, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=7)
+    ax.axhline(args.accuracy_target, color="grey", lw=0.8, ls=":")
+    ax.axvline(args.psnr_target, color="grey", lw=0.8, ls=":")
+    ax.set_xlabel("held-out reconstruction PSNR of G(x, 0) (dB)")
+    ax.set_ylabel("mean editing accuracy (%)")
+    ax.plot([], [], "o", color="C0", label="Baseline")
+    ax.plot([], [], "s", color="C1", label="SeCGAN")
+    ax.legend(fontsize=8, loc="lower left")
+    ax.grid(alpha=0.3)
+    ax.set_title(args.title, fontsize=10)
+    fig.tight_layout()
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(args.out, dpi=100)
+    log.info("wrote %s", args.out)
+
+
 @torch.no_grad()
 def strip(args: argparse.Namespace) -> None:
     """One test face along the curves: a row per (run, step), columns input | G(x, 0) | the chosen edits."""
@@ -457,6 +516,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--image", type=int, default=0, help="index of the test image")
     p.add_argument("--edits", nargs="+", default=["Bangs", "Eyeglasses", "Blond_Hair", "Bald"])
     p.add_argument("--out", required=True)
+    p = sub.add_parser(
+        "frontier", help="final accuracy against final PSNR, one point per run, with the targets"
+    )
+    p.add_argument(
+        "sources", nargs="+", help="run folders, curve.jsonl files or secgan evaluate metrics.json"
+    )
+    p.add_argument("--out", required=True)
+    p.add_argument("--label", action="append", default=[], metavar="SOURCE=TEXT", help="text of a point")
+    p.add_argument("--accuracy-target", type=float, default=75.0, help="%%")
+    p.add_argument("--psnr-target", type=float, default=25.0, help="dB")
+    p.add_argument("--title", default="Where each recipe ends: accuracy against reconstruction")
     p = sub.add_parser("table", help="Markdown table of accuracy / PSNR per checkpoint")
     p.add_argument("curves", nargs="+")
     p.add_argument("--every", type=int, default=500, help="columns: the steps that are multiples of this")
@@ -476,6 +546,8 @@ def main(argv: list[str] | None = None) -> int:
         table(args)
     elif args.cmd == "strip":
         strip(args)
+    elif args.cmd == "frontier":
+        frontier(args)
     else:
         plot(args)
     return 0

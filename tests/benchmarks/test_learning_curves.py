@@ -99,3 +99,33 @@ def test_without_counterfactuals_the_curve_has_no_ground_truth(curves, data):
     res = curves.evaluate_generator(lambda xb, c: xb, x, y, ATTRS, cnet, cmeta)
     assert not any(k.startswith("gt_") for k in res)
     assert res["rec_l1"] == 0.0 and 0.0 <= res["accuracy"] <= 1.0
+
+
+def test_final_point_reads_the_last_step_of_a_curve_and_a_metrics_file(curves, tmp_path):
+    import json
+
+    run = tmp_path / "r1"
+    run.mkdir()
+    rows = [
+        {"run": "r1", "mode": "baseline", "step": 1000, "accuracy": 0.5, "rec_psnr": 20.0},
+        {"run": "r1", "mode": "baseline", "step": 2000, "accuracy": 0.6, "rec_psnr": 21.0},
+        {"run": "r1", "mode": "baseline", "step": 1000, "accuracy": 0.55, "rec_psnr": 20.5},  # re-evaluated
+    ]
+    (run / "curve.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert curves.final_point(run)["step"] == 2000 and curves.final_point(run)["accuracy"] == 0.6
+    ev = tmp_path / "s1" / "eval"
+    ev.mkdir(parents=True)
+    metrics = {
+        "model": {"mode": "secgan"},
+        "accuracy": {"mean": 0.8},
+        "reconstruction": {"psnr": 23.5},
+        "ground_truth": {"shape_iou": {"mean": 0.66}},
+    }
+    (ev / "metrics.json").write_text(json.dumps(metrics))
+    pt = curves.final_point(ev / "metrics.json")
+    assert pt == {"run": "s1", "mode": "secgan", "accuracy": 0.8, "rec_psnr": 23.5, "gt_shape_iou": 0.66}
+    out = tmp_path / "frontier.png"
+    curves.main(["frontier", str(run), str(ev / "metrics.json"), "--out", str(out), "--label", "r1=B"])
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(SystemExit, match="no curve points"):
+        curves.final_point(tmp_path / "empty")

@@ -13,6 +13,7 @@ The `run` and `eval` subcommands are resumable (rerun the same command after an 
 
     # one test face along the curves (input, G(x, 0), edits), a row per run and checkpoint
     python benchmarks/learning_curves.py strip RUN_DIR... --data DIR/data --steps 1000 3000 6000 --out s.png
+    python benchmarks/learning_curves.py strip RUN_A@3000 RUN_B@1500,3000 --data DIR/data --out s.png
 
     # overlay several runs: accuracy and PSNR against iterations and against CPU time; or as a table
     python benchmarks/learning_curves.py plot RUN_DIR... --out docs/results/recipe/curves.png
@@ -362,25 +363,32 @@ def frontier(args: argparse.Namespace) -> None:
     import matplotlib.pyplot as plt
 
     labels = dict(item.split("=", 1) for item in args.label)
-    fig, ax = plt.subplots(figsize=(7.5, 5.5))
+    style = {"baseline": ("o", "C0", "Baseline"), "concat": ("^", "C2", "Baseline + Concat")}
+    style["secgan"] = ("s", "C1", "SeCGAN")
+    over = set(args.over_budget)
+    fig, ax = plt.subplots(figsize=(8, 6))
     for src in args.sources:
         pt = final_point(Path(src))
         name = labels.get(src, labels.get(pt["run"], pt["run"]))
+        marker, color, _ = style.get(pt.get("mode"), style["baseline"])
         x, y = pt["rec_psnr"], 100 * pt["accuracy"]
-        ax.plot(
-            x,
-            y,
-            "s" if pt.get("mode") == "secgan" else "o",
-            ms=7,
-            color="C1" if pt.get("mode") == "secgan" else "C0",
-        )
+        face = "none" if src in over else color
+        ax.plot(x, y, marker, ms=8, color=color, mfc=face)
         ax.annotate(name, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=7)
+    for marker, color, text in style.values():
+        ax.plot([], [], marker, color=color, label=text)
+    if over:
+        ax.plot([], [], "o", color="grey", mfc="none", label=args.over_budget_label)
     ax.axhline(args.accuracy_target, color="grey", lw=0.8, ls=":")
     ax.axvline(args.psnr_target, color="grey", lw=0.8, ls=":")
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    x1, y1 = max(x1, args.psnr_target + 0.5), max(y1, args.accuracy_target + 2)
+    ax.fill_between([args.psnr_target, x1], args.accuracy_target, y1, color="green", alpha=0.08, lw=0)
+    ax.text(x1, y1, "both targets met ", ha="right", va="top", fontsize=8, color="green")
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
     ax.set_xlabel("held-out reconstruction PSNR of G(x, 0) (dB)")
     ax.set_ylabel("mean editing accuracy (%)")
-    ax.plot([], [], "o", color="C0", label="Baseline")
-    ax.plot([], [], "s", color="C1", label="SeCGAN")
     ax.legend(fontsize=8, loc="lower left")
     ax.grid(alpha=0.3)
     ax.set_title(args.title, fontsize=10)
@@ -391,8 +399,9 @@ def frontier(args: argparse.Namespace) -> None:
 
 
 @torch.no_grad()
-def strip(args: argparse.Namespace) -> None:
-    """One test face along the curves: a row per (run, step), columns input | G(x, 0) | the chosen edits."""
+def strip(args: argparse.Namespace) -> list[str]:
+    """One test face along the curves: a row per (run, step), columns input | G(x, 0) | the chosen edits.
+    Returns the rows' labels."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -408,13 +417,15 @@ def strip(args: argparse.Namespace) -> None:
 
     rows = []  # (label, [images uint8 [S, S, 3]])
     for run in args.runs:
+        run, _, own = run.partition("@")  # RUN_DIR@1500,3000: this run's own steps
+        steps = [int(v) for v in own.split(",")] if own else args.steps
         run_dir = Path(run)
         cfg = from_dict(json.loads((run_dir / "config.json").read_text()))
         attributes = config_attributes(cfg)
         x, y, _ = load_test_set(args.data, attributes, cfg.data.image_size, args.image + 1)
         x, y = x[args.image : args.image + 1], y[args.image : args.image + 1]  # [1, 3, S, S], [1, n_a]
         ckpts = dict(list_checkpoints(run_dir / "checkpoints"))
-        for step in [s for s in args.steps if s in ckpts]:
+        for step in [s for s in steps if s in ckpts]:
             g = build_networks(cfg)["G_rgb"]
             load_network_state(g, load_checkpoint(ckpts[step])["networks"]["G_rgb"], "G_rgb", ckpts[step])
             prepare_generator(g)
@@ -444,6 +455,7 @@ def strip(args: argparse.Namespace) -> None:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(args.out, dpi=100)
     log.info("wrote %s", args.out)
+    return [label for label, _ in rows]
 
 
 def _cell(r: dict) -> str:
@@ -510,9 +522,11 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser(
         "strip", help="one test face along the curves: input, G(x, 0) and edits per checkpoint"
     )
-    p.add_argument("runs", nargs="+")
+    p.add_argument("runs", nargs="+", help="run folders; RUN_DIR@STEP,STEP picks that run's own steps")
     p.add_argument("--data", required=True, help="the dataset folder (its test split)")
-    p.add_argument("--steps", type=int, nargs="+", required=True, help="checkpoint steps (rows, per run)")
+    p.add_argument(
+        "--steps", type=int, nargs="+", default=[], help="checkpoint steps (rows) of runs without @STEPS"
+    )
     p.add_argument("--image", type=int, default=0, help="index of the test image")
     p.add_argument("--edits", nargs="+", default=["Bangs", "Eyeglasses", "Blond_Hair", "Bald"])
     p.add_argument("--out", required=True)
@@ -524,6 +538,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--out", required=True)
     p.add_argument("--label", action="append", default=[], metavar="SOURCE=TEXT", help="text of a point")
+    p.add_argument("--over-budget", action="append", default=[], metavar="SOURCE", help="drawn hollow")
+    p.add_argument("--over-budget-label", default="beyond the budget (hollow)")
     p.add_argument("--accuracy-target", type=float, default=75.0, help="%%")
     p.add_argument("--psnr-target", type=float, default=25.0, help="dB")
     p.add_argument("--title", default="Where each recipe ends: accuracy against reconstruction")

@@ -129,3 +129,38 @@ def test_final_point_reads_the_last_step_of_a_curve_and_a_metrics_file(curves, t
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(SystemExit, match="no curve points"):
         curves.final_point(tmp_path / "empty")
+
+
+def test_strip_takes_each_runs_own_steps(curves, data, tmp_path):
+    """``RUN@STEP,STEP`` selects that run's checkpoints; other runs use ``--steps``; absent steps are skipped."""
+    import json
+
+    from secgan.config import apply_overrides, load_config, to_dict
+    from secgan.training.checkpoint import plain_state_dict, save_checkpoint
+    from secgan.training.networks import build_networks
+
+    cfg = apply_overrides(
+        load_config("synthetic-stargan-64-baseline"), ["data.image_size=32", "model.g_conv_dim=4"]
+    )
+    runs = []
+    for name in ("a", "b"):
+        run = tmp_path / name
+        run.mkdir()
+        (run / "config.json").write_text(json.dumps(to_dict(cfg)))
+        for step in (100, 200):
+            g = build_networks(cfg)["G_rgb"]
+            save_checkpoint(run / "checkpoints", step, {"networks": {"G_rgb": plain_state_dict(g)}}, keep=5)
+        runs.append(run)
+    out = tmp_path / "strip.png"
+    labels = curves.strip(
+        curves.argparse.Namespace(
+            runs=[f"{runs[0]}@200,300", str(runs[1])],
+            data=str(data),
+            steps=[100, 200],
+            image=1,
+            edits=["Bangs"],
+            out=str(out),
+        )
+    )
+    assert labels == ["a\n200", "b\n100", "b\n200"]
+    assert out.read_bytes()[:4] == b"\x89PNG"

@@ -374,7 +374,8 @@ def frontier(args: argparse.Namespace) -> None:
         x, y = pt["rec_psnr"], 100 * pt["accuracy"]
         face = "none" if src in over else color
         ax.plot(x, y, marker, ms=8, color=color, mfc=face)
-        ax.annotate(name, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=7)
+        if name:  # an empty --label leaves the point unlabelled
+            ax.annotate(name, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=7)
     for marker, color, text in style.values():
         ax.plot([], [], marker, color=color, label=text)
     if over:

@@ -277,7 +277,10 @@ def evaluate_run(args: argparse.Namespace) -> list[dict]:
 
 
 def read_curve(path: Path) -> list[dict]:
-    """The rows of a curve file, one per step (the last one written wins), by step."""
+    """The rows of a curve file (or of a run folder's curve.jsonl), one per step (the last one written
+    wins), by step."""
+    if path.is_dir():
+        path = path / CURVE
     if not path.is_file():
         return []
     rows = {}
@@ -286,6 +289,18 @@ def read_curve(path: Path) -> list[dict]:
             r = json.loads(line)
             rows[r["step"]] = r
     return [rows[s] for s in sorted(rows)]
+
+
+def load_curves(sources: list[str], label_args: list[str]) -> list[tuple[str, list[dict]]]:
+    """``(name, rows)`` of each non-empty curve (run folder or curve.jsonl); ``RUN=TEXT`` labels rename."""
+    labels = dict(item.split("=", 1) for item in label_args)
+    curves = []
+    for p in sources:
+        rows = read_curve(Path(p))
+        if rows:
+            name = rows[0].get("run", Path(p).stem)
+            curves.append((labels.get(name, name), rows))
+    return curves
 
 
 # ------------------------------------------------------------------------------------------------ plotting
@@ -297,14 +312,7 @@ def plot(args: argparse.Namespace) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    curves = []
-    for p in args.curves:
-        path = Path(p) / CURVE if Path(p).is_dir() else Path(p)
-        rows = sorted(read_curve(path), key=lambda r: r["step"])
-        if rows:
-            curves.append((rows[0].get("run", path.stem), rows))
-    labels = dict(item.split("=", 1) for item in args.label)
-    curves = [(labels.get(name, name), rows) for name, rows in curves]
+    curves = load_curves(args.curves, args.label)
     # rows: accuracy, reconstruction PSNR and, when a curve has it, ground-truth shape IoU
     panels = [
         ("accuracy", "mean editing accuracy (%)", 100.0, 75.0),
@@ -338,8 +346,10 @@ def plot(args: argparse.Namespace) -> None:
 def final_point(source: Path) -> dict:
     """``{"run", "mode", "accuracy", "rec_psnr", "gt_shape_iou"}`` of a finished run: the last checkpoint of
     a curve (run folder or curve.jsonl), or a ``secgan evaluate`` ``metrics.json`` (all its test images)."""
-    if source.name == "metrics.json":
-        m = json.loads(source.read_text())
+    from secgan.metrics.eval_files import METRICS_FILE, load_metrics
+
+    if source.name == METRICS_FILE:
+        m = load_metrics(source)
         gt = m.get("ground_truth") or {}
         return {
             "run": source.parent.parent.name,
@@ -348,10 +358,18 @@ def final_point(source: Path) -> dict:
             "rec_psnr": m["reconstruction"]["psnr"],
             "gt_shape_iou": (gt.get("shape_iou") or {}).get("mean"),
         }
-    rows = read_curve(source / CURVE if source.is_dir() else source)
+    rows = read_curve(source)
     if not rows:
         raise SystemExit(f"{source}: no curve points (run `learning_curves.py eval` first)")
     return rows[-1]
+
+
+# method -> (marker, colour, legend text) of the frontier plot
+MODE_STYLE = {
+    "baseline": ("o", "C0", "Baseline"),
+    "concat": ("^", "C2", "Baseline + Concat"),
+    "secgan": ("s", "C1", "SeCGAN"),
+}
 
 
 def frontier(args: argparse.Namespace) -> None:
@@ -363,20 +381,18 @@ def frontier(args: argparse.Namespace) -> None:
     import matplotlib.pyplot as plt
 
     labels = dict(item.split("=", 1) for item in args.label)
-    style = {"baseline": ("o", "C0", "Baseline"), "concat": ("^", "C2", "Baseline + Concat")}
-    style["secgan"] = ("s", "C1", "SeCGAN")
     over = set(args.over_budget)
     fig, ax = plt.subplots(figsize=(8, 6))
     for src in args.sources:
         pt = final_point(Path(src))
         name = labels.get(src, labels.get(pt["run"], pt["run"]))
-        marker, color, _ = style.get(pt.get("mode"), style["baseline"])
+        marker, color, _ = MODE_STYLE.get(pt.get("mode"), MODE_STYLE["baseline"])
         x, y = pt["rec_psnr"], 100 * pt["accuracy"]
         face = "none" if src in over else color
         ax.plot(x, y, marker, ms=8, color=color, mfc=face)
         if name:  # an empty --label leaves the point unlabelled
             ax.annotate(name, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=7)
-    for marker, color, text in style.values():
+    for marker, color, text in MODE_STYLE.values():
         ax.plot([], [], marker, color=color, label=text)
     if over:
         ax.plot([], [], "o", color="grey", mfc="none", label=args.over_budget_label)
@@ -467,13 +483,7 @@ def _cell(r: dict) -> str:
 
 def table(args: argparse.Namespace) -> None:
     """A Markdown table: one row per run, ``accuracy % / PSNR dB [/ shape IoU]`` at each checkpoint step."""
-    curves = []
-    for p in args.curves:
-        path = Path(p) / CURVE if Path(p).is_dir() else Path(p)
-        rows = read_curve(path)
-        if rows:
-            curves.append((rows[0].get("run", path.stem), rows))
-    labels = dict(item.split("=", 1) for item in args.label)
+    curves = load_curves(args.curves, args.label)
     steps = sorted({r["step"] for _, rows in curves for r in rows if r["step"] % args.every == 0})
     head = ["Run", "CPU s / it", *[f"{s:,}" for s in steps]]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -481,9 +491,7 @@ def table(args: argparse.Namespace) -> None:
         by = {r["step"]: r for r in rows}
         cpu = [r["cpu_s_per_iter"] for r in rows if r.get("cpu_s_per_iter")]
         cells = [_cell(by[s]) if s in by else "" for s in steps]
-        lines.append(
-            "| " + " | ".join([labels.get(name, name), f"{cpu[-1]:.3f}" if cpu else "", *cells]) + " |"
-        )
+        lines.append("| " + " | ".join([name, f"{cpu[-1]:.3f}" if cpu else "", *cells]) + " |")
     print("\n".join(lines))
 
 

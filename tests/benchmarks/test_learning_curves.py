@@ -115,7 +115,10 @@ def test_final_point_reads_the_last_step_of_a_curve_and_a_metrics_file(curves, t
     assert curves.final_point(run)["step"] == 2000 and curves.final_point(run)["accuracy"] == 0.6
     ev = tmp_path / "s1" / "eval"
     ev.mkdir(parents=True)
+    from secgan.metrics.eval_files import FORMAT
+
     metrics = {
+        "format": FORMAT,
         "model": {"mode": "secgan"},
         "accuracy": {"mean": 0.8},
         "reconstruction": {"psnr": 23.5},

@@ -22,7 +22,6 @@ def test_recorder_keeps_the_first_k_images_across_batches():
                 y_trg = y.clone()
                 y_trg[:, g] = 1
                 rec.add_edit(take, g, -x, y_trg, torch.tensor([True, False]), None, torch.zeros(take, S, S))
-        rec.end_batch(2)
     a = rec.arrays()
     assert list(a["names"]) == names[:3]
     assert a["images"].shape == (3, S, S, 3) and a["images"].dtype == np.uint8

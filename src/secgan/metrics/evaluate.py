@@ -317,7 +317,6 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
                         mask_out = g_seg(one_hot(s_in[:take]), c[:take]).float().argmax(1)  # [take, S', S']
                 mask_parsed = parser.labels12(x_out[:take]) if parser is not None else None
                 examples.add_edit(take, gi, x_out, y_trg, correct, mask_out, mask_parsed)
-        examples.end_batch(b)
     loop_seconds = time.perf_counter() - t_loop
 
     # ---- statistics -> metrics

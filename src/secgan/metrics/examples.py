@@ -41,7 +41,6 @@ class ExampleRecorder:
         self.groups = list(groups)
         self.attributes = list(attributes)
         self.expressions = expressions
-        self.seen = 0
         self._images: list[np.ndarray] = []
         self._names: list[str] = []
         self._y_src: list[np.ndarray] = []
@@ -54,8 +53,9 @@ class ExampleRecorder:
         self._mask_parsed: list[list[np.ndarray]] = [[] for _ in range(n)]
 
     def wanted(self, batch_size: int) -> int:
-        """How many images of the next batch (of ``batch_size``) become examples: 0 once ``k`` are kept."""
-        return max(0, min(self.k - self.seen, batch_size))
+        """How many images of the next batch (of ``batch_size``) become examples: 0 once ``k`` are kept.
+        The examples are the first test images, so every batch before that is taken whole."""
+        return max(0, min(self.k - len(self._names), batch_size))
 
     def add_inputs(
         self, take: int, x: torch.Tensor, names: Sequence[str], y_src: torch.Tensor, s_in: torch.Tensor | None
@@ -87,9 +87,6 @@ class ExampleRecorder:
             self._mask_out[group].append(mask_out.to(torch.uint8).cpu().numpy())
         if mask_parsed is not None:
             self._mask_parsed[group].append(mask_parsed.to(torch.uint8).cpu().numpy())
-
-    def end_batch(self, batch_size: int) -> None:
-        self.seen += batch_size
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The file's arrays (``{}`` when no example was kept)."""

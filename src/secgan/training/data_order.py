@@ -9,8 +9,9 @@ batch does not depend on the number of processes.
 
 from __future__ import annotations
 
-import os
+import atexit
 import signal
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -82,23 +83,53 @@ class StepBatchSampler:
         return max(0, self.total - self.start)
 
 
-def _exit_quietly(signum: int, frame: object) -> None:
-    os._exit(0)
-
-
 def _worker_init(worker_id: int) -> None:
-    """DataLoader workers: seeded; deaf to SIGINT, and leave on SIGTERM with exit status 0.
+    """DataLoader workers: seeded, and deaf to SIGINT and SIGTERM; the main process owns their shutdown.
 
-    Ctrl-C, ``docker stop``, SLURM and ``kill -TERM -- -PGID`` reach the whole process group. A worker
-    killed by the signal would make PyTorch raise "DataLoader worker killed by signal" in the main process
-    in the middle of the step it is finishing before its checkpoint; a worker that exits with status 0 is
-    not an error there (the main process needs no further batch). SIGTERM must still end a worker: at
-    interpreter exit, multiprocessing stops the daemonic workers of a loader still alive with SIGTERM and
-    then joins them, which waited forever when workers ignored SIGTERM (a test session that passed once
-    stayed alive for an hour that way)."""
+    Ctrl-C, ``docker stop``, SLURM and ``kill -TERM -- -PGID`` reach the whole process group. A worker that
+    left on the signal could do so while the main process was receiving a batch's shared-memory file
+    descriptor from it (``ConnectionResetError`` in ``next_batch``), which killed the very step that was to
+    be checkpointed. Workers therefore ignore both signals: the main process finishes its step, saves, and
+    shuts its loader down (:func:`shutdown_workers`; workers also leave within seconds when the main
+    process dies). A worker deaf to SIGTERM would keep a process alive at interpreter exit, where
+    multiprocessing stops daemonic children with SIGTERM and joins them: :func:`_shutdown_live_loaders`
+    runs first (an ``atexit`` hook) and shuts every live loader down the ordinary way."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, _exit_quietly)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     worker_init_fn(worker_id)
+
+
+# Iterators with worker processes still alive; shut down before multiprocessing's exit hook joins them.
+_LIVE_ITERATORS: weakref.WeakSet = weakref.WeakSet()
+_EXIT_HOOK: list[bool] = []
+
+
+def shutdown_workers(loader_iter: Iterator[dict]) -> None:
+    """Stop a DataLoader iterator's workers now (no more batches are fetched); a no-op for other iterators
+    and for one already shut down."""
+    shutdown = getattr(loader_iter, "_shutdown_workers", None)
+    if shutdown is not None:
+        shutdown()
+
+
+def _shutdown_live_loaders() -> None:
+    for it in list(_LIVE_ITERATORS):
+        shutdown_workers(it)
+
+
+class _StepDataLoader(DataLoader):
+    """A DataLoader whose iterators with workers are shut down at interpreter exit (see
+    :func:`_worker_init`)."""
+
+    def _get_iterator(self):  # noqa: ANN202 - a torch internal
+        it = super()._get_iterator()
+        if self.num_workers > 0:
+            if not _EXIT_HOOK:
+                # registered after multiprocessing's and torch's own exit hooks, so it runs before them
+                atexit.register(_shutdown_live_loaders)
+                _EXIT_HOOK.append(True)
+            _LIVE_ITERATORS.add(it)
+        return it
 
 
 def next_batch(loader_iter: Iterator[dict]) -> dict:
@@ -126,7 +157,7 @@ def step_loader(
     """The DataLoader of steps ``start + 1 .. total``: this rank's slice of each global batch of
     ``batch_size`` (``dist``: a :class:`~secgan.training.distributed.DistInfo`), ``workers`` processes."""
     sampler = StepBatchSampler(len(dataset), batch_size, seed, start, total, dist.rank, dist.world_size)
-    return DataLoader(
+    return _StepDataLoader(
         dataset,
         batch_sampler=sampler,
         num_workers=workers,

@@ -40,8 +40,9 @@ from secgan.training.checkpoint import (
     plain_state_dict,
     save_checkpoint,
 )
-from secgan.training.data_order import next_batch, step_loader
+from secgan.training.data_order import next_batch, shutdown_workers, step_loader
 from secgan.training.networks import build_networks, config_attributes, parameter_counts
+from secgan.training import objective as obj
 from secgan.training.objective import Batch, Precision, critic_loss, generator_losses
 from secgan.training.resume_check import data_fingerprint
 from secgan.training.run_dir import RunDir, environment
@@ -52,16 +53,6 @@ from secgan.training.stats_window import StatsWindow, raise_nonfinite, write_log
 from secgan.utils.seed import get_rng_state, seed_everything
 
 log = logging.getLogger(__name__)
-
-
-def _requires_grad(module: nn.Module | None, flag: bool) -> None:
-    if module is not None:
-        for p in module.parameters():
-            p.requires_grad_(flag)
-
-
-def _prefixed(prefix: str, stats: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    return {f"{prefix}/{k}": v for k, v in stats.items()}
 
 
 class Trainer:
@@ -168,6 +159,12 @@ class Trainer:
         with torch.no_grad(), self.precision.autocast():
             return self.parser.labels12(x).long()
 
+    def prepare_masks(self, x: torch.Tensor, mask: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The step's source masks: ``s_lab [n, S, S]`` (long, eq. 10's target) and one-hot ``s_in [n, 12, S, S]``
+        (G_seg's and D_seg's input) in the step's memory format."""
+        s_lab = self._source_masks(x, mask)
+        return s_lab, one_hot(s_lab, NUM_SEGMENTS).to(x.dtype).contiguous(memory_format=self.memory_format)
+
     def set_learning_rates(self, step: int) -> tuple[float, float]:
         """Apply the schedule of ``step`` to every optimizer; returns ``(lr_G, lr_D)``."""
         t = self.cfg.train
@@ -207,10 +204,7 @@ class Trainer:
         y_src = batch["label"].to(self.device, non_blocking=True).float()
         y_trg = distributed.all_gather_rows(y_src)[perm.to(self.device)][sl]
         m = self.cfg.model
-        s_lab = s_in = None
-        if self.need_mask:
-            s_lab = self._source_masks(x, mask)
-            s_in = one_hot(s_lab, NUM_SEGMENTS).to(x.dtype).contiguous(memory_format=self.memory_format)
+        s_lab, s_in = self.prepare_masks(x, mask) if self.need_mask else (None, None)
         return Batch(
             x=x,
             y_src=y_src,
@@ -229,7 +223,7 @@ class Trainer:
     ) -> dict[str, torch.Tensor]:
         """One update of critic ``name`` (``"D_rgb"`` or ``"D_seg"``): eq. 13/15, WGAN-GP + classification."""
         net, opt = self.nets[name], self.opts[name]
-        _requires_grad(net, True)
+        obj.requires_grad(net, True)
         loss, stats = critic_loss(
             self.fwd[name], net, real, fake, y_src, alpha, self.cfg.loss, self.precision
         )
@@ -237,13 +231,13 @@ class Trainer:
         loss.backward()
         distributed.all_reduce_grads(net)
         opt.step()
-        return _prefixed(name, stats)
+        return obj.prefixed(name, stats)
 
     def generator_losses(self, b: Batch, x_fake: torch.Tensor, s_fake: torch.Tensor | None,
                          s_fake_log: torch.Tensor | None = None):  # fmt: skip
         """:func:`~secgan.training.objective.generator_losses` of this run, with the critics frozen."""
-        _requires_grad(self.D_rgb, False)
-        _requires_grad(self.D_seg, False)
+        obj.requires_grad(self.D_rgb, False)
+        obj.requires_grad(self.D_seg, False)
         lp = self.parser_log_probs if self.mode == "secgan" else None
         return generator_losses(self.fwd, b, x_fake, s_fake, self.cfg.loss, self.precision, lp, s_fake_log)
 
@@ -269,15 +263,15 @@ class Trainer:
             loss_rgb.backward()
             distributed.all_reduce_grads(self.G_rgb)
             self.opts["G_rgb"].step()
-            stats.update(_prefixed("G_rgb", st_rgb))
+            stats.update(obj.prefixed("G_rgb", st_rgb))
             if loss_seg is not None:
                 self.opts["G_seg"].zero_grad(set_to_none=True)
                 loss_seg.backward()
                 distributed.all_reduce_grads(self.G_seg)
                 self.opts["G_seg"].step()
-                stats.update(_prefixed("G_seg", st_seg))
-            _requires_grad(self.D_rgb, True)
-            _requires_grad(self.D_seg, True)
+                stats.update(obj.prefixed("G_seg", st_seg))
+            obj.requires_grad(self.D_rgb, True)
+            obj.requires_grad(self.D_seg, True)
         return stats
 
     # ------------------------------------------------------------------------------------ samples
@@ -402,9 +396,7 @@ class Trainer:
                     lr_g, lr_d = self.set_learning_rates(step)
                     stats = self.train_step(step, batch)
                     self.step = step
-                    # One host synchronisation per step: the NaN/Inf check of every loss.
-                    vals = torch.stack([v.float() for v in stats.values()])
-                    bad = not bool(torch.isfinite(vals).all())
+                    bad = not obj.all_finite(stats)  # the step's one host synchronisation
                     stop_any, bad_any = distributed.agree([self._stop_signal is not None, bad], self.device)
                     if bad_any:
                         raise_nonfinite(step, stats, bad, last_ckpt)
@@ -429,6 +421,7 @@ class Trainer:
                         interrupted = not last
                         break
             finally:
+                shutdown_workers(loader_iter)  # no batch is fetched after the last step
                 bar.close()
                 self.run.close()
         if interrupted and self.dist.is_main:

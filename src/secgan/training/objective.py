@@ -63,6 +63,25 @@ class Precision:
         return torch.autocast(device_type=self.device_type, enabled=False)
 
 
+def requires_grad(module: torch.nn.Module | None, flag: bool) -> None:
+    """Switch the parameter gradients of ``module`` (``None``: nothing) on or off."""
+    if module is not None:
+        for p in module.parameters():
+            p.requires_grad_(flag)
+
+
+def prefixed(prefix: str, stats: Stats) -> Stats:
+    """``stats`` keyed ``prefix/name`` (the network's name)."""
+    return {f"{prefix}/{k}": v for k, v in stats.items()}
+
+
+def all_finite(stats: Stats) -> bool:
+    """Whether every statistic of a step is finite: one host synchronisation for all of them."""
+    if not stats:
+        return True
+    return bool(torch.isfinite(torch.stack([v.float() for v in stats.values()])).all())
+
+
 def cls_loss(logits: torch.Tensor, target: torch.Tensor, lc: LossConfig) -> tuple[torch.Tensor, Stats]:
     """The attribute-classification loss of the config (eqs. 3, 4)."""
     return L.cls_loss(logits, target, lc.cls_loss, lc.cls_reduction)

@@ -34,6 +34,7 @@ from secgan.errors import ConfigError
 from secgan.models.conditioning import make_condition
 from secgan.models.export import ModelCard, generator_input, save_pretrained
 from secgan.training import distributed, setup
+from secgan.training import objective as obj
 from secgan.training.card import run_model_card
 from secgan.training.checkpoint import (
     latest_checkpoint,
@@ -42,7 +43,6 @@ from secgan.training.checkpoint import (
 )
 from secgan.training.data_order import next_batch, shutdown_workers, step_loader
 from secgan.training.networks import build_networks, config_attributes, parameter_counts
-from secgan.training import objective as obj
 from secgan.training.objective import Batch, Precision, critic_loss, generator_losses
 from secgan.training.resume_check import data_fingerprint
 from secgan.training.run_dir import RunDir, environment

@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from secgan.errors import ConfigError
 from secgan.reporting.report import build_report
@@ -145,9 +146,12 @@ def test_report_files_and_csv(runs, tmp_path):
     md = (out / "report.md").read_text()
     assert "![figure4-celeba-16-stargan](figure4-celeba-16-stargan.png)" in md
     assert "substitutes" in md and "+6.67 points" in md
-    # no per_image.npz in these runs: the interval is over the two seeds' means only
-    assert "Verdict: yes: SeCGAN − Baseline: +6.7 points [6.7, 6.7] mean editing accuracy, 2 seeds" in md
-    assert "interval over seeds only" in md
+    # no per_image.npz in these runs: the seed-level test needs only each seed's mean; both seeds differ by
+    # exactly +6.67, so the t-interval is the degenerate [6.7, 6.7]
+    assert (
+        "Verdict: better: SeCGAN − Baseline: +6.7 points [6.7, 6.7] mean editing accuracy, 95 % paired " in md
+    )
+    assert "2 seeds (0, 1) (per-seed means; no per-image data), training budget not recorded" in md
 
 
 def test_png_sizes_follow_layout(runs, tmp_path):
@@ -211,7 +215,7 @@ def test_ground_truth_columns_figure4_and_figure5(tmp_path):
     ]
     res = build_report(paths, tmp_path / "rep")
     md = (tmp_path / "rep" / "table.md").read_text()
-    assert "GT edit_l1 ↓ | GT shape_iou ↑ |" in md.splitlines()[0] + " |"
+    assert "GT edit_l1 ↓ | GT shape_iou (training parser) ↑ |" in md.splitlines()[0] + " |"
     assert (
         "| Baseline | 2 | 50.00 ± 0.00 | 1.000 ± 0.000 | 1.500 ± 0.000 | 0.200 ± 0.000 | 0.550 ± 0.071 |"
         in md
@@ -277,3 +281,22 @@ def test_a_torn_examples_file_is_one_line_not_an_eoferror(tmp_path):
     run = SimpleNamespace(eval_dir=tmp_path)
     with pytest.raises(DataError, match=r"examples\.npz \(torn or damaged; run `secgan evaluate` again\)"):
         load_examples(run)
+
+
+def test_figure3_points_are_seed_means_with_t_intervals_never_joined(tmp_path):
+    from secgan.reporting.figures import _seed_interval
+    from secgan.reporting.table import aggregate as rows_of
+
+    r = tmp_path / "runs"
+    paths = [write_run(r, f"b{s}", "baseline", s, [0.5 + 0.01 * s] * 3) for s in range(3)]
+    paths += [write_run(r, f"l0-s{s}", "secgan", s, [a] * 3, lam=0.0) for s, a in enumerate((0.6, 0.7, 0.65))]
+    paths += [write_run(r, "l1-s0", "secgan", 0, [0.8] * 3, lam=1.0)]  # one seed: a hollow point, no bar
+    res = build_report(paths, tmp_path / "rep")
+    assert any(f.endswith("figure3-celeba-16-stargan.png") for f in res["files"])
+    rows = {(row.first.method, row.first.lambda_sc): row for row in rows_of([load_run(p) for p in paths])}
+    mean, low, high, n = _seed_interval(rows[("secgan", 0.0)])
+    vals = np.array([60.0, 70.0, 65.0])
+    half = stats.t.ppf(0.975, 2) * vals.std(ddof=1) / np.sqrt(3)
+    assert (mean, low, high, n) == pytest.approx((65.0, 65.0 - half, 65.0 + half, 3))
+    mean1, low1, _, n1 = _seed_interval(rows[("secgan", 1.0)])
+    assert (mean1, n1) == pytest.approx((80.0, 1)) and np.isnan(low1)

@@ -55,21 +55,25 @@ def test_tiny_reproduction_end_to_end(tmp_path: Path, monkeypatch: pytest.Monkey
 
     assert (out / "report.md").is_file() and (out / "results.json").is_file()
     saved = json.loads((out / "results.json").read_text())
-    assert saved["secgan_beat_baseline"] == res["secgan_beat_baseline"]
+    assert saved["verdict"] == res["verdict"] and set(saved["verdict"]) == {"secgan_vs_baseline"}
     secgan = res["methods"]["secgan"]
     assert secgan["accuracy"]["n"] == 2  # two seeds aggregated; the sweep run is kept apart
     assert set(secgan["per_seed"]) == {"0", "1"}
-    # the verdict's paired bootstrap interval: 2 seeds x 6 test images, resampled on both axes
-    cmp = saved["comparison"]
-    assert (cmp["n_seeds"], cmp["n_images"], cmp["seeds"]) == (2, 6, [0, 1])
-    assert cmp["resampled"] == "seeds and test images" and cmp["source"] == "per_image.npz"
+    # the verdict's seed-level paired t-interval: 2 seeds x 6 test images, the budget of the runs
+    cmp = saved["comparisons"]["secgan_vs_baseline"]
+    assert (cmp["n_seeds"], cmp["n_images"], cmp["seeds"], cmp["iterations"]) == (2, 6, [0, 1], [2])
+    assert cmp["source"] == "per_image.npz"
     acc = cmp["accuracy"]
     assert acc["low"] <= acc["estimate"] <= acc["high"] and acc["unit"] == "points"
+    assert set(acc["per_seed"]) == {"0", "1"} and set(acc["image_level"]) == {"0", "1"}
+    # each method's per-seed values, so anyone can recompute the seed-level test
+    assert set(secgan["per_seed_values"]["accuracy"]) == {"0", "1"}
+    assert set(secgan["per_seed_values"]["reconstruction_psnr"]) == {"0", "1"}
     expected = 100 * (secgan["accuracy"]["mean"] - res["methods"]["baseline"]["accuracy"]["mean"])
     assert acc["estimate"] == pytest.approx(expected)  # the same images in every run: means agree
     assert acc["verdict"] in ("better", "worse", "inconclusive")
     assert set(cmp["per_attribute"]) == set(secgan["per_attribute"]) and "shape" in cmp["groups"]
-    assert "2 seeds × 6 test images" in saved["secgan_beat_baseline"]
+    assert "2 seeds (0, 1) × 6 test images, 2 training iterations" in saved["verdict"]["secgan_vs_baseline"]
     assert "Where the semantic branch helps or hurts" in (out / "report.md").read_text()
     assert "Rec. PSNR G(x, 0) (dB)" in (out / "report.md").read_text()
     assert all(0 < r["reconstruction"]["psnr"] < 100 for r in saved["runs"])
@@ -94,7 +98,9 @@ def test_tiny_reproduction_end_to_end(tmp_path: Path, monkeypatch: pytest.Monkey
     part = report_so_far(TINY, out, device="cpu")
     assert part["unfinished_stages"] == ["train:secgan-lsc0.1-s0", "evaluate:secgan-lsc0.1-s0"]
     assert [r["lambda_sc"] for r in part["lambda_sc_sweep"]] == [0.01, 0.01]  # the main runs only
-    assert part["comparison"]["accuracy"] == cmp["accuracy"]  # the main runs are all there
+    assert (
+        part["comparisons"]["secgan_vs_baseline"]["accuracy"] == cmp["accuracy"]
+    )  # the main runs are all there
     assert (
         "**Partial report.** Written before the reproduction finished: 4 of 5 runs"
         in (out / "report.md").read_text()

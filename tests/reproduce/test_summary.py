@@ -1,15 +1,26 @@
-"""The reproduction summary: aggregation over seeds and the verdict with its paired bootstrap interval."""
+"""The reproduction summary: aggregation over seeds, the seed-level verdicts and their wording, the presets."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
+from scipy import stats
 
 from secgan.errors import ConfigError
 from secgan.metrics.per_image import PerImage, write_per_image
 from secgan.reporting.comparison import compare, ground_truth_sentences, verdict_sentence
 from secgan.reporting.table import higher_is_better
-from secgan.reproduce.plans import DEMO_RECIPE, METHODS, PRESETS, STANDARD_RECIPE, get_preset
+from secgan.reporting.tradeoff import cost_sentences
+from secgan.reproduce.plans import (
+    DEMO_RECIPE,
+    METHODS,
+    PRESETS,
+    STANDARD_RECIPE,
+    get_preset,
+    preset_iterations,
+)
 from secgan.reproduce.summary import _mean_std, aggregate
 
 
@@ -26,6 +37,7 @@ def _row(method: str, seed: int, acc: float, sweep: bool = False) -> dict:
         "inception_scores": {},
         "substitutes": {},
         "num_images": 10,
+        "iterations": 3000,
     }
 
 
@@ -64,7 +76,12 @@ def _runs(tmp_path, acc: dict[str, list[np.ndarray]], gt: dict[str, list[np.ndar
     return rows, dirs
 
 
-def test_verdict_carries_the_interval_and_splits_shape_from_colour(tmp_path) -> None:
+def _t_interval(d: np.ndarray) -> tuple[float, float]:
+    half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+    return d.mean() - half, d.mean() + half
+
+
+def test_the_verdict_is_a_paired_t_interval_over_seeds_and_splits_shape_from_colour(tmp_path) -> None:
     rng = np.random.default_rng(0)
     n = 300
     base = [rng.random((n, 4)) < 0.6 for _ in range(3)]
@@ -77,28 +94,63 @@ def test_verdict_carries_the_interval_and_splits_shape_from_colour(tmp_path) -> 
     l1["baseline"][0] = l1["baseline"][0].copy()
     l1["baseline"][0][:, 2:] = np.nan  # undefined for colour edits in one run
     rows, dirs = _runs(tmp_path, {"baseline": base, "secgan": sec}, gt={"edit_l1": l1})
-    cmp = compare(rows, dirs, n_resamples=999)
-    assert cmp["n_seeds"] == 3 and cmp["n_images"] == n and cmp["resampled"] == "seeds and test images"
+    cmp = compare(rows, dirs, n_resamples=199)
+    assert cmp["n_seeds"] == 3 and cmp["n_images"] == n and cmp["iterations"] == [3000]
     acc = cmp["accuracy"]
-    assert acc["estimate"] == pytest.approx(100 * (np.mean(sec) - np.mean(base)))
-    assert 0 < acc["low"] < acc["estimate"] < acc["high"] and acc["verdict"] == "better"
+    # each seed's value: per attribute the mean over its images, then the mean over attributes
+    d = np.array([100 * (s.mean(0).mean() - b.mean(0).mean()) for s, b in zip(sec, base)])
+    assert [acc["per_seed"][str(i)] for i in range(3)] == pytest.approx(d.tolist())
+    assert acc["estimate"] == pytest.approx(d.mean())
+    assert (acc["low"], acc["high"]) == pytest.approx(_t_interval(d))
+    assert acc["p_signflip"] == pytest.approx(0.25) and acc["p_signflip_floor"] == pytest.approx(0.25)
+    assert acc["verdict"] == ("better" if acc["low"] > 0 else "inconclusive")
+    assert set(acc["image_level"]) == {"0", "1", "2"}  # each seed's within-seed interval over its images
+    iv0 = acc["image_level"]["0"]
+    assert iv0["low"] < iv0["estimate"] < iv0["high"] and iv0["estimate"] == pytest.approx(d[0])
+    assert cmp["values"]["accuracy"]["secgan"]["1"] == pytest.approx(100 * sec[1].mean())
     assert cmp["groups"]["shape"]["attributes"] == ["Bald", "Bangs"]
-    assert cmp["groups"]["shape"]["accuracy"]["verdict"] == "better"
-    assert cmp["groups"]["colour_texture"]["accuracy"]["verdict"] == "inconclusive"
     assert cmp["groups"]["colour_texture"]["accuracy"]["estimate"] == 0.0
-    assert cmp["per_attribute"]["Pale_Skin"]["verdict"] == "inconclusive"
-    gt = cmp["ground_truth"]["edit_l1"]  # lower is better, guessed from the name
+    assert cmp["groups"]["colour_texture"]["accuracy"]["verdict"] == "inconclusive"
+    # exploratory families carry Holm-adjusted p-values (never below the raw ones)
+    pa = cmp["per_attribute"]
+    assert all(e["p_holm"] is None or e["p_holm"] >= e["p_t"] - 1e-12 for e in pa.values())
+    assert pa["Pale_Skin"]["verdict"] == "inconclusive"
+    gt = cmp["ground_truth"]["edit_l1"]  # lower is better, guessed from the name; constant -0.1 per seed
     assert gt["higher_is_better"] is False and gt["verdict"] == "better"
     assert gt["estimate"] == pytest.approx(-0.1) and gt["low"] == pytest.approx(-0.1)
     sentence = verdict_sentence(cmp)
     e = acc
+    word = "better" if e["verdict"] == "better" else "inconclusive (the 95 % interval includes 0)"
     assert sentence.startswith(
-        f"yes: SeCGAN − Baseline: {e['estimate']:+.1f} points [{e['low']:.1f}, {e['high']:.1f}] mean editing "
-        f"accuracy, 3 seeds × {n} test images"
+        f"{word}: SeCGAN − Baseline: {e['estimate']:+.1f} points [{e['low']:.1f}, {e['high']:.1f}] mean editing "
+        "accuracy, 95 % paired t-interval over seeds"
     )
-    assert "edit_l1 (lower is better): SeCGAN − Baseline -0.100 [-0.100, -0.100]: SeCGAN better" in (
-        ground_truth_sentences(cmp)
+    assert "3 seeds (0, 1, 2) × 300 test images, 3,000 training iterations" in sentence
+    assert "cannot go below 0.25 with 3 seeds" in sentence
+    assert (
+        "edit_l1 ↓: SeCGAN − Baseline -0.100 [-0.100, -0.100] (paired t over 3 seeds, p = "
+        in (ground_truth_sentences(cmp)[0])
     )
+    assert ground_truth_sentences(cmp)[0].endswith(": SeCGAN better")
+
+
+def test_the_committed_differences_give_the_closed_form_t_interval(tmp_path) -> None:
+    """metrics.json only (no per_image.npz): the per-seed accuracies of the committed standard runs."""
+    base, sec = (0.7313, 0.7626, 0.7762), (0.8316, 0.7949, 0.7788)  # differences +10.03, +3.23, +0.26
+    rows = [_row("baseline", s, a) for s, a in enumerate(base)] + [
+        _row("secgan", s, a) for s, a in enumerate(sec)
+    ]
+    cmp = compare(rows, {r["run"]: tmp_path / r["run"] for r in rows})
+    acc = cmp["accuracy"]
+    assert cmp["n_images"] is None and cmp["source"].startswith("metrics.json")
+    assert acc["estimate"] == pytest.approx(4.51, abs=0.01)
+    assert acc["low"] == pytest.approx(-7.9, abs=0.05) and acc["high"] == pytest.approx(16.9, abs=0.05)
+    assert acc["p_t"] == pytest.approx(0.26, abs=0.005) and acc["p_signflip"] == pytest.approx(0.25)
+    assert acc["verdict"] == "inconclusive" and acc["image_level"] == {}
+    assert verdict_sentence(cmp).startswith(
+        "inconclusive (the 95 % interval includes 0): SeCGAN − Baseline: +4.5"
+    )
+    assert verdict_sentence(compare(rows[:3], {})).startswith("not measured")
 
 
 def test_units_of_ground_truth_intervals() -> None:
@@ -110,27 +162,24 @@ def test_units_of_ground_truth_intervals() -> None:
     assert _fmt_iv({**e, "low": None, "high": None, "unit": ""}, 3) == "-0.000 (no interval)"
 
 
-def test_an_interval_spanning_zero_is_inconclusive_and_one_seed_points_to_standard(tmp_path) -> None:
+def test_one_seed_gives_no_verdict_word_only_what_the_two_models_did(tmp_path) -> None:
     rng = np.random.default_rng(1)
-    a, b = rng.random((200, 4)) < 0.5, rng.random((200, 4)) < 0.5
-    rows, dirs = _runs(tmp_path, {"baseline": [a], "secgan": [b]})
-    cmp = compare(rows, dirs, n_resamples=999)
-    assert cmp["resampled"] == "test images only" and cmp["accuracy"]["low"] < 0 < cmp["accuracy"]["high"]
+    a, b = rng.random((200, 4)) < 0.5, rng.random((200, 4)) < 0.8  # a large gap: still no verdict word
+    rows, dirs = _runs(tmp_path, {"baseline": [a], "secgan": [b]}, gt={"edit_l1": {"baseline": [a * 0.3],
+                                                                                   "secgan": [b * 0.1]}})  # fmt: skip
+    cmp = compare(rows, dirs, n_resamples=199)
+    acc = cmp["accuracy"]
+    assert acc["verdict"] == "none" and acc["low"] is None and acc["p_t"] is None
+    iv = acc["image_level"]["0"]
+    assert 0 < iv["low"] < iv["estimate"] < iv["high"]  # what these two trained models did, over test images
     sentence = verdict_sentence(cmp)
-    assert sentence.startswith("inconclusive (the 95 % interval includes 0): SeCGAN − Baseline: ")
-    assert "1 seed × 200 test images" in sentence and "test images only" in sentence
+    assert sentence.startswith("one seed, so no verdict on the methods: the two trained models of seed 0")
+    assert "over test images, for this one pair of trained models" in sentence
+    assert "1 seed (0) × 200 test images, 3,000 training iterations" in sentence
     assert "`--preset standard`" in sentence
-
-
-def test_without_per_image_files_the_interval_is_over_seeds(tmp_path) -> None:
-    rows = [_row("baseline", s, a) for s, a in enumerate((0.50, 0.52, 0.51))]
-    rows += [_row("secgan", s, a) for s, a in enumerate((0.60, 0.61, 0.62))]
-    cmp = compare(rows, {r["run"]: tmp_path / r["run"] for r in rows}, n_resamples=999)
-    assert cmp["resampled"] == "seeds only" and cmp["n_images"] is None
-    assert cmp["accuracy"]["estimate"] == pytest.approx(10.0)
-    assert 8.0 <= cmp["accuracy"]["low"] <= cmp["accuracy"]["high"] <= 12.0
-    assert verdict_sentence(cmp).startswith("yes") and "seeds only" in verdict_sentence(cmp)
-    assert verdict_sentence(compare(rows[:3], {}, n_resamples=99)).startswith("not measured")
+    for text in [sentence, *ground_truth_sentences(cmp)]:
+        assert not any(w in text.lower() for w in ("better", "worse", "yes", "beat", "inconclusive"))
+    assert all(e["verdict"] == "none" for e in cmp["per_attribute"].values())
 
 
 def test_directions_of_ground_truth_metrics() -> None:
@@ -149,63 +198,130 @@ def test_presets_are_well_formed() -> None:
     assert len({r.seed for r in demo.runs}) == 1  # same seed for both methods
     std = get_preset("standard")
     main = [r for r in std.runs if r.lambda_sc is None]
-    assert {(r.method, r.seed) for r in main} == {(m, s) for m in METHODS for s in (0, 1, 2)}
-    sweep = sorted(r.lambda_sc for r in std.runs if r.lambda_sc is not None)
-    assert sweep == [0.0, 0.001, 0.1, 1.0]  # 0.01 is the main SeCGAN runs' own value
-    # one recipe per preset, shared by every method; the recipe values live in one place
+    assert {(r.method, r.seed) for r in main} == {(m, s) for m in METHODS for s in range(8)}
+    assert [r.name for r in main[:4]] == [
+        "baseline-s0",
+        "concat-s0",
+        "secgan-s0",
+        "baseline-s1",
+    ]  # seed by seed
+    sweep = sorted((r.lambda_sc, r.seed) for r in std.runs if r.lambda_sc is not None)
+    assert sweep == [(lam, s) for lam in (0.0, 0.001, 0.1, 1.0) for s in (0, 1, 2)]  # 3 seeds per λ_sc
+    assert len({r.name for r in std.runs}) == len(std.runs)  # one folder per run
+    # the budget question: the first 5 standard seeds, Baseline and SeCGAN, twice the iterations, same rest
+    b6 = get_preset("budget-6k")
+    assert {(r.method, r.seed) for r in b6.runs} == {(m, s) for m in ("baseline", "secgan") for s in range(5)}
+    assert preset_iterations(b6) == 6000 and "train.decay_start=3000" in b6.train_overrides
+    assert preset_iterations(std) == preset_iterations(demo) == 3000
+    same = ("synthetic_num", "synthetic_seed", "image_size", "parser_epochs", "parser_extra", "classifier_epochs",
+            "classifier_extra", "train_preset", "eval_max_images", "backbone")  # fmt: skip
+    assert all(getattr(b6, f) == getattr(std, f) for f in same)
+    # one recipe, shared by every method and every synthetic preset: a change of the demo's recipe reaches all
     assert demo.train_overrides == DEMO_RECIPE.train_overrides
     assert std.train_overrides == STANDARD_RECIPE.train_overrides
+    wider = dataclasses.replace(DEMO_RECIPE, extra_overrides=("model.g_conv_dim=32",))
+    assert dataclasses.replace(wider, iterations=6000).train_overrides == (
+        "model.g_conv_dim=32", "train.iterations=6000", "train.decay_start=3000")  # fmt: skip
     assert "full-synthetic" not in PRESETS  # one name per experiment
-    assert all(p.needs_data for name, p in PRESETS.items() if name not in ("demo", "standard"))
+    synthetic = ("demo", "standard", "budget-6k")
+    assert all(p.needs_data for name, p in PRESETS.items() if name not in synthetic and p.synthetic_num == 0)
     with pytest.raises(ConfigError, match="valid: .*demo"):
         get_preset("dmeo")
 
 
-def test_report_markdown_has_the_verdict_per_seed_values_and_groups(tmp_path) -> None:
-    from secgan.reproduce.report_md import render_markdown
-
-    rng = np.random.default_rng(4)
-    n = 200
-    base = [rng.random((n, 4)) < 0.6 for _ in range(2)]
-    sec = [b | np.concatenate([rng.random((n, 2)) < 0.5, np.zeros((n, 2), bool)], 1) for b in base]
-    rows, dirs = _runs(tmp_path, {"baseline": base, "secgan": sec})
-    for r in rows:
-        r["ground_truth"] = {"edit_l1": 0.3 if r["method"] == "baseline" else 0.2}
-        r["reconstruction"] = {"l1": 0.1, "psnr": 22.0 + r["seed"] + (r["method"] == "secgan")}
-    cmp = compare(rows, dirs, n_resamples=499)
-
-    class Paths:
-        report = tmp_path / "report"
-        edits = tmp_path / "edits"
-
-    res = {
+def _results(rows: list[dict], comparisons: dict, ceiling: dict | None = None) -> dict:
+    verdict = {k: verdict_sentence(c) for k, c in comparisons.items()}
+    return {
         "preset": "standard", "description": "d", "data": {"synthetic": False, "dataset": "celeba", "image_size": 64},
-        "secgan_beat_baseline": verdict_sentence(cmp), "comparison": cmp, "methods": aggregate(rows), "runs": rows,
+        "verdict": verdict, "comparisons": comparisons, "methods": aggregate(rows), "runs": rows,
+        "cost": {"sentences": cost_sentences(rows, comparisons)}, "accuracy_ceiling": ceiling,
         "lambda_sc_sweep": [], "substitutes": {}, "parser": None, "classifier": None,
         "peak_memory": {"largest_stage_mb": 1, "pipeline_mb": 1}, "environment": {}, "wall_seconds": 1,
         "wall_seconds_all_stages": 1, "stages": {},
     }  # fmt: skip
-    md = render_markdown(res, Paths)
-    assert f"**Did SeCGAN beat the baseline here?** {verdict_sentence(cmp)}." in md
-    assert "2 seeds × 200 test images" in md and "Implementation check" not in md  # SeCGAN won here
-    b0, b1 = (100 * b.mean() for b in base)
-    assert f"| Baseline | accuracy (%) | {b0:.2f} | {b1:.2f} |" in md
-    assert "| Baseline | GT edit_l1 | 0.300 | 0.300 | 0.300 ± 0.000 |" in md
-    assert "| Method | Runs | Accuracy (%) ↑ | fid_cls ↓ | GT edit_l1 ↓ | Rec. PSNR G(x, 0) (dB) ↑ |" in md
-    assert "| SeCGAN | rec. PSNR (dB) | 23.00 | 24.00 | 23.50 ± 0.71 |" in md  # per seed, then mean ± std
-    assert "| Pale_Skin | colour/texture |" in md and "Helps: Bald, Bangs. Hurts: none." in md
-    shape = cmp["groups"]["shape"]["accuracy"]
-    assert f"| shape (the part map changes) | Bald, Bangs | {shape['estimate']:+.1f} [" in md
-    assert "Accuracy ceiling" not in md and "Ceiling (%)" not in md  # no counterfactuals: no ceiling
-    # with counterfactuals: the ceiling, each method's share of it, and a per-attribute column
-    res["accuracy_ceiling"] = {"mean": 0.8, "per_attribute": {"Bald": 0.9, "Pale_Skin": 0.7, "Bangs": None}}
-    md = render_markdown(res, Paths)
-    share = 100 * res["methods"]["baseline"]["accuracy"]["mean"] / 0.8
-    assert "**Accuracy ceiling: 80.00 %**" in md and f"Baseline {share:.0f} %" in md
-    assert "| Verdict (accuracy) | Ceiling (%) |" in md
-    assert [
-        ln.rsplit("|", 2)[-2].strip() for ln in md.splitlines() if ln.startswith(("| Bald |", "| Bangs |"))
-    ] == [
-        "90.0",
-        "—",
-    ]
+
+
+class _Paths:
+    def __init__(self, root) -> None:
+        self.report, self.edits = root / "report", root / "edits"
+
+
+def test_report_markdown_has_both_verdicts_per_seed_values_costs_and_groups(tmp_path) -> None:
+    from secgan.reporting.comparison import compare_all
+    from secgan.reproduce.report_md import render_markdown
+
+    rng = np.random.default_rng(4)
+    n = 200
+    base = [rng.random((n, 4)) < 0.6 for _ in range(3)]
+    concat = [rng.random((n, 4)) < 0.6 for _ in range(3)]
+    sec = [b | np.concatenate([rng.random((n, 2)) < 0.5, np.zeros((n, 2), bool)], 1) for b in base]
+    pres = {"baseline": [np.full((n, 4), 19.0)] * 3, "concat": [np.full((n, 4), 19.0)] * 3,
+            "secgan": [np.full((n, 4), 18.0 + 0.5 * s) for s in range(3)]}  # fmt: skip
+    rows, dirs = _runs(
+        tmp_path, {"baseline": base, "concat": concat, "secgan": sec}, gt={"preserve_psnr": pres}
+    )
+    for r in rows:
+        r["ground_truth"] = {"preserve_psnr": 19.0 if r["method"] != "secgan" else 18.0 + 0.5 * r["seed"]}
+        r["reconstruction"] = {"l1": 0.1, "psnr": 22.0 + r["seed"] + (r["method"] == "secgan")}
+    cmps = compare_all(rows, dirs, n_resamples=99)
+    assert set(cmps) == {"secgan_vs_baseline", "secgan_vs_concat"}
+    ceiling = {
+        "mean": 0.8,
+        "per_attribute": {"Bald": 0.9, "Pale_Skin": 0.99, "Bangs": None, "Black_Hair": 0.97},
+    }
+    res = _results(rows, cmps, ceiling)
+    md = render_markdown(res, _Paths(tmp_path))
+    for c in cmps.values():
+        assert f"{verdict_sentence(c)}." in md
+    assert "**SeCGAN − Baseline + Concat:**" in md and "## Verdict" in md
+    b0, b1, b2 = (100 * b.mean() for b in base)
+    assert f"| Baseline | accuracy (%) | {b0:.2f} | {b1:.2f} | {b2:.2f} |" in md
+    d = cmps["secgan_vs_baseline"]["accuracy"]
+    cells = " | ".join(f"{d['per_seed'][str(s)]:+.2f}" for s in range(3))
+    assert (
+        f"| SeCGAN − Baseline | Δ accuracy (points) | {cells} | {d['estimate']:+.2f} [{d['low']:.2f}," in md
+    )
+    # accuracy beside what it costs, and the sentences computed from the runs
+    assert "## Accuracy and what it costs" in md
+    assert (
+        "| Method | Seeds | Accuracy (%) ↑ | Rec. PSNR G(x, 0) (dB) ↑ | Preservation: GT preserve_psnr (dB) ↑ |"
+        in md
+    )
+    corr = stats.pearsonr([r["accuracy"] for r in rows], [r["reconstruction"]["psnr"] for r in rows])
+    assert f"correlate at r = {corr.statistic:+.2f} (Pearson, n = 9," in md
+    assert "SeCGAN − Baseline: " in md and "preserve_psnr -0.50 [" in md
+    # per comparison: exploratory tables with Holm-adjusted p; the ceiling with daggers below 95 %
+    assert "## Where the semantic branch helps or hurts: SeCGAN − Baseline (exploratory)" in md
+    assert "## Where the semantic branch helps or hurts: SeCGAN − Baseline + Concat (exploratory)" in md
+    assert (
+        "| Attribute | Group | Ceiling (%) | Baseline (%) | SeCGAN (%) | Δ accuracy | p (Holm) | Verdict |"
+        in md
+    )
+    assert md.count("| Bald † | shape | 90.0 |") == 2 and "| Pale_Skin | colour/texture | 99.0 |" in md
+    assert "| Bangs | shape | — |" in md  # no ceiling: no flag
+    assert "Below the 95 % target: Bald † 90.0 %" in md
+    # the evaluation's own list and the in/off-distribution ceilings, when it wrote them
+    ceiling2 = {**ceiling, "below_target": ["Pale_Skin"], "in_distribution": {"Bald": 0.99},
+                "off_distribution": {"Bald": 0.5}}  # fmt: skip
+    md2 = render_markdown(_results(rows, cmps, ceiling2), _Paths(tmp_path))
+    assert "| Bald | shape | 90.0 | 99.0 / 50.0 |" in md2 and "| Pale_Skin † |" in md2
+    # no ceiling at all: no column, no flag
+    md3 = render_markdown(_results(rows, cmps), _Paths(tmp_path))
+    assert "Ceiling (%)" not in md3 and "†" not in md3
+
+
+def test_an_old_results_json_still_renders(tmp_path) -> None:
+    """results.json written before the seed-level verdict: secgan_beat_baseline and a bootstrap comparison."""
+    from secgan.reproduce.report_md import render_markdown
+    from secgan.reproduce.summary_io import headline
+
+    rows = [_row("baseline", 0, 0.5), _row("secgan", 0, 0.6)]
+    old = {"estimate": 10.0, "low": 9.0, "high": 11.0, "verdict": "better", "unit": "points"}
+    res = _results(rows, {})
+    del res["verdict"], res["comparisons"]
+    res["secgan_beat_baseline"] = "yes: SeCGAN − Baseline: +10.0 points [9.0, 11.0]"
+    res["comparison"] = {"accuracy": old, "per_attribute": {}, "groups": {}, "ground_truth": {}, "n_seeds": 1,
+                         "seeds": [0], "level": 0.95, "treated": "secgan", "control": "baseline"}  # fmt: skip
+    md = render_markdown(res, _Paths(tmp_path))
+    assert "**SeCGAN − Baseline:** yes: SeCGAN − Baseline: +10.0 points [9.0, 11.0]." in md
+    assert headline(res).startswith("secgan − baseline: yes")

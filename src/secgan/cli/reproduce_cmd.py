@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     summary = {
         "report": str(args.out / "report.md"),
         "results": str(args.out / "results.json"),
-        "secgan_beat_baseline": results["secgan_beat_baseline"],
+        "verdict": results.get("verdict") or results.get("secgan_beat_baseline"),  # {comparison: sentence}
         "wall_seconds": results["wall_seconds"],
         "peak_memory": results["peak_memory"],
     }

@@ -1,7 +1,8 @@
 """Figures 3, 4 and 5 of the paper as PNG files (matplotlib, Agg backend).
 
 - Figure 3: editing accuracy against ``λ_sc`` (log axis; ``λ_sc = 0`` drawn one decade left of the smallest
-  positive value, behind an axis break), the baseline as a dashed line.
+  positive value, behind an axis break): per λ_sc the mean over its seeds with a seed-level 95 % t-interval,
+  points not joined; the baseline's mean as a dashed line with its interval shaded.
 - Figure 4: per-attribute (per-expression) editing accuracy, bars per method; one more per ground-truth
   metric when the evaluations have them.
 - Figure 5: rows of original | Baseline | SeCGAN | ground truth | ``|difference|`` heat maps of both |
@@ -23,6 +24,7 @@ import numpy as np
 from secgan.data.masks import colorize
 from secgan.errors import DataError
 from secgan.metrics.eval_files import EXAMPLES_FILE
+from secgan.reporting.seed_inference import t_intervals
 from secgan.reporting.table import METHOD_NAMES, METHOD_ORDER, Row, Run
 
 log = logging.getLogger(__name__)
@@ -109,8 +111,12 @@ def figure4(
         ys = [np.nan if per.get(a) is None else 100 * per[a] for a in attrs]
         ax.hlines(ys, x - 0.45, x + 0.45, colors="black", linestyles="dashed", linewidth=1.0,
                   label=f"ceiling (classifier on the ground-truth edits) - mean {100 * ceiling['mean']:.1f}%")  # fmt: skip
+    below = set(ceiling_below_target(ceiling)) if accuracy else set()  # flagged: an unreliable ruler there
     ax.set_xticks(x)
-    ax.set_xticklabels([a.replace("_", " ") for a in attrs], rotation=40, ha="right", fontsize=8)
+    ax.set_xticklabels([a.replace("_", " ") + (" †" if a in below else "") for a in attrs], rotation=40,
+                       ha="right", fontsize=8)  # fmt: skip
+    if below:
+        ax.set_xlabel("† the classifier's ceiling on the ground-truth edits is below 95 %", fontsize=7)
     ax.set_ylabel(ylabel or ("editing accuracy (%)" if accuracy else metric))
     if accuracy:
         ax.set_ylim(0, 112)
@@ -132,20 +138,44 @@ def figure4(
     return path
 
 
+def ceiling_below_target(ceiling: dict | None, target: float = 0.95) -> list[str]:
+    """Attributes whose ceiling is below ``target``: the evaluation's ``below_target`` list when the ceiling
+    carries one, else computed from ``per_attribute``."""
+    if not ceiling:
+        return []
+    if isinstance(ceiling.get("below_target"), list):
+        return [str(a) for a in ceiling["below_target"]]
+    return [a for a, v in (ceiling.get("per_attribute") or {}).items() if v is not None and v < target]
+
+
 def accuracy_ceiling(rows) -> dict | None:
     """The accuracy ceiling of the first run that has one (metrics.json ``accuracy.ceiling``; the same for
     every run evaluated with one classifier on one dataset), else ``None``."""
     for row in rows:
         for run in row.runs:
-            c = run.metrics.get("accuracy", {}).get("ceiling")
+            acc = run.metrics.get("accuracy", {})
+            c = acc.get("ceiling")
             if c and c.get("mean") is not None:
-                return c
+                below = acc.get("ceiling_below_target")
+                return {**c, "below_target": below} if isinstance(below, list) else c
     return None
 
 
 # ---------------------------------------------------------------------------------------------- Figure 3
+def _seed_interval(row: Row) -> tuple[float, float, float, int]:
+    """Mean accuracy of a row's runs and its seed-level 95 % t-interval ``(mean, low, high, n)``; one run:
+    the interval is NaN (no error bar)."""
+    vals = [r.values["accuracy"] for r in row.runs if "accuracy" in r.values]
+    mean, low, high, _ = (float(x) for x in t_intervals(np.asarray(vals, dtype=float)))
+    return mean, low, high, len(vals)
+
+
 def figure3(rows: Sequence[Row], path: Path, title: str) -> Path | None:
-    """Accuracy against λ_sc for SeCGAN rows of one setting (needs at least two λ_sc values)."""
+    """Accuracy against λ_sc for SeCGAN rows of one setting (needs at least two λ_sc values).
+
+    Each λ_sc is one point: the mean over its seeds with a seed-level 95 % t-interval as its error bar
+    (:func:`secgan.reporting.seed_inference.t_intervals`). Points are not joined by a line, so a one-seed
+    point (drawn hollow, without a bar) is never joined to a multi-seed mean; ``n`` is written by each."""
     sec = [r for r in rows if r.first.method == "secgan" and r.first.lambda_sc is not None]
     main = main_rows(rows)
     if "secgan" in main:  # same evaluation protocol as the main SeCGAN row
@@ -160,22 +190,30 @@ def figure3(rows: Sequence[Row], path: Path, title: str) -> Path | None:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     pts = sorted(sec, key=lambda r: r.first.lambda_sc)
-    xs = [r.first.lambda_sc if r.first.lambda_sc > 0 else zero_x for r in pts]
-    ms = [r.mean_std("accuracy") for r in pts]
-    ys = [m[0] for m in ms]
-    es = [m[1] for m in ms]
-    ax.errorbar(xs, ys, yerr=es, marker="o", color=COLOURS["secgan"], capsize=3, label="SeCGAN")
-    for xv, yv, r in zip(xs, ys, pts):
-        ax.annotate(f"{yv:.1f}", (xv, yv), textcoords="offset points", xytext=(0, 7), ha="center", fontsize=7)
-        if len(r.runs) > 1:
-            ax.annotate(f"n={len(r.runs)}", (xv, yv), textcoords="offset points", xytext=(9, -3), ha="left",
-                        fontsize=6, color="gray")  # fmt: skip
+    labelled = {"multi": False, "single": False}
+    for r in pts:
+        xv = r.first.lambda_sc if r.first.lambda_sc > 0 else zero_x
+        mean, low, high, n = _seed_interval(r)
+        multi = n > 1 and math.isfinite(low)
+        key = "multi" if multi else "single"
+        label = None
+        if not labelled[key]:
+            label = "SeCGAN: mean ± 95 % interval over seeds" if multi else "SeCGAN: one seed (no interval)"
+            labelled[key] = True
+        yerr = [[mean - low], [high - mean]] if multi else None
+        ax.errorbar([xv], [mean], yerr=yerr, marker="o", color=COLOURS["secgan"], capsize=3, linestyle="none",
+                    markerfacecolor=COLOURS["secgan"] if multi else "white", label=label)  # fmt: skip
+        ax.annotate(
+            f"{mean:.1f}", (xv, mean), textcoords="offset points", xytext=(0, 7), ha="center", fontsize=7
+        )
+        ax.annotate(f"n={n}", (xv, mean), textcoords="offset points", xytext=(9, -3), ha="left", fontsize=6,
+                    color="gray")  # fmt: skip
     if "baseline" in main:
-        b = main["baseline"].mean_std("accuracy")
-        if b:
-            ax.axhline(b[0], ls="--", color=COLOURS["baseline"], label=f"Baseline ({b[0]:.1f})")
-            if b[1] > 0:
-                ax.axhspan(b[0] - b[1], b[0] + b[1], color=COLOURS["baseline"], alpha=0.15)
+        mean, low, high, n = _seed_interval(main["baseline"])
+        if math.isfinite(mean):
+            ax.axhline(mean, ls="--", color=COLOURS["baseline"], label=f"Baseline ({mean:.1f}, n={n})")
+            if math.isfinite(low):
+                ax.axhspan(low, high, color=COLOURS["baseline"], alpha=0.15)
     ax.set_xscale("log")
     ticks = ([zero_x] if 0.0 in lams else []) + positive
     ax.set_xticks(ticks)
@@ -190,7 +228,7 @@ def figure3(rows: Sequence[Row], path: Path, title: str) -> Path | None:
     ax.set_ylabel("mean editing accuracy (%)")
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -81,7 +81,8 @@ def _interval_note(secgan: Row, baseline: Row) -> str:
     runs = [*secgan.runs, *baseline.runs]
     rows = [
         {"run": f"{i}:{r.name}", "method": r.method, "seed": r.seed if r.seed is not None else i, "sweep": False,
-         "per_attribute": {a: v / 100.0 for a, v in r.per_attribute.items()}}
+         "per_attribute": {a: v / 100.0 for a, v in r.per_attribute.items()},
+         "iterations": (r.metrics.get("model") or {}).get("iterations")}
         for i, r in enumerate(runs)
     ]  # fmt: skip
     cmp = compare(rows, {row["run"]: r.eval_dir for row, r in zip(rows, runs)})

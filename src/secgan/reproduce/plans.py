@@ -67,15 +67,19 @@ def _method_runs(seeds: tuple[int, ...], methods: tuple[str, ...] = METHODS) -> 
     return tuple(RunSpec(name=f"{m}-s{s}", method=m, seed=s) for s in seeds for m in methods)
 
 
-def _sweep_runs(lambdas: tuple[float, ...], seed: int = 0) -> tuple[RunSpec, ...]:
+def _sweep_runs(lambdas: tuple[float, ...], seeds: tuple[int, ...] = (0,)) -> tuple[RunSpec, ...]:
+    """λ_sc sweep runs, seed by seed (every λ of seed 0, then of seed 1, ...)."""
     return tuple(
         RunSpec(name=f"secgan-lsc{lam:g}-s{seed}", method="secgan", seed=seed, lambda_sc=lam)
+        for seed in seeds
         for lam in lambdas
     )
 
 
 # ---- The synthetic training recipe: every value the recipe study (issue 12, part 3) may change lives
-# here, in one place, and is shared by every method of a preset (nothing is tuned for one method).
+# here, in one place, and is shared by every method and every synthetic preset (nothing is tuned for one
+# method; `standard` and `budget-6k` are the demo's recipe with more test images or more iterations, so a
+# change of the demo's recipe or backbone changes all of them).
 @dataclass(frozen=True)
 class SyntheticRecipe:
     """Data size, auxiliary networks and GAN budget of a synthetic preset."""
@@ -85,9 +89,18 @@ class SyntheticRecipe:
     parser_extra: tuple[str, ...]
     classifier_epochs: int
     train_preset: str
-    train_overrides: tuple[str, ...]
+    iterations: int  # GAN training budget; the learning rate decays linearly to 0 over its second half
     eval_max_images: int
+    extra_overrides: tuple[str, ...] = ()  # any other `--set` of the recipe (width, depth, ...)
     image_size: int = 64
+
+    @property
+    def train_overrides(self) -> tuple[str, ...]:
+        return (
+            *self.extra_overrides,
+            f"train.iterations={self.iterations}",
+            f"train.decay_start={self.iterations // 2}",
+        )
 
 
 # A narrow BiSeNet run at 256 px: at 64 px its 1/8-resolution output is too coarse for eyes and earrings
@@ -105,14 +118,24 @@ DEMO_RECIPE = SyntheticRecipe(
     train_preset="synthetic-stargan-64",
     # The synthetic presets' recipe (N = 1, batch 16, bf16, lr 4e-4), chosen by learning curves
     # (docs/synthetic-benchmark.md); 3,000 iterations is what 30 minutes hold for Baseline + SeCGAN.
-    train_overrides=("train.iterations=3000", "train.decay_start=1500"),
+    iterations=3000,
     eval_max_images=200,
 )
 # The demo's data, auxiliary networks and recipe (the recipe was chosen on these 3,000 faces); all 300 test
-# images are evaluated. About 2.8 h on a 2-core CPU (docs/synthetic-benchmark.md; 2,000 iterations: ~2 h).
+# images are evaluated. About 0.9 h of CPU per seed and method on a 2-core CPU (docs/synthetic-benchmark.md).
 STANDARD_RECIPE = dataclasses.replace(DEMO_RECIPE, eval_max_images=300)
-STANDARD_SEEDS = (0, 1, 2)
+# The budget question: the same data, parser, classifier and recipe, twice the iterations (decay from 3,000).
+BUDGET_6K_RECIPE = dataclasses.replace(STANDARD_RECIPE, iterations=6000)
+STANDARD_SEEDS = tuple(range(8))  # 8 seeds: the paired t-test's power at one seed SD is ~65 % (docs)
+BUDGET_SEEDS = STANDARD_SEEDS[:5]  # the first 5 of the standard seeds: a paired budget comparison
 SWEEP_LAMBDAS = (0.0, 0.001, 0.1, 1.0)  # Figure 3; 0.01 is the main SeCGAN runs' own value
+SWEEP_SEEDS = STANDARD_SEEDS[:3]  # 3 seeds per λ_sc: each point of Figure 3 has a seed-level interval
+
+
+def preset_iterations(preset: ReproducePreset) -> int | None:
+    """The GAN training budget a preset sets (``train.iterations=N``), or ``None`` (the training preset's)."""
+    its = [o.split("=", 1)[1] for o in preset.train_overrides if o.startswith("train.iterations=")]
+    return int(its[-1]) if its else None
 
 
 def _synthetic(
@@ -136,19 +159,29 @@ def _synthetic(
 DEMO = _synthetic(
     "demo",
     "The paper's experiment in miniature on built-in synthetic faces at 64 px: Baseline and SeCGAN "
-    "(StarGAN backbone, same recipe), one seed each. One seed gives an interval over test images only; "
-    "`--preset standard` trains 3 seeds per method, adds Baseline + Concat and the λ_sc sweep.",
+    "(StarGAN backbone, same recipe), one seed each. One seed gives no verdict on the methods, only what "
+    "these two trained models did; `--preset standard` trains 8 seeds per method for the seed-level verdict.",
     DEMO_RECIPE,
     _method_runs((0,), ("baseline", "secgan")),
 )
 
 STANDARD = _synthetic(
     "standard",
-    "The synthetic reproduction with confidence intervals: 3 seeds each of Baseline, Baseline + Concat "
-    "and SeCGAN, and the λ_sc sweep (0, 0.001, 0.01, 0.1, 1) of Figure 3, on the demo's 3,000 synthetic "
-    "faces at 64 px with the demo's recipe.",
+    f"The synthetic reproduction with seed-level verdicts: {len(STANDARD_SEEDS)} seeds each of Baseline, "
+    f"Baseline + Concat and SeCGAN, and the λ_sc sweep (0, 0.001, 0.01, 0.1, 1) of Figure 3 at "
+    f"{len(SWEEP_SEEDS)} seeds per λ_sc, on the demo's 3,000 synthetic faces at 64 px with the demo's recipe "
+    f"({STANDARD_RECIPE.iterations:,} iterations).",
     STANDARD_RECIPE,
-    _method_runs(STANDARD_SEEDS) + _sweep_runs(SWEEP_LAMBDAS),
+    _method_runs(STANDARD_SEEDS) + _sweep_runs(SWEEP_LAMBDAS, SWEEP_SEEDS),
+)
+
+BUDGET_6K = _synthetic(
+    "budget-6k",
+    f"The budget question: the first {len(BUDGET_SEEDS)} seeds of `standard` × {{Baseline, SeCGAN}} at "
+    f"{BUDGET_6K_RECIPE.iterations:,} iterations (learning rate decaying from {BUDGET_6K_RECIPE.iterations // 2:,}), "
+    "on the same data, parser, classifier and recipe; compare its seed-level intervals with `standard`'s.",
+    BUDGET_6K_RECIPE,
+    _method_runs(BUDGET_SEEDS, ("baseline", "secgan")),
 )
 
 
@@ -173,6 +206,7 @@ PRESETS: dict[str, ReproducePreset] = {
     for p in (
         DEMO,
         STANDARD,
+        BUDGET_6K,
         _real("celeba-stargan-128", "celeba", "stargan", 128, METHODS),
         _real("celeba-attgan-128", "celeba", "attgan", 128, METHODS),
         _real("celebahq-stargan-128", "celebahq", "stargan", 128, ("baseline", "secgan")),

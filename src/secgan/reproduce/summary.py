@@ -1,6 +1,13 @@
 """``DIR/results.json`` and ``DIR/report.md``: what was measured, on what data, with which substitutes,
-per-seed values, mean ± std, and whether SeCGAN beat the baseline here with a paired bootstrap interval
-(:mod:`secgan.reporting.comparison`) — stated plainly, never tuned."""
+per-seed values (each method's per-seed accuracy, reconstruction and ground-truth metrics, so anyone can
+recompute the seed-level tests), mean ± std, and the two primary comparisons (SeCGAN − Baseline, SeCGAN −
+Baseline + Concat) decided at the level of the training seed (:mod:`secgan.reporting.comparison`) — stated
+plainly, never tuned.
+
+``results.json`` keys of the verdict: ``verdict`` (``{comparison key: sentence}``), ``comparisons``
+(``{comparison key: compare(...) dict}``), ``budget`` and ``cost``. Files written before them have
+``secgan_beat_baseline`` (one sentence) and ``comparison`` instead: :mod:`secgan.reproduce.summary_io`
+reads both."""
 
 from __future__ import annotations
 
@@ -10,8 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from secgan.reporting.comparison import compare, verdict_sentence
-from secgan.reproduce.plans import ReproducePreset
+from secgan.reporting.comparison import NAMES, PRIMARY, compare_all, comparison_key, verdict_sentence
+from secgan.reporting.tradeoff import accuracy_psnr_correlation, cost_sentences
+from secgan.reproduce.plans import ReproducePreset, preset_iterations
 from secgan.reproduce.report_md import render_markdown
 from secgan.utils.io import atomic_path, write_json_atomic
 
@@ -32,8 +40,22 @@ def _mean_std(values: list[float]) -> dict[str, float]:
     }
 
 
+def _ceiling(acc: dict) -> dict | None:
+    """metrics.json ``accuracy.ceiling`` plus, when the evaluation wrote them, the ceiling on in- and
+    off-distribution counterfactuals (``{attr: fraction}``) and the attributes below the 95 % target."""
+    c = acc.get("ceiling")
+    if not c:
+        return None
+    out = dict(c)
+    for key in ("in_distribution", "off_distribution", "below_target"):
+        if acc.get(f"ceiling_{key}") is not None:
+            out[key] = acc[f"ceiling_{key}"]
+    return out
+
+
 def collect_runs(preset: ReproducePreset, paths: Any) -> list[dict]:
     rows = []
+    default_its = preset_iterations(preset)
     for spec in preset.runs:
         m = _load(paths.run(spec) / "eval" / "metrics.json")
         if m is None:
@@ -47,6 +69,7 @@ def collect_runs(preset: ReproducePreset, paths: Any) -> list[dict]:
                 "seed": spec.seed,
                 "lambda_sc": lam if spec.method == "secgan" else None,
                 "sweep": spec.lambda_sc is not None,
+                "iterations": (m.get("model") or {}).get("iterations") or default_its,
                 "accuracy": m["accuracy"]["mean"],
                 "per_attribute": m["accuracy"]["per_attribute"],
                 "distances": {k: v["mean"] for k, v in m.get("distances", {}).items()},
@@ -66,7 +89,7 @@ def collect_runs(preset: ReproducePreset, paths: Any) -> list[dict]:
                 else None,
                 # the classifier on the ground-truth edits (secgan.metrics.ground_truth_eval): a perfect
                 # editor's score; None without counterfactuals or in older evaluations
-                "accuracy_ceiling": m["accuracy"].get("ceiling"),
+                "accuracy_ceiling": _ceiling(m["accuracy"]),
                 "substitutes": m.get("protocol", {}).get("substitutes", {}),
                 "num_images": m.get("protocol", {}).get("num_images"),
             }
@@ -100,9 +123,23 @@ def aggregate(rows: list[dict]) -> dict[str, dict]:
         if all(recs):
             agg["reconstruction"] = {k: _mean_std([r[k] for r in recs]) for k in ("l1", "psnr")}
         agg["per_seed"] = {str(r["seed"]): r["accuracy"] for r in sel}
+        agg["per_seed_values"] = _per_seed_values(sel)
         attrs = sel[0]["per_attribute"]
         agg["per_attribute"] = {a: _mean_std([r["per_attribute"][a] for r in sel])["mean"] for a in attrs}
         out[method] = agg
+    return out
+
+
+def _per_seed_values(sel: list[dict]) -> dict[str, dict[str, float | None]]:
+    """``{quantity: {seed: value}}``: accuracy (fraction), reconstruction PSNR (dB) and every ground-truth
+    metric (``gt_<name>``) of each run, for recomputing the seed-level tests."""
+    out: dict[str, dict[str, float | None]] = {"accuracy": {str(r["seed"]): r["accuracy"] for r in sel}}
+    if any(r.get("reconstruction") for r in sel):
+        out["reconstruction_psnr"] = {
+            str(r["seed"]): (r.get("reconstruction") or {}).get("psnr") for r in sel
+        }
+    for key in sorted({k for r in sel for k in r.get("ground_truth", {})}):
+        out[f"gt_{key}"] = {str(r["seed"]): r.get("ground_truth", {}).get(key) for r in sel}
     return out
 
 
@@ -132,11 +169,17 @@ def write_summary(
         substitutes.update(r["substitutes"])
     parser_metrics = _load(paths.parser / "metrics.json")
     classifier_metrics = _load(paths.classifier / "metrics.json")
-    comparison = compare(
+    comparisons = compare_all(
         rows,
         {spec.name: paths.run(spec) / "eval" for spec in preset.runs},
         gt_info=next((r["ground_truth_info"] for r in rows if r["ground_truth_info"]), None),
     )
+    methods = {r["method"] for r in rows if not r["sweep"]}
+    verdict = {
+        comparison_key(t, c): verdict_sentence(comparisons.get(comparison_key(t, c)), NAMES[t], NAMES[c])
+        for t, c in PRIMARY
+        if t in methods and (c in methods or c == "baseline")
+    }
     results = {
         "preset": preset.name,
         "description": preset.description,
@@ -146,9 +189,14 @@ def write_summary(
             "images": preset.synthetic_num or None,
             "image_size": preset.image_size,
         },
-        "secgan_beat_baseline": verdict_sentence(comparison),
+        "budget": {"iterations": preset_iterations(preset), "train_overrides": list(preset.train_overrides)},
+        "verdict": verdict,
         "accuracy_ceiling": next((r["accuracy_ceiling"] for r in rows if r.get("accuracy_ceiling")), None),
-        "comparison": comparison,
+        "comparisons": comparisons,
+        "cost": {
+            "accuracy_vs_reconstruction_psnr": accuracy_psnr_correlation(rows),
+            "sentences": cost_sentences(rows, comparisons),
+        },  # fmt: skip
         "methods": agg,
         "runs": rows,
         "lambda_sc_sweep": [{"lambda_sc": lam, "seed": seed, "accuracy": acc} for lam, seed, acc in sweep],

@@ -29,6 +29,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         device=resolve_device(args.device),
         time_limit=args.time_limit,
         num_workers=args.workers,
+        augment=False if args.no_augment else None,
+        cf_per_face=args.cf_per_face,
     )
     print_json(result)
     return 0
@@ -88,6 +90,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=float,
         default=None,
         help="end training within this many seconds (data loading included; the LR decay is compressed to fit)",
+    )
+    t.add_argument(
+        "--no-augment",
+        action="store_true",
+        help="train on the faces only; by default a dataset whose training faces have counterfactuals "
+        "(secgan synth) adds them, each with its own labels (docs/ruler.md)",
+    )
+    t.add_argument(
+        "--cf-per-face",
+        type=float,
+        default=1.0,
+        help="counterfactuals drawn at random per training face and epoch (1: an epoch is twice as long)",
     )
     t.add_argument("--workers", type=int, default=0, help="DataLoader workers")
     t.add_argument(

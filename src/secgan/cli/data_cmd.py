@@ -24,8 +24,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--no-counterfactuals",
         action="store_true",
-        help="skip the ground-truth counterfactuals (each test face with each paper attribute edited, "
-        "stored in OUT/counterfactuals/)",
+        help="skip the ground-truth counterfactuals (each face with each paper attribute edited, stored in "
+        "OUT/counterfactuals/)",
+    )
+    p.add_argument(
+        "--counterfactual-splits",
+        default="train,val,test",
+        help="comma-separated splits whose faces get counterfactuals: val and test score edits, train "
+        "augments the evaluation classifier (docs/counterfactuals.md)",
     )
     p.add_argument(
         "--overwrite", action="store_true", help="write into a non-empty OUT (its images are replaced)"
@@ -62,15 +68,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     c = dsub.add_parser(
         "check",
         help="validate a dataset folder and print a JSON report",
-        description="Print JSON: images per split, attribute frequencies, sampled image sizes, masks found; "
-        "with --deep, decode every image and list the unreadable ones (exit 1 if any).",
+        description="Print JSON: images per split, attribute frequencies, sampled image sizes, masks found. "
+        "Every image's header is read (format, size: an image of the wrong size is an error); the pixel "
+        "data is not ('not_checked' says so): --deep decodes every image and lists the truncated or "
+        "corrupt ones. Exit 1 if any error.",
     )
     c.add_argument("dir", help="dataset folder")
     c.add_argument(
         "--dataset", required=True, choices=["celeba", "celebahq", "rafd", "custom"], help="dataset loader"
     )
     c.add_argument("--attrs", default=None, help="comma-separated attribute names (None: the paper's 13)")
-    c.add_argument("--deep", action="store_true", help="decode every image")
+    c.add_argument(
+        "--deep", action="store_true", help="decode every image (finds truncated or corrupt pixel data)"
+    )
     c.add_argument("--split-scheme", default=None, help="celeba: auto|paper|partition-file; celebahq: paper")
     c.add_argument(
         "--cameras",
@@ -112,6 +122,7 @@ def _synth(args: argparse.Namespace) -> int:
         workers=args.workers,
         progress=not args.no_progress,
         counterfactuals=not args.no_counterfactuals,
+        counterfactual_splits=[v.strip() for v in args.counterfactual_splits.split(",") if v.strip()],
     )
     if args.sheet:
         from secgan.data.synthetic.sheet import contact_sheet

@@ -2,8 +2,11 @@
 
 Layout under the dataset root ``DIR``::
 
-    DIR/counterfactuals/info.json                  {"version", "split": "test", "attributes": [13], "images"}
-    DIR/counterfactuals/<Attr>/list_attr_celeba.txt the 40 CelebA labels of each counterfactual (CelebA format)
+    DIR/counterfactuals/info.json                  {"version": 2, "splits": [...], "attributes": [13],
+                                                   "images", "images_per_split": {split: n}}
+                                                   (version 1, written before: {"split": "test", ...})
+    DIR/counterfactuals/<Attr>/list_attr_celeba.txt the 40 CelebA labels of each counterfactual (CelebA format),
+                                                   every image with counterfactuals, in image order
     DIR/counterfactuals/<Attr>/<stem>.jpg          image <stem>.jpg with <Attr> edited: same size and JPEG
                                                    quality as the source image
     DIR/counterfactuals/<Attr>/<stem>_parts.png    its 19-class part ids (8-bit grey, values 0..18, PARTS_19)
@@ -12,7 +15,10 @@ Layout under the dataset root ``DIR``::
 
 The edit of ``<Attr>`` is the evaluation protocol's (invert it, then the shared conflict rules), so the
 labels in ``<Attr>/list_attr_celeba.txt`` restricted to the paper's 13 equal the accuracy protocol's
-targets. :func:`load_counterfactual` gives a counterfactual at a dataset's preprocessing (CelebA's centred
+targets. ``secgan synth`` writes them for every split by default (version 2): the validation and test
+counterfactuals score edits, the training ones only augment the evaluation classifier
+(:mod:`secgan.auxiliary.classifier.augment`). The file names are the source images', unique across splits,
+so a version-1 folder (test split only) loads unchanged. :func:`load_counterfactual` gives a counterfactual at a dataset's preprocessing (CelebA's centred
 square, resized), ready to compare with an edited image.
 """
 
@@ -35,7 +41,9 @@ from .masks import map_19_to_12
 
 CF_DIR = "counterfactuals"
 CF_INFO = "info.json"
-CF_VERSION = 1
+CF_VERSION = 2  # 2: any splits ("splits"); 1: the test split only ("split": "test")
+CF_VERSIONS = (1, 2)  # readable
+CF_SPLITS = ("train", "val", "test")
 
 
 def cf_files(root: str | os.PathLike, attribute: str, name: str) -> tuple[Path, Path, Path]:
@@ -53,9 +61,27 @@ def _info(root: str | os.PathLike) -> dict | None:
         info = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as err:
         raise DataError(f"{path}: unreadable counterfactual index ({err})") from None
-    if info.get("version") != CF_VERSION or not isinstance(info.get("attributes"), list):
-        raise DataError(f"{path}: unsupported counterfactual index (want version {CF_VERSION})")
+    if info.get("version") not in CF_VERSIONS or not isinstance(info.get("attributes"), list):
+        raise DataError(f"{path}: unsupported counterfactual index (want version {CF_VERSIONS})")
     return info
+
+
+def counterfactual_splits(root: str | os.PathLike) -> list[str]:
+    """The splits whose images have counterfactuals under ``root`` (version 1: ``["test"]``; none: ``[]``)."""
+    info = _info(root)
+    if not info:
+        return []
+    if info["version"] == 1:
+        return [str(info.get("split", "test"))]
+    return [str(s) for s in info.get("splits", [])]
+
+
+def counterfactual_labels(root: str | os.PathLike, attribute: str) -> tuple[list[str], list[str], np.ndarray]:
+    """``(file names, the 40 attribute names, values int8 [n, 40] in {-1, 1})`` of the ``attribute``
+    counterfactuals under ``root`` (``<Attr>/list_attr_celeba.txt``)."""
+    from .celeba import parse_attribute_file
+
+    return parse_attribute_file(Path(root) / CF_DIR / attribute / "list_attr_celeba.txt")
 
 
 def counterfactual_attributes(root: str | os.PathLike) -> list[str]:

@@ -1,9 +1,11 @@
 """Training and evaluation of the external evaluation classifier (SPEC §7).
 
 Trained on the train split with the crop evaluation uses (``build_dataset`` applies it), sigmoid/BCE for
-attributes, softmax/cross-entropy for RaFD's expressions; reported on the test split as per-attribute
+attributes, softmax/cross-entropy for RaFD's expressions; reported on a held-out split as per-attribute
 accuracy and its unweighted mean (RaFD: per-expression accuracy among the images of each expression, its
-mean, and the overall accuracy).
+mean, and the overall accuracy). On data whose training faces have counterfactuals (``secgan synth``) it
+trains on them too, each with its own labels (:mod:`secgan.auxiliary.classifier.augment`), unless told not
+to; the classifier's meta records it under ``"augmentation"``.
 """
 
 from __future__ import annotations
@@ -95,6 +97,8 @@ def fit_classifier(
     num_workers: int = 0,
     dataset: str = "",
     trained_on: str = "",
+    cf_root: str | os.PathLike | None = None,
+    cf_per_face: float = 1.0,
 ) -> dict[str, Any]:
     """Train the classifier on ``train_ds`` (items ``image [3, S, S]`` in ``[-1, 1]``, ``label [n]`` in
     {0, 1}, read without random flips), write the classifier directory ``out`` and return the accuracy
@@ -105,9 +109,16 @@ def fit_classifier(
         lr: peak Adam learning rate (linear warm-up, then cosine decay to 0).
         time_limit: wall-clock budget in seconds for this call up to the end of training (decoding the
             data included, the final evaluation not): the cosine decay is compressed to end in time.
+        cf_root: the dataset folder of ``train_ds`` whose training counterfactuals augment each epoch
+            (``cf_per_face`` x the faces, drawn at random each epoch); ``None``: faces only.
     """
     t0 = time.time()
     train_src, eval_src = prepare_sources(train_ds, eval_ds, epochs, batch_size, seed, num_workers)
+    augmentation: dict[str, Any] = {"counterfactuals": False}
+    if cf_root is not None:
+        from secgan.auxiliary.classifier.augment import augmented_source
+
+        train_src, augmentation = augmented_source(train_src, train_ds, cf_root, cf_per_face)
     size = int(train_ds[0]["image"].shape[-1])
     load_s = time.time() - t0
 
@@ -128,6 +139,7 @@ def fit_classifier(
         "image_size": size,
         "dataset": dataset,
         "trained_on": trained_on,
+        "augmentation": augmentation,
     }
     save_pretrained(out, {CLASSIFIER_NAME: net.cpu()}, meta)
     report = evaluate_classifier(net.to(device), eval_src, list(attributes), multilabel)
@@ -135,7 +147,9 @@ def fit_classifier(
         "classifier_dir": str(out),
         "size": size,
         "multilabel": bool(multilabel),
-        "train_images": len(train_src),
+        "train_images": len(train_ds),
+        "train_items_per_epoch": len(train_src),
+        "augmentation": augmentation,
         "epochs": epochs,
         "steps": fitted.steps,
         "planned_steps": fitted.planned_steps,
@@ -155,13 +169,24 @@ def train_classifier(
     max_images: int | None = None,
     eval_split: str = "test",
     max_eval_images: int | None = None,
+    augment: bool | None = None,
     **fit_kwargs: Any,
 ) -> dict[str, Any]:
     """Train on the train split of ``dataset`` at ``size`` px (the evaluation crop), write the classifier
     directory ``out`` and return its accuracy report on ``eval_split``. ``attrs``: attribute names
-    (``None``: the paper's 13); ignored for RaFD (its 8 expressions). ``fit_kwargs`` go to
-    :func:`fit_classifier`."""
+    (``None``: the paper's 13); ignored for RaFD (its 8 expressions). ``augment``: add the training
+    split's counterfactuals (``None``: when ``root`` has them; ``True`` without them is an error).
+    ``fit_kwargs`` go to :func:`fit_classifier`."""
+    from secgan.auxiliary.classifier.augment import training_counterfactuals_available
     from secgan.data.registry import build_dataset
+
+    have_cf = dataset == "celeba" and training_counterfactuals_available(root)
+    if augment and not have_cf:
+        raise DataError(
+            f"{Path(root) / 'counterfactuals' / 'info.json'}: no training-split counterfactuals to augment "
+            "with (write the data with `secgan synth`, or pass --no-augment)"
+        )
+    augment = have_cf if augment is None else augment
 
     multilabel = dataset not in MULTICLASS_DATASETS
     ds_attrs = attrs if multilabel else None
@@ -180,6 +205,7 @@ def train_classifier(
         multilabel,
         dataset=dataset,
         trained_on=trained_on,
+        cf_root=root if augment else None,
         **fit_kwargs,
     )
     return {"dataset": dataset, "eval_split": eval_split, **result}

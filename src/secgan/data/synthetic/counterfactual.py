@@ -8,8 +8,9 @@ counterfactual differs from the face only in what the edited attributes draw.
 
 How a target becomes a spec (the only choices made here, besides following the rules):
 
-- ``Bald`` on removes all hair but the fringe over the ears (short hair: long hair goes too); off gives
-  short hair. ``Bangs`` on also clears a receding hairline (the full rule list turns Receding_Hairline off).
+- ``Bald`` on removes all hair but the fringe over the ears (short hair: long hair goes too) and takes a
+  hat off: under a hat the skull, the one place baldness shows, stays hidden, and no bald training face
+  wears one (``spec.sample_spec``). Off gives short hair. ``Bangs`` on also clears a receding hairline (the full rule list turns Receding_Hairline off).
 - A hair colour turned off with no other listed colour on becomes ``"red"`` (auburn, "no listed colour").
 - ``No_Beard`` off grows the face's own ``nuisance.beard_style``; ``Eyeglasses`` on puts on glasses whose
   kind (sunglasses or not) is the face's ``nuisance.sunglasses``; off takes glasses and sunglasses off.
@@ -71,7 +72,7 @@ def spec_for_targets(spec: FaceSpec, targets: np.ndarray, beard_style: str, sung
     t = {a: bool(v > 0.5) for a, v in zip(PAPER_ATTRIBUTES, targets)}
     s = spec
     if t["Bald"] != s.bald:
-        s = replace(s, bald=t["Bald"], long_hair=False) if t["Bald"] else replace(s, bald=False)
+        s = replace(s, bald=True, long_hair=False, hat=False) if t["Bald"] else replace(s, bald=False)
     if t["Bangs"] != s.bangs:
         s = replace(s, bangs=t["Bangs"])
     listed = [c for a, c in _LISTED_HAIR.items() if t[a]]

@@ -110,7 +110,14 @@ def counterfactual_sheet(
     attrs = counterfactual_attributes(root)
     if not attrs:
         raise DataError(f"{root} has no counterfactuals ({root / CF_DIR} is missing)")
-    names = sorted(p.name for p in (root / CF_DIR / attrs[0]).glob("*.jpg"))[start : start + num]
+    names = sorted(p.name for p in (root / CF_DIR / attrs[0]).glob("*.jpg"))
+    partition = root / "list_eval_partition.txt"
+    if partition.is_file():  # the counterfactuals of every split are stored side by side: keep the test faces
+        from secgan.data.celeba import parse_partition_file
+
+        split = parse_partition_file(partition)
+        names = [n for n in names if split.get(n) == 2]
+    names = names[start : start + num]
     index = scan_part_masks(root / MASK_DIR)
     head = [_text_block(["source"], 178, 16)] + [_text_block([SHORT.get(a, a)], 178, 16) for a in attrs]
     rows = [np.concatenate([np.pad(t, ((2, 2), (2, 2), (0, 0)), constant_values=255) for t in head], 1)]

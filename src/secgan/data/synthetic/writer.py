@@ -8,8 +8,8 @@ Layout of ``OUT``::
     CelebAMask-HQ-mask-anno/{k//2000}/{k:05d}_{part}.png   white-on-black part masks at the image size,
                                               one per part present; k = 0-based image index
     synth_info.json                           generator settings (seed, num, size, version, counterfactuals)
-    counterfactuals/                          test split only: each face with each paper attribute edited
-                                              (layout in ``secgan.data.counterfactuals``)
+    counterfactuals/                          each face of the chosen splits (default: all) with each paper
+                                              attribute edited (layout in ``secgan.data.counterfactuals``)
 
 Every image ``i`` is drawn from its own generator ``default_rng([seed, i])``, so the output does not
 depend on the number of workers or on the order they finish in. Counterfactuals are stored, not
@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 
 from secgan.data.attributes import CELEBA_ATTRIBUTES, PAPER_ATTRIBUTES
-from secgan.data.counterfactuals import CF_DIR, CF_INFO, CF_VERSION, cf_files
+from secgan.data.counterfactuals import CF_DIR, CF_INFO, CF_SPLITS, CF_VERSION, cf_files
 from secgan.errors import ConfigError
 
 from .renderer import CANON_H, CANON_W, PARTS, draw_nuisance, render_face
@@ -116,9 +116,9 @@ def _worker_init() -> None:
     cv2.setNumThreads(1)
 
 
-def _work(job: tuple[str, int, list[int], int, int, int]) -> list[tuple]:
-    out, seed, indices, width, height, cf_from = job
-    return [_write_one(Path(out), seed, i, width, height, cf_from <= i) for i in indices]
+def _work(job: tuple[str, int, list[int], int, int, list[bool]]) -> list[tuple]:
+    out, seed, indices, width, height, with_cf = job  # with_cf[k]: render the counterfactuals of indices[k]
+    return [_write_one(Path(out), seed, i, width, height, cf) for i, cf in zip(indices, with_cf, strict=True)]
 
 
 def _write_attr_file(path: Path, names: list[str], labels: np.ndarray) -> None:
@@ -149,10 +149,12 @@ def write_dataset(
     workers: int | None = None,
     progress: bool = True,
     counterfactuals: bool = True,
+    counterfactual_splits: Iterable[str] = CF_SPLITS,
 ) -> dict:
-    """Render ``num`` faces into ``out`` (see the module docstring), with the counterfactuals of the test
-    split unless ``counterfactuals`` is false. Returns a summary dict (``num``, ``seed``, ``size``,
-    ``seconds``, ``images_per_second``, ``counterfactuals``, per-attribute frequencies)."""
+    """Render ``num`` faces into ``out`` (see the module docstring), with the counterfactuals of the faces
+    of ``counterfactual_splits`` (``train``, ``val``, ``test``) unless ``counterfactuals`` is false.
+    Returns a summary dict (``num``, ``seed``, ``size``, ``seconds``, ``images_per_second``,
+    ``counterfactuals``, ``counterfactual_splits``, per-attribute frequencies)."""
     from tqdm import tqdm
 
     if num < 1:
@@ -162,8 +164,15 @@ def write_dataset(
     (out / IMAGE_DIR).mkdir(parents=True, exist_ok=True)
     for d in range((num - 1) // 2000 + 1):
         (out / MASK_DIR / str(d)).mkdir(parents=True, exist_ok=True)
-    cf_from = next((i for i in range(num) if split_of(i, num) == 2), num) if counterfactuals else num
-    if cf_from < num:
+    cf_splits = [sp for sp in CF_SPLITS if sp in set(counterfactual_splits)] if counterfactuals else []
+    bad = sorted(set(counterfactual_splits) - set(CF_SPLITS))
+    if bad:
+        raise ConfigError(f"counterfactual splits {bad} unknown; valid: {', '.join(CF_SPLITS)}")
+    split_ids = {CF_SPLITS.index(sp) for sp in cf_splits}
+    with_cf = [split_of(i, num) in split_ids for i in range(num)]
+    cf_index = np.cumsum(with_cf) - 1  # row of image i among the images with counterfactuals
+    n_cf = int(sum(with_cf))
+    if n_cf:
         from . import counterfactual  # noqa: F401  (imports torch once, before the workers fork)
 
         for a in PAPER_ATTRIBUTES:
@@ -171,11 +180,11 @@ def write_dataset(
     workers = max(1, int(workers if workers is not None else (os.cpu_count() or 1)))
     chunk = max(1, min(64, num // (workers * 4) or 1))
     jobs = [
-        (str(out), int(seed), list(range(s, min(num, s + chunk))), width, height, cf_from)
+        (str(out), int(seed), list(range(s, min(num, s + chunk))), width, height, with_cf[s : s + chunk])
         for s in range(0, num, chunk)
     ]
     labels = np.zeros((num, len(CELEBA_ATTRIBUTES)), np.int8)
-    cf_labels = np.zeros((num - cf_from, len(PAPER_ATTRIBUTES), len(CELEBA_ATTRIBUTES)), np.int8)
+    cf_labels = np.zeros((n_cf, len(PAPER_ATTRIBUTES), len(CELEBA_ATTRIBUTES)), np.int8)
     t0 = time.perf_counter()
     bar = tqdm(total=num, desc="synth", unit="img", disable=not progress)
     if workers == 1:
@@ -191,7 +200,7 @@ def write_dataset(
             for i, lab, cf_lab in batch:
                 labels[i] = lab
                 if cf_lab is not None:
-                    cf_labels[i - cf_from] = cf_lab
+                    cf_labels[cf_index[i]] = cf_lab
             bar.update(len(batch))
     finally:
         bar.close()
@@ -201,16 +210,19 @@ def write_dataset(
     seconds = time.perf_counter() - t0
 
     _write_attr_file(out / "list_attr_celeba.txt", [image_name(i) for i in range(num)], labels)
-    n_cf = num - cf_from
     if n_cf:
-        names = [image_name(i) for i in range(cf_from, num)]
+        names = [image_name(i) for i in range(num) if with_cf[i]]
         for k, a in enumerate(PAPER_ATTRIBUTES):
             _write_attr_file(out / CF_DIR / a / "list_attr_celeba.txt", names, cf_labels[:, k])
         cf_info = {
             "version": CF_VERSION,
-            "split": "test",
+            "splits": cf_splits,
             "attributes": list(PAPER_ATTRIBUTES),
             "images": n_cf,
+            "images_per_split": {
+                sp: sum(1 for i in range(num) if with_cf[i] and split_of(i, num) == CF_SPLITS.index(sp))
+                for sp in cf_splits
+            },
         }
         (out / CF_DIR / CF_INFO).write_text(json.dumps(cf_info, indent=2) + "\n")
     (out / "list_eval_partition.txt").write_text(
@@ -223,6 +235,7 @@ def write_dataset(
         "seed": int(seed),
         "size": [width, height],
         "counterfactuals": n_cf * len(PAPER_ATTRIBUTES),
+        "counterfactual_splits": cf_splits,
     }
     (out / "synth_info.json").write_text(json.dumps(info, indent=2) + "\n")
     freq = {a: round(float((labels[:, k] > 0).mean()), 4) for k, a in enumerate(CELEBA_ATTRIBUTES)}

@@ -19,8 +19,9 @@ from typing import Any
 import yaml
 
 from secgan.errors import ConfigError
+from secgan.models.backbones import BACKBONE_NAMES, get_backbone
 
-BACKBONES = ("stargan", "attgan")
+BACKBONES = BACKBONE_NAMES  # the backbone table, secgan.models.backbones
 MODES = ("baseline", "concat", "secgan")
 SCHEDULES = ("linear", "exponential", "constant", "stargan_official")  # training/schedule.py
 MASK_SOURCES = ("parser", "gt")
@@ -60,9 +61,11 @@ class DataConfig:
 class ModelConfig:
     """Networks of both branches (the semantic branch mirrors the RGB one with 12 channels, paper A.2).
 
+    Which fields feed which backbone's constructors is in the backbone table (``secgan.models.backbones``):
     StarGAN uses ``g_conv_dim, g_n_res, g_n_down, d_conv_dim, d_n_layers``; AttGAN uses ``g_conv_dim``
     (encoder and decoder width), ``g_n_layers, g_shortcut_layers, g_inject_layers, g_max_dim`` and
-    ``d_conv_dim, d_n_layers, d_fc_dim, d_max_dim``.
+    ``d_conv_dim, d_n_layers, d_fc_dim, d_max_dim``. The defaults below are StarGAN's; a YAML file that
+    names another backbone gets that backbone's defaults for the fields it leaves out (:func:`load_config`).
     """
 
     backbone: str = "stargan"
@@ -360,11 +363,25 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 def load_config(preset_or_path: str) -> Config:
     """A preset name (``celeba-stargan-128-secgan``) or a YAML/JSON file path -> :class:`Config`.
 
-    The preset's ``name`` defaults to the preset/file stem.
+    The preset's ``name`` defaults to the preset/file stem. Model and loss fields the file leaves out take
+    the defaults of its backbone (:func:`_backbone_defaults`), then the dataclass defaults.
     """
     data = _read_yaml(preset_or_path)
     data.setdefault("name", Path(preset_or_path).stem if Path(preset_or_path).suffix else preset_or_path)
-    return from_dict(data)
+    return from_dict(_merge(_backbone_defaults(data), data))
+
+
+def _backbone_defaults(data: dict[str, Any]) -> dict[str, Any]:
+    """The model and loss defaults of the backbone a YAML names (the backbone table), beneath the YAML's own
+    values: a file that says ``backbone: attgan`` and nothing else about the networks gets AttGAN's widths
+    and loss weights, not the StarGAN values of the dataclass defaults. An unknown name is left to
+    :func:`validate` (one line with the valid choices)."""
+    model = data.get("model")
+    name = model.get("backbone", ModelConfig.backbone) if isinstance(model, dict) else ModelConfig.backbone
+    if name not in BACKBONES:
+        return {}
+    bb = get_backbone(name)
+    return {"model": dict(bb.model_defaults), "loss": dict(bb.loss_defaults)}
 
 
 def apply_overrides(cfg: Config, overrides: list[str] | tuple[str, ...]) -> Config:

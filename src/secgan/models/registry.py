@@ -13,18 +13,14 @@ from typing import Any
 from torch import nn
 
 from secgan.errors import ConfigError
-from secgan.models.attgan import AttGANDiscriminator, AttGANGenerator
+from secgan.models.backbones import network_classes
 from secgan.models.bisenet import BiSeNet
 from secgan.models.classifier import AttributeClassifier
-from secgan.models.stargan import StarGANDiscriminator, StarGANGenerator
 
 FAMILIES: dict[str, type[nn.Module]] = {
     cls.family: cls  # type: ignore[attr-defined]
     for cls in (
-        StarGANGenerator,
-        StarGANDiscriminator,
-        AttGANGenerator,
-        AttGANDiscriminator,
+        *network_classes(),  # every backbone's G and D (models/backbones.py)
         BiSeNet,
         AttributeClassifier,
     )

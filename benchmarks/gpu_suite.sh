@@ -173,5 +173,17 @@ else
     --channels-last --compile
 fi
 
+# 7. what compute buys (optional): the synthetic preset with paper-size networks (g64, 6 residual blocks,
+# critic width 64), Baseline and SeCGAN, 3,000 iterations each: samples, reconstruction PSNR and editing
+# accuracy every 1,000 iterations. A first suite run rarely has the time left for it: run it on its own,
+# `--only paper_size_synth --budget 480`.
+if [ "$DRY" = 1 ]; then
+  step paper_size_synth 120 5 optional "$PY" benchmarks/paper_size_synth.py --out "$OUT/work/paper_size" \
+    --dry-run --device cpu
+else
+  step paper_size_synth 480 240 optional "$PY" benchmarks/paper_size_synth.py --out "$OUT/work/paper_size" \
+    --device cuda
+fi
+
 # summary.json (always written; checks that every step that ran wrote its JSON)
 "$PY" benchmarks/gpu_suite_report.py "$OUT" --budget "$BUDGET" --started "$START" $([ "$DRY" = 1 ] && echo --dry-run)

@@ -25,6 +25,7 @@ STEPS = [
     "demo_sizing",
     "demo_sizing_g32",
     "train_compile",
+    "paper_size_synth",
 ]
 
 
@@ -85,6 +86,13 @@ def test_dry_run_writes_every_steps_json(tmp_path):
         and results["eval_speed"]["peak_memory"]["rss_mib"] > 0
     )
     assert results["edit_latency"]["edit_one_face_s"]["n"] == 2
+    # paper-size networks on the synthetic preset: both methods trained, evaluated, with samples
+    paper = results["paper_size_synth"]
+    assert paper["dry_run"] and "model.g_n_res=6" in paper["overrides"]
+    for method in ("baseline", "secgan"):
+        run = paper["methods"][method]
+        assert [c["step"] for c in run["curve"]] == [1, 2] and run["samples"]
+        assert 0 <= run["final_accuracy"] <= 1 and run["final_rec_psnr"] > 0
     proj = summary["reproduce_projection"]
     assert (
         set(proj["it_per_s"]) == {"baseline", "concat", "secgan"} and proj["demo"]["gan_training_hours"] > 0

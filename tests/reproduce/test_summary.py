@@ -325,3 +325,25 @@ def test_an_old_results_json_still_renders(tmp_path) -> None:
     md = render_markdown(res, _Paths(tmp_path))
     assert "**SeCGAN − Baseline:** yes: SeCGAN − Baseline: +10.0 points [9.0, 11.0]." in md
     assert headline(res).startswith("secgan − baseline: yes")
+
+
+def test_a_one_seed_report_has_no_verdict_word(tmp_path) -> None:
+    from secgan.reporting.comparison import compare_all
+    from secgan.reproduce.report_md import render_markdown
+
+    rng = np.random.default_rng(9)
+    base = [rng.random((150, 4)) < 0.5]
+    sec = [rng.random((150, 4)) < 0.8]  # a large gap between the two trained models
+    rows, dirs = _runs(tmp_path, {"baseline": base, "secgan": sec})
+    for r in rows:
+        r["reconstruction"] = {"l1": 0.1, "psnr": 22.0}
+    cmps = compare_all(rows, dirs, n_resamples=99)
+    md = render_markdown(_results(rows, cmps), _Paths(tmp_path))
+    verdict = md[md.index("## Verdict") : md.index("## Table 1")]
+    after_intro = verdict.split("\n\n", 2)[
+        2
+    ]  # the sentences, after the heading and the how-to-read paragraph
+    assert "one seed, so no verdict on the methods" in after_intro and "Implementation check" not in md
+    assert not any(w in after_intro.lower() for w in ("better", "worse", "inconclusive", "beat", "yes:"))
+    assert "## Per attribute: SeCGAN − Baseline (one seed: what these two trained models did)" in md
+    assert "| — (one seed) |" in md and "Helps (Holm" not in md

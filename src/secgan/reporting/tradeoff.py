@@ -65,10 +65,12 @@ def cost_sentences(rows: list[dict], comparisons: dict[str, dict]) -> list[str]:
         name = title(cmp)
         treated = NAMES.get(cmp["treated"], cmp["treated"])
         if cmp["n_seeds"] < 2:
-            iv = (e.get("image_level") or {}).get(str(cmp["seeds"][0])) or {}
+            seed = str(cmp["seeds"][0])
+            iv = (e.get("image_level") or {}).get(seed) or {}
+            iv_acc = (acc.get("image_level") or {}).get(seed) or {}
             out.append(
-                f"{name}, one seed (no verdict): the two trained models differ by {_fmt_iv(acc)} accuracy "
-                f"points and {_fmt_iv({**e, **iv}, 2)} in {key} ({ONE_PAIR})."
+                f"{name}, one seed (no verdict): the two trained models differ by {_fmt_iv({**acc, **iv_acc})} "
+                f"in accuracy and {_fmt_iv({**e, **iv}, 2)} in {key} (intervals {ONE_PAIR})."
             )
             continue
         shown = f"{key} {_fmt_iv(e, 2)} ({cmp['n_seeds']} seeds, paired t)"

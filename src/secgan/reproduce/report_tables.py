@@ -74,8 +74,13 @@ def helps_or_hurts(res: dict, cmp: dict) -> list[str]:
         else f"{level} paired t-interval over {cmp['n_seeds']} seeds; p: paired t-test over seeds, Holm-adjusted "
         "within the table (statsmodels); *helps* / *hurts* need p (Holm) < 0.05"
     )
+    heading = (
+        f"## Per attribute: {title(cmp)} (one seed: what these two trained models did)"
+        if one_seed
+        else f"## Where the semantic branch helps or hurts: {title(cmp)} (exploratory)"
+    )
     lines = [
-        f"## Where the semantic branch helps or hurts: {title(cmp)} (exploratory)",
+        heading,
         "",
         f"Editing accuracy in points ({how}). Groups follow what the synthetic renderer changes "
         "(`secgan.reporting.attribute_groups`). These are many tests on one set of runs: read them as "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -36,7 +37,9 @@ def test_every_table1_setting_has_a_preset():
     names = set(preset_names())
     assert PAPER_PRESETS <= names
     for m in ("baseline", "concat", "secgan"):
-        assert f"synthetic-stargan-64-{m}" in names and f"synthetic-attgan-64-{m}" in names
+        for backbone in ("stargan", "attgan", "stgan"):
+            assert f"synthetic-{backbone}-64-{m}" in names
+        assert f"celeba-stgan-128-{m}" in names  # the third backbone the paper names (not in its Table 1)
     for name in names:
         cfg = load_config(name)
         dataset, backbone, res, mode = name.rsplit("-", 3)
@@ -46,12 +49,21 @@ def test_every_table1_setting_has_a_preset():
             assert cfg.data.dataset == dataset and cfg.data.root is None
         assert cfg.loss.lambda_sc == 0.01 and cfg.loss.lambda_gp == 10
         # N of Algorithm 1: the paper's 5, except in the synthetic StarGAN recipe chosen by learning curves
-        # (docs/synthetic-benchmark.md), where it is 1 for every method alike.
-        assert cfg.train.n_critic == (1 if name.startswith("synthetic-stargan") else 5)
+        # (docs/synthetic-benchmark.md), also used by the synthetic STGAN presets, where it is 1 for every
+        # method alike.
+        assert cfg.train.n_critic == (1 if name.startswith(("synthetic-stargan", "synthetic-stgan")) else 5)
         assert (cfg.train.beta1, cfg.train.beta2) == (0.5, 0.999)
-    synthetic = [load_config(f"synthetic-stargan-64-{m}") for m in ("baseline", "concat", "secgan")]
-    recipes = [(c.train, c.loss, c.model.g_conv_dim, c.model.g_n_res, c.model.d_conv_dim) for c in synthetic]
-    assert recipes[0] == recipes[1] == recipes[2]  # one recipe for every method
+    for backbone in ("stargan", "attgan", "stgan"):
+        synthetic = [load_config(f"synthetic-{backbone}-64-{m}") for m in ("baseline", "concat", "secgan")]
+        recipes = [(c.train, c.loss, dataclasses.replace(c.model, mode="-")) for c in synthetic]
+        assert recipes[0] == recipes[1] == recipes[2], backbone  # one recipe for every method
+    stargan, stgan = load_config("synthetic-stargan-64-secgan"), load_config("synthetic-stgan-64-secgan")
+    assert (stgan.train.batch_size, stgan.train.amp, stgan.train.g_lr, stgan.train.iterations) == (
+        stargan.train.batch_size,
+        stargan.train.amp,
+        stargan.train.g_lr,
+        stargan.train.iterations,
+    )
 
 
 def test_paper_hyperparameters():
@@ -77,6 +89,38 @@ def test_paper_hyperparameters():
     r = load_config("rafd-stargan-128-secgan")
     assert r.loss.cls_loss == "ce" and len(r.data.attributes) == 8
     assert load_config("celebahq-stargan-256-baseline").data.dataset == "celebahq"
+
+
+def test_stgan_official_hyperparameters():
+    """The defaults of the official STGAN train.py: batch 32, Adam(0.5, 0.999), lr 2e-4 for 100 epochs then
+    2e-5 for 100 more (an epoch = 182,000 // (32 x 6) = 947 iterations of 5 critic steps and 1 G step),
+    n_d 5, lambda_rec 100, lambda_cls 10 (G) / 1 (D), GP 10, the difference label."""
+    t = load_config("celeba-stgan-128-secgan")
+    assert (t.train.batch_size, t.train.n_critic, t.train.g_lr, t.train.d_lr) == (32, 5, 2e-4, 2e-4)
+    assert (t.train.beta1, t.train.beta2, t.train.schedule) == (0.5, 0.999, "step")
+    assert t.train.iterations == 200 * (182_000 // (32 * 6)) * 5 == 947_000
+    assert t.train.decay_start == t.train.iterations // 2
+    assert (t.loss.lambda_rec, t.loss.lambda_cls_g, t.loss.lambda_cls_d, t.loss.lambda_gp) == (100, 10, 1, 10)
+    assert t.loss.cls_reduction == "mean" and t.model.conditioning == "diff" and t.data.flip is False
+    m = t.model
+    assert (m.g_conv_dim, m.g_n_layers, m.g_shortcut_layers, m.g_inject_layers) == (64, 5, 4, 4)
+    assert (m.g_stu_dim, m.g_stu_layers, m.g_stu_inject_layers, m.d_n_layers, m.d_fc_dim) == (
+        64,
+        4,
+        4,
+        5,
+        1024,
+    )
+    # lr / 10 ** (epoch // 100): the first critic step of epoch 100 is step 473,501 (1-based)
+    from secgan.training.schedule import lr_at
+
+    lrs = [
+        lr_at(s, t.train.g_lr, t.train.iterations, t.train.decay_start, "step", t.train.final_lr)
+        for s in (1, 473_500, 473_501, 947_000)
+    ]
+    assert lrs == [2e-4, 2e-4, 2e-5, 2e-5]
+    with pytest.raises(ConfigError, match="train.final_lr must be > 0 with train.schedule=step"):
+        apply_overrides(t, ["train.final_lr=0"])
 
 
 def test_overrides_are_typed():

@@ -23,7 +23,7 @@ from secgan.models.backbones import BACKBONE_NAMES, get_backbone
 
 BACKBONES = BACKBONE_NAMES  # the backbone table, secgan.models.backbones
 MODES = ("baseline", "concat", "secgan")
-SCHEDULES = ("linear", "exponential", "constant", "stargan_official")  # training/schedule.py
+SCHEDULES = ("linear", "exponential", "constant", "stargan_official", "step")  # training/schedule.py
 MASK_SOURCES = ("parser", "gt")
 IDENTITY_SPLITS = ("random", "sorted")  # RaFD (secgan.data.rafd)
 
@@ -64,7 +64,8 @@ class ModelConfig:
     Which fields feed which backbone's constructors is in the backbone table (``secgan.models.backbones``):
     StarGAN uses ``g_conv_dim, g_n_res, g_n_down, d_conv_dim, d_n_layers``; AttGAN uses ``g_conv_dim``
     (encoder and decoder width), ``g_n_layers, g_shortcut_layers, g_inject_layers, g_max_dim`` and
-    ``d_conv_dim, d_n_layers, d_fc_dim, d_max_dim``. The defaults below are StarGAN's; a YAML file that
+    ``d_conv_dim, d_n_layers, d_fc_dim, d_max_dim``; STGAN those of AttGAN plus ``g_stu_dim, g_stu_layers,
+    g_stu_inject_layers`` (its selective transfer units). The defaults below are StarGAN's; a YAML file that
     names another backbone gets that backbone's defaults for the fields it leaves out (:func:`load_config`).
     """
 
@@ -79,6 +80,9 @@ class ModelConfig:
     g_shortcut_layers: int = 1
     g_inject_layers: int = 1
     g_max_dim: int = 1024
+    g_stu_dim: int = 64  # STGAN: width of the selective transfer units (its stu_dim)
+    g_stu_layers: int = 4
+    g_stu_inject_layers: int = 4
     d_conv_dim: int = 64
     d_n_layers: int = 6
     d_fc_dim: int = 1024
@@ -116,11 +120,11 @@ class TrainConfig:
     d_lr: float = 1e-4
     beta1: float = 0.5
     beta2: float = 0.999
-    schedule: str = (
-        "linear"  # linear (to 0, the paper) | stargan_official | exponential (to final_lr) | constant
-    )
+    # linear (to 0, the paper) | stargan_official | exponential (to final_lr) | constant
+    # | step (final_lr from decay_start on: the official STGAN's lr / 10 at epoch 100)
+    schedule: str = "linear"
     decay_start: int = 100_000  # the lr is constant up to this step
-    final_lr: float = 0.0  # exponential: the lr at the last step
+    final_lr: float = 0.0  # exponential: the lr at the last step; step: the lr after decay_start
     amp: bool = False  # bf16 autocast (CUDA); the gradient penalty stays in float32
     channels_last: bool = False
     compile: bool = False  # torch.compile the step's forward passes (the gradient penalty's stays eager)
@@ -299,8 +303,8 @@ def validate(cfg: Config) -> None:
     for name, value in positive.items():
         if value <= 0:
             raise ConfigError(f"{name} must be positive, got {value}")
-    if cfg.train.schedule == "exponential" and cfg.train.final_lr <= 0:
-        raise ConfigError("train.final_lr must be > 0 with train.schedule=exponential")
+    if cfg.train.schedule in ("exponential", "step") and cfg.train.final_lr <= 0:
+        raise ConfigError(f"train.final_lr must be > 0 with train.schedule={cfg.train.schedule}")
 
 
 # -------------------------------------------------------------------------------------------------- files
@@ -373,7 +377,7 @@ def load_config(preset_or_path: str) -> Config:
 
 def _backbone_defaults(data: dict[str, Any]) -> dict[str, Any]:
     """The model and loss defaults of the backbone a YAML names (the backbone table), beneath the YAML's own
-    values: a file that says ``backbone: attgan`` and nothing else about the networks gets AttGAN's widths
+    values: a file that says ``backbone: stgan`` and nothing else about the networks gets STGAN's widths
     and loss weights, not the StarGAN values of the dataclass defaults. An unknown name is left to
     :func:`validate` (one line with the valid choices)."""
     model = data.get("model")

@@ -36,6 +36,16 @@ CASES = {
         lambda: (torch.rand(N, 3, S, S) * 2 - 1,),
         [(N, 1), (N, A)],
     ),
+    "stgan_g": (
+        {"n_attrs": A, "enc_dim": 4, "dec_dim": 4, "n_layers": 3, "stu_dim": 4, "max_dim": 16},
+        lambda: (torch.rand(N, 3, S, S) * 2 - 1, torch.randn(N, A)),
+        [(N, 3, S, S)],
+    ),
+    "stgan_d": (
+        {"image_size": S, "n_attrs": A, "dim": 4, "n_layers": 3, "fc_dim": 8, "max_dim": 16},
+        lambda: (torch.rand(N, 3, S, S) * 2 - 1,),
+        [(N, 1), (N, A)],
+    ),
     "bisenet": (
         {"n_classes": 19, "base_width": 4},
         lambda: (torch.rand(N, 3, S, S),),

@@ -3,12 +3,44 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from secgan.cli.common import add_device_argument, print_json
 
+if TYPE_CHECKING:
+    from secgan.reproduce.plans import ReproducePreset
+
 log = logging.getLogger(__name__)
+
+
+def backbone_names() -> tuple[str, ...]:
+    from secgan.models.backbones import BACKBONE_NAMES
+
+    return BACKBONE_NAMES
+
+
+def with_backbone(preset: ReproducePreset, backbone: str | None) -> ReproducePreset:
+    """``preset`` with its GAN runs on ``backbone`` (the backbone table's name): the training presets
+    ``{dataset}-{backbone}-{size}-{method}`` replace the preset's own; one-line error if one is missing."""
+    from secgan.config import preset_names
+    from secgan.errors import ConfigError
+    from secgan.models.backbones import get_backbone
+
+    if backbone in (None, preset.backbone):
+        return preset
+    train_preset = preset.train_preset.replace(f"-{preset.backbone}-", f"-{get_backbone(backbone).name}-")
+    missing = sorted({f"{train_preset}-{r.method}" for r in preset.runs} - set(preset_names()))
+    if missing:
+        raise ConfigError(f"--backbone {backbone}: preset {preset.name!r} needs training presets {missing}")
+    return dataclasses.replace(
+        preset,
+        backbone=backbone,
+        train_preset=train_preset,
+        description=f"{preset.description} GANs on the {backbone} backbone (--backbone).",
+    )
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -31,6 +63,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--parser", type=Path, default=None, metavar="P_DIR", help="an existing parser folder")
     p.add_argument("--parser-weights", type=Path, default=None, help="the public 79999_iter.pth to import")
     p.add_argument(
+        "--backbone",
+        default=None,
+        choices=backbone_names(),
+        help="train the GANs on this backbone instead of the preset's (its training presets must exist, "
+        "e.g. synthetic-stgan-64-*; use a new --out: finished stages are not redone)",
+    )
+    p.add_argument(
         "--force",
         action="append",
         default=[],
@@ -52,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     from secgan.reproduce.pipeline import report_so_far, reproduce
     from secgan.reproduce.plans import get_preset
 
-    preset = get_preset(args.preset)
+    preset = with_backbone(get_preset(args.preset), args.backbone)
     common = dict(
         data_dir=args.data,
         parser_dir=args.parser,

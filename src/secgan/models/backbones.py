@@ -22,6 +22,7 @@ from torch import nn
 from secgan.errors import ConfigError
 from secgan.models.attgan import AttGANDiscriminator, AttGANGenerator
 from secgan.models.stargan import StarGANDiscriminator, StarGANGenerator
+from secgan.models.stgan import STGANDiscriminator, STGANGenerator
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ _ATTGAN_G = {
 }
 _ATTGAN_D = {"dim": "d_conv_dim", "n_layers": "d_n_layers", "fc_dim": "d_fc_dim", "max_dim": "d_max_dim"}
 _ENC_DEC_D = {"d_conv_dim": 64, "d_n_layers": 5, "d_fc_dim": 1024, "d_max_dim": 1024}
-# AttGAN: batch 32, lr 2e-4; lambda_rec 100, lambda_cls 10 (G) / 1 (D), GP 10, BCE averaged
+# AttGAN and STGAN: batch 32, lr 2e-4; lambda_rec 100, lambda_cls 10 (G) / 1 (D), GP 10, BCE averaged
 _ENC_DEC_LOSS = {
     "lambda_cls_g": 10.0,
     "lambda_cls_d": 1.0,
@@ -129,7 +130,36 @@ ATTGAN = Backbone(
     loss_defaults=_ENC_DEC_LOSS,
 )
 
-BACKBONES: dict[str, Backbone] = {b.name: b for b in (STARGAN, ATTGAN)}
+STGAN = Backbone(
+    name="stgan",
+    reference="official STGAN (csmliu/STGAN, TensorFlow 1), models.py and train.py defaults",
+    generator=STGANGenerator,
+    discriminator=STGANDiscriminator,
+    g_args={
+        **_ATTGAN_G,
+        "stu_dim": "g_stu_dim",
+        "stu_layers": "g_stu_layers",
+        "stu_inject_layers": "g_stu_inject_layers",
+    },
+    d_args=_ATTGAN_D,
+    model_defaults={
+        # train.py trains on (b - a) * 2 * thres_int with thres_int 0.5, i.e. y_trg - y_src: "diff"
+        "conditioning": "diff",
+        "target_scale": 0.5,
+        "g_conv_dim": 64,
+        "g_n_layers": 5,
+        "g_shortcut_layers": 4,
+        "g_inject_layers": 4,
+        "g_stu_dim": 64,
+        "g_stu_layers": 4,
+        "g_stu_inject_layers": 4,
+        "g_max_dim": 1024,
+        **_ENC_DEC_D,
+    },
+    loss_defaults=_ENC_DEC_LOSS,
+)
+
+BACKBONES: dict[str, Backbone] = {b.name: b for b in (STARGAN, ATTGAN, STGAN)}
 BACKBONE_NAMES: tuple[str, ...] = tuple(BACKBONES)
 
 

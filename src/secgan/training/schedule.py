@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from secgan.errors import ConfigError
 
-SCHEDULES = ("linear", "exponential", "constant", "stargan_official")
+SCHEDULES = ("linear", "exponential", "constant", "stargan_official", "step")
 OFFICIAL_UPDATE_STEP = 1000  # official StarGAN's lr_update_step
 
 
@@ -23,11 +23,15 @@ def lr_at(
     - ``"exponential"`` (AttGAN): ``base_lr`` up to ``decay_start``, then
       ``base_lr * (final_lr / base_lr) ** ((step - decay_start) / (total - decay_start))``, reaching
       ``final_lr`` at ``total``.
+    - ``"step"`` (official STGAN ``train.py``: ``lr / 10 ** (epoch // 100)`` over 200 epochs): ``base_lr`` up
+      to ``decay_start``, then ``final_lr``.
     """
     if kind not in SCHEDULES:
         raise ConfigError(f"unknown lr schedule {kind!r}; valid: {', '.join(SCHEDULES)}")
     if kind == "constant" or step <= decay_start or total <= decay_start:
         return base_lr
+    if kind == "step":
+        return final_lr
     if kind == "stargan_official":
         # iterations completed before this one that triggered a decrement: multiples of the update step
         # in (decay_start, step - 1]

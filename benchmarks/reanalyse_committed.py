@@ -16,6 +16,8 @@ paired t-interval (and exact sign-flip p) of each method difference:
 Usage::
 
     python benchmarks/reanalyse_committed.py > docs/results/standard/reanalysis.json
+    # the budget question once both presets have run (seed-level intervals at both budgets, and of the change)
+    python benchmarks/reanalyse_committed.py --budgets runs/standard/results.json runs/budget-6k/results.json
 """
 
 from __future__ import annotations
@@ -113,7 +115,32 @@ def budget_6k() -> dict:
     }
 
 
+def budget_effect(short: Path, long: Path, key: str = "secgan_vs_baseline") -> dict:
+    """Does the effect depend on the budget? From two results.json of ``secgan reproduce`` (e.g. ``standard``
+    and ``budget-6k``): each budget's seed-level interval of ``key`` on the seeds both have, and the interval
+    of the per-seed change of the difference (long − short budget), all in accuracy points."""
+    a, b = (
+        json.loads(Path(p).read_text())["comparisons"][key]["accuracy"]["per_seed"] for p in (short, long)
+    )
+    seeds = sorted(set(a) & set(b), key=int)
+    return {
+        "seeds": [int(s) for s in seeds],
+        "short_budget": _test({int(s): a[s] for s in seeds}),
+        "long_budget": _test({int(s): b[s] for s in seeds}),
+        "long_minus_short": _test({int(s): b[s] - a[s] for s in seeds}),
+    }
+
+
 def main() -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--budgets", nargs=2, type=Path, metavar=("SHORT/results.json", "LONG/results.json"),
+                    help="instead: the budget question from two new results.json (e.g. standard, budget-6k)")  # fmt: skip
+    args = ap.parse_args()
+    if args.budgets:
+        print(json.dumps(budget_effect(*args.budgets), indent=1))
+        return
     print(json.dumps({"standard": standard(), "budget-6k": budget_6k()}, indent=1))
 
 

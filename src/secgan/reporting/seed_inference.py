@@ -132,7 +132,7 @@ class SeedTest:
             "low": _json(self.low * scale),
             "high": _json(self.high * scale),
             "level": self.level,
-            "interval": "paired t over seeds" if self.n_seeds >= 2 else "none (one seed)",
+            "interval": "paired t over seeds" if self.n_seeds >= 2 else "none (fewer than 2 seeds)",
             "n_seeds": self.n_seeds,
             "seeds": list(self.seeds),
             "per_seed": {str(s): _json(v * scale) for s, v in zip(self.seeds, self.per_seed)},

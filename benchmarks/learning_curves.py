@@ -22,9 +22,11 @@ The `run` and `eval` subcommands are resumable (rerun the same command after an 
     # where each recipe ends: final accuracy against final PSNR (run folders or secgan evaluate metrics.json)
     python benchmarks/learning_curves.py frontier RUN_DIR... EVAL_DIR/metrics.json --out frontier.png
 
-Each evaluated checkpoint appends one JSON line to ``RUN_DIR/curve.jsonl``: ``step``, ``wall_s`` (training
+Each evaluated checkpoint appends one JSON line to ``RUN_DIR/curve-val.jsonl`` (``--split val``, the
+default: recipes are chosen on the validation split) or ``RUN_DIR/curve.jsonl`` (``--split test``, the
+curves measured before validation counterfactuals existed): ``step``, ``split``, ``wall_s`` (training
 seconds up to that step, summed over resumed sessions, from ``stats.jsonl``), ``s_per_iter``, mean editing
-accuracy with the run's classifier over the first ``--max-images`` test images x each attribute's edit (the
+accuracy with the run's classifier over the first ``--max-images`` images of the split x each attribute's edit (the
 protocol of ``secgan evaluate``: invert, conflict rules, thresholded classifier decision), the per-attribute
 accuracies, and the reconstruction ``G(x, 0)`` against ``x`` on the same images: L1 on [-1, 1] and PSNR on
 [0, 1] (per-image PSNR from the per-image MSE, then the mean). The training uses one intra-op thread unless
@@ -45,7 +47,15 @@ from pathlib import Path
 import torch
 
 log = logging.getLogger("learning_curves")
-CURVE = "curve.jsonl"
+CURVE = "curve.jsonl"  # the test split's curve; other splits: curve-{split}.jsonl (curve_name)
+SPLITS = ("val", "test")
+
+
+def curve_name(split: str = "test") -> str:
+    """The curve file of a run folder for ``split`` (``curve.jsonl`` for test, as before splits existed)."""
+    return CURVE if split == "test" else f"curve-{split}.jsonl"
+
+
 CPU_TIMES = "cpu_times.json"
 
 
@@ -139,13 +149,13 @@ def wall_times(stats_path: Path) -> dict[int, float]:
 
 
 def load_test_set(
-    data: str, attributes: list[str], size: int, n: int
+    data: str, attributes: list[str], size: int, n: int, split: str = "test"
 ) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
-    """The first ``n`` test images ``[n, 3, S, S]`` in [-1, 1], their labels ``[n, n_a]`` in {0, 1} and
-    their file names."""
+    """The first ``n`` images of ``split`` ``[n, 3, S, S]`` in [-1, 1], their labels ``[n, n_a]`` in {0, 1}
+    and their file names."""
     from secgan.data.registry import build_dataset
 
-    ds = build_dataset("celeba", data, split="test", attrs=attributes, image_size=size, max_items=n)
+    ds = build_dataset("celeba", data, split=split, attrs=attributes, image_size=size, max_items=n)
     items = [ds[i] for i in range(len(ds))]
     x = torch.stack([it["image"] for it in items])
     return x, torch.stack([it["label"] for it in items]).float(), list(ds.names[: len(items)])
@@ -221,7 +231,7 @@ def evaluate_run(args: argparse.Namespace) -> list[dict]:
     from secgan.training.networks import build_networks, config_attributes
 
     run_dir = Path(args.run_dir)
-    curve_path = run_dir / CURVE
+    curve_path = run_dir / curve_name(args.split)
     done = read_curve(curve_path)
     seen = {r["step"] for r in done}
     todo = [(s, p) for s, p in list_checkpoints(run_dir / "checkpoints") if s not in seen]
@@ -229,9 +239,11 @@ def evaluate_run(args: argparse.Namespace) -> list[dict]:
         return done
     cfg = from_dict(json.loads((run_dir / "config.json").read_text()))
     attributes = config_attributes(cfg)
-    x, y, names = load_test_set(args.data, attributes, cfg.data.image_size, args.max_images)
+    x, y, names = load_test_set(args.data, attributes, cfg.data.image_size, args.max_images, args.split)
     classifier, cls_meta = load_classifier(args.classifier)
-    with_gt = GroundTruthScorer.maybe(args.data, "test", attributes, cfg.data.image_size, names) is not None
+    with_gt = (
+        GroundTruthScorer.maybe(args.data, args.split, attributes, cfg.data.image_size, names) is not None
+    )
     parser = (
         FrozenParser.load(cfg.parser.dir, "cpu")
         if cfg.parser.dir and (with_gt or cfg.model.mode == "concat")
@@ -248,7 +260,9 @@ def evaluate_run(args: argparse.Namespace) -> list[dict]:
         load_network_state(g, load_checkpoint(path)["networks"]["G_rgb"], "G_rgb", path)
         prepare_generator(g)
         t0 = time.perf_counter()
-        scorer = GroundTruthScorer(args.data, "test", attributes, cfg.data.image_size) if with_gt else None
+        scorer = (
+            GroundTruthScorer(args.data, args.split, attributes, cfg.data.image_size) if with_gt else None
+        )
         res = evaluate_generator(
             g, x, y, attributes, classifier, cls_meta, mask_fn, names=names, scorer=scorer, parser=parser
         )
@@ -257,6 +271,7 @@ def evaluate_run(args: argparse.Namespace) -> list[dict]:
             "run": run_dir.name,
             "mode": cfg.model.mode,
             "step": step,
+            "split": args.split,
             "g_updates": step // cfg.train.n_critic,
             "wall_s": round(wall, 1) if wall is not None else None,
             "s_per_iter": round(wall / step, 4) if wall else None,
@@ -276,11 +291,11 @@ def evaluate_run(args: argparse.Namespace) -> list[dict]:
     return sorted(done, key=lambda r: r["step"])
 
 
-def read_curve(path: Path) -> list[dict]:
-    """The rows of a curve file (or of a run folder's curve.jsonl), one per step (the last one written
-    wins), by step."""
+def read_curve(path: Path, split: str = "test") -> list[dict]:
+    """The rows of a curve file (or of a run folder's curve of ``split``), one per step (the last one
+    written wins), by step."""
     if path.is_dir():
-        path = path / CURVE
+        path = path / curve_name(split)
     if not path.is_file():
         return []
     rows = {}
@@ -291,12 +306,15 @@ def read_curve(path: Path) -> list[dict]:
     return [rows[s] for s in sorted(rows)]
 
 
-def load_curves(sources: list[str], label_args: list[str]) -> list[tuple[str, list[dict]]]:
-    """``(name, rows)`` of each non-empty curve (run folder or curve.jsonl); ``RUN=TEXT`` labels rename."""
+def load_curves(
+    sources: list[str], label_args: list[str], split: str = "test"
+) -> list[tuple[str, list[dict]]]:
+    """``(name, rows)`` of each non-empty curve (run folder: its ``split`` curve, or a curve file);
+    ``RUN=TEXT`` labels rename."""
     labels = dict(item.split("=", 1) for item in label_args)
     curves = []
     for p in sources:
-        rows = read_curve(Path(p))
+        rows = read_curve(Path(p), split)
         if rows:
             name = rows[0].get("run", Path(p).stem)
             curves.append((labels.get(name, name), rows))
@@ -312,7 +330,7 @@ def plot(args: argparse.Namespace) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    curves = load_curves(args.curves, args.label)
+    curves = load_curves(args.curves, args.label, args.split)
     # rows: accuracy, reconstruction PSNR and, when a curve has it, ground-truth shape IoU
     panels = [
         ("accuracy", "mean editing accuracy (%)", 100.0, 75.0),
@@ -343,7 +361,7 @@ def plot(args: argparse.Namespace) -> None:
     log.info("wrote %s", args.out)
 
 
-def final_point(source: Path) -> dict:
+def final_point(source: Path, split: str = "test") -> dict:
     """``{"run", "mode", "accuracy", "rec_psnr", "gt_shape_iou"}`` of a finished run: the last checkpoint of
     a curve (run folder or curve.jsonl), or a ``secgan evaluate`` ``metrics.json`` (all its test images)."""
     from secgan.metrics.eval_files import METRICS_FILE, load_metrics
@@ -358,7 +376,7 @@ def final_point(source: Path) -> dict:
             "rec_psnr": m["reconstruction"]["psnr"],
             "gt_shape_iou": (gt.get("shape_iou") or {}).get("mean"),
         }
-    rows = read_curve(source)
+    rows = read_curve(source, split)
     if not rows:
         raise SystemExit(f"{source}: no curve points (run `learning_curves.py eval` first)")
     return rows[-1]
@@ -384,7 +402,7 @@ def frontier(args: argparse.Namespace) -> None:
     over = set(args.over_budget)
     fig, ax = plt.subplots(figsize=(8, 6))
     for src in args.sources:
-        pt = final_point(Path(src))
+        pt = final_point(Path(src), args.split)
         name = labels.get(src, labels.get(pt["run"], pt["run"]))
         marker, color, _ = MODE_STYLE.get(pt.get("mode"), MODE_STYLE["baseline"])
         x, y = pt["rec_psnr"], 100 * pt["accuracy"]
@@ -483,7 +501,7 @@ def _cell(r: dict) -> str:
 
 def table(args: argparse.Namespace) -> None:
     """A Markdown table: one row per run, ``accuracy % / PSNR dB [/ shape IoU]`` at each checkpoint step."""
-    curves = load_curves(args.curves, args.label)
+    curves = load_curves(args.curves, args.label, args.split)
     steps = sorted({r["step"] for _, rows in curves for r in rows if r["step"] % args.every == 0})
     head = ["Run", "CPU s / it", *[f"{s:,}" for s in steps]]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -504,9 +522,15 @@ def main(argv: list[str] | None = None) -> int:
 
     def eval_opts(p: argparse.ArgumentParser) -> None:
         p.add_argument("run_dir")
-        p.add_argument("--data", required=True, help="the dataset folder (its test split is evaluated)")
+        p.add_argument("--data", required=True, help="the dataset folder")
         p.add_argument("--classifier", required=True, help="the evaluation classifier folder")
-        p.add_argument("--max-images", type=int, default=200, help="test images evaluated per checkpoint")
+        p.add_argument("--max-images", type=int, default=200, help="images evaluated per checkpoint")
+        p.add_argument(
+            "--split",
+            default="val",
+            choices=SPLITS,
+            help="evaluated split: val chooses recipes (curve-val.jsonl); test scores a final one (curve.jsonl)",
+        )
 
     p = sub.add_parser("run", help="train (or resume) one configuration, then evaluate its checkpoints")
     eval_opts(p)
@@ -523,6 +547,7 @@ def main(argv: list[str] | None = None) -> int:
     eval_opts(p)
     p = sub.add_parser("plot", help="overlay curves (run folders or curve.jsonl files)")
     p.add_argument("curves", nargs="+")
+    p.add_argument("--split", default="val", choices=SPLITS, help="which curve of a run folder")
     p.add_argument("--out", required=True)
     p.add_argument("--label", action="append", default=[], metavar="RUN=TEXT", help="legend text of a run")
     p.add_argument(
@@ -547,6 +572,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--out", required=True)
     p.add_argument("--label", action="append", default=[], metavar="SOURCE=TEXT", help="text of a point")
+    p.add_argument("--split", default="val", choices=SPLITS, help="which curve of a run folder")
     p.add_argument("--over-budget", action="append", default=[], metavar="SOURCE", help="drawn hollow")
     p.add_argument("--over-budget-label", default="beyond the budget (hollow)")
     p.add_argument("--accuracy-target", type=float, default=75.0, help="%%")
@@ -554,6 +580,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--title", default="Where each recipe ends: accuracy against reconstruction")
     p = sub.add_parser("table", help="Markdown table of accuracy / PSNR per checkpoint")
     p.add_argument("curves", nargs="+")
+    p.add_argument("--split", default="val", choices=SPLITS, help="which curve of a run folder")
     p.add_argument("--every", type=int, default=500, help="columns: the steps that are multiples of this")
     p.add_argument("--label", action="append", default=[], metavar="RUN=TEXT", help="row name of a run")
     args = ap.parse_args(argv)

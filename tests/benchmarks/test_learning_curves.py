@@ -128,7 +128,10 @@ def test_final_point_reads_the_last_step_of_a_curve_and_a_metrics_file(curves, t
     pt = curves.final_point(ev / "metrics.json")
     assert pt == {"run": "s1", "mode": "secgan", "accuracy": 0.8, "rec_psnr": 23.5, "gt_shape_iou": 0.66}
     out = tmp_path / "frontier.png"
-    curves.main(["frontier", str(run), str(ev / "metrics.json"), "--out", str(out), "--label", "r1=B"])
+    with pytest.raises(SystemExit, match="no curve points"):  # a run folder's validation curve by default
+        curves.main(["frontier", str(run), "--out", str(out)])
+    curves.main(["frontier", str(run), str(ev / "metrics.json"), "--out", str(out), "--label", "r1=B",
+                 "--split", "test"])  # fmt: skip
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(SystemExit, match="no curve points"):
         curves.final_point(tmp_path / "empty")
@@ -167,3 +170,16 @@ def test_strip_takes_each_runs_own_steps(curves, data, tmp_path):
     )
     assert labels == ["a\n200", "b\n100", "b\n200"]
     assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_each_split_has_its_own_curve_file(curves, tmp_path):
+    import json
+
+    run = tmp_path / "r"
+    run.mkdir()
+    (run / "curve.jsonl").write_text(json.dumps({"run": "r", "step": 500, "accuracy": 0.4}) + "\n")
+    (run / "curve-val.jsonl").write_text(json.dumps({"run": "r", "step": 500, "accuracy": 0.7}) + "\n")
+    assert curves.curve_name("test") == "curve.jsonl" and curves.curve_name("val") == "curve-val.jsonl"
+    assert curves.read_curve(run)[0]["accuracy"] == 0.4  # the test curve, as before splits existed
+    assert curves.read_curve(run, "val")[0]["accuracy"] == 0.7
+    assert curves.load_curves([str(run)], [], "val")[0][1][0]["accuracy"] == 0.7

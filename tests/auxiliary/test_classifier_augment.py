@@ -73,13 +73,13 @@ def test_augmented_epoch(data):
 
 def test_train_reads_only_training_counterfactuals(data, tmp_path, monkeypatch):
     asked: list[str] = []
-    real = cf_mod.load_counterfactual
+    real = cf_mod.load_counterfactual_image
 
     def spy(root, name, attribute, image_size):
         asked.append(name)
         return real(root, name, attribute, image_size)
 
-    monkeypatch.setattr(cf_mod, "load_counterfactual", spy)
+    monkeypatch.setattr(cf_mod, "load_counterfactual_image", spy)
     kw = dict(epochs=1, batch_size=8, widths=(4, 8), fc_dim=8, eval_split="val")
     res = train_classifier(data, "celeba", S, tmp_path / "aug", **kw)
     held_out = set(_split(data, "val")) | set(_split(data, "test"))

@@ -101,6 +101,20 @@ def _read_grey(path: Path) -> np.ndarray:
     return arr
 
 
+def load_counterfactual_image(
+    root: str | os.PathLike, name: str, attribute: str, image_size: int
+) -> torch.Tensor | None:
+    """Only the image of :func:`load_counterfactual` (float ``[3, S, S]`` in [-1, 1]), or ``None``: what
+    the classifier's augmentation reads (no part ids, no changed region)."""
+    if attribute not in counterfactual_attributes(root):
+        return None
+    img_path = cf_files(root, attribute, name)[0]
+    if not img_path.is_file():
+        return None
+    img = read_image(img_path)
+    return T.image_to_tensor(T.crop_resize_image(img, T.celeba_box(*img.size), image_size))
+
+
 def load_counterfactual(
     root: str | os.PathLike, name: str, attribute: str, image_size: int
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:

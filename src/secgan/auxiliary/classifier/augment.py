@@ -57,7 +57,7 @@ def load_training_counterfactuals(
     from secgan.data.counterfactuals import (
         counterfactual_attributes,
         counterfactual_labels,
-        load_counterfactual,
+        load_counterfactual_image,
     )
 
     leaked = sorted(set(names) & held_out_names(root))
@@ -73,10 +73,10 @@ def load_training_counterfactuals(
         row_of = {f: r for r, f in enumerate(files)}
         cols = [names40.index(x) for x in attributes]
         for k, name in enumerate(tqdm(names, desc=f"counterfactuals {a}", leave=False, unit="img")):
-            got = load_counterfactual(root, name, a, image_size)
+            got = load_counterfactual_image(root, name, a, image_size)  # [3, S, S] in [-1, 1]
             if got is None or name not in row_of:
                 raise DataError(f"{root}: no {a} counterfactual for training image {name}")
-            images.append(((got[0] + 1) * 127.5).round().clamp(0, 255).to(torch.uint8))  # [3, S, S]
+            images.append(((got + 1) * 127.5).round().clamp(0, 255).to(torch.uint8))  # [3, S, S]
             labels.append((values[row_of[name], cols] > 0).astype(np.float32))
             sources.append((k, a))
     return torch.stack(images), torch.from_numpy(np.stack(labels)), sources

@@ -30,7 +30,7 @@ def test_plain_error_keeps_its_message() -> None:
 
 
 def test_unknown_command_and_help_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main([]) == 2
+    assert main([]) == 64  # a malformed command line (EX_USAGE); 2 is a refused input
     with pytest.raises(SystemExit) as exc:
         main(["no-such-command"])
-    assert exc.value.code == 2
+    assert exc.value.code == 64

@@ -2,12 +2,26 @@
 
 Anything raised as a :class:`SecganError` is a problem with the user's input (a missing file, a bad
 attribute name, a malformed row...). The command line prints its message on one line and exits with
-status 2, without a traceback. Programming errors keep their tracebacks.
+status 2 (:data:`EXIT_INPUT`), without a traceback. Programming errors keep their tracebacks (status 1).
 """
 
 from __future__ import annotations
 
 import re
+
+# Exit status of the ``secgan`` command (documented in ``secgan --help`` and the README).
+EXIT_OK = 0
+EXIT_INTERNAL = 1  # a bug: Python's own status for an uncaught exception, with its traceback
+EXIT_INPUT = 2  # an input, output or option value was refused: one line names the file, field or value
+EXIT_PARTIAL = 3  # the command did its work on some inputs and skipped others (each listed with its reason)
+EXIT_USAGE = 64  # the command line itself is malformed (unknown command or option, missing argument)
+EXIT_INTERRUPTED = 130  # SIGINT (143: SIGTERM) after saving what could be saved
+EXIT_CODES_HELP = (
+    "Exit status: 0 done; 1 internal error (a bug: a traceback is printed); 2 an input, output or option "
+    "value was refused (one line says which and why); 3 some inputs were skipped (listed in the JSON); "
+    "64 malformed command line (unknown option, missing argument); 130 / 143 stopped by SIGINT / SIGTERM "
+    "after saving."
+)
 
 
 class SecganError(Exception):

@@ -96,7 +96,7 @@ def test_aligned_folder_with_masks(tmp_path, capsys):
                    "--out", str(tmp_path / "o")])  # fmt: skip
     assert rc == 0 and json.loads(capsys.readouterr().out)["photos_edited"] == 2
     out = tmp_path / "o" / "crops"
-    assert Image.open(out / "a.png").size == (32, 32)  # aligned inputs give the model's crop
+    assert Image.open(out / "a.png").size == (178, 218)  # aligned inputs keep their size
     assert (
         (out / "sub" / "b.jpg").is_file()
         and (out / "a_masks.png").is_file()
@@ -215,8 +215,9 @@ def test_unreadable_file_among_many_is_skipped(model_dir, tmp_path, capsys):
     rc = cli_main(["edit", str(model_dir), str(folder), "--aligned", "--edit", "+Bangs", "--source", "",
                    "--out", str(tmp_path / "o")])  # fmt: skip
     summary = json.loads(capsys.readouterr().out)
-    assert rc == 0 and summary["photos_edited"] == 1
-    assert [p.split("/")[-1] for p in summary["skipped"]] == ["broken.jpg"]
+    assert rc == 3 and summary["photos_edited"] == 1  # a partial batch: exit status 3
+    assert [p["file"].split("/")[-1] for p in summary["skipped"]] == ["broken.jpg"]
+    assert "broken.jpg" in summary["skipped"][0]["reason"]
     assert (tmp_path / "o" / "crops" / "good.png").is_file()
     # Alone, the same file is a one-line error naming it.
     rc = cli_main(["edit", str(model_dir), str(folder / "broken.jpg"), "--aligned", "--edit", "+Bangs",

@@ -67,7 +67,11 @@ def test_delta_blend_cancels_the_reconstruction_error(model_dir, astro):
     face = delta.faces[0]
     assert np.abs(face.edited.astype(int) - face.crop.astype(int)).mean() > 5  # G(x, c0) != x
     residual = PhotoEditor(editor, blend="residual").edit(astro, {"Bangs": 0}, source=src)
-    assert np.any(residual.image != astro)
+    assert np.array_equal(residual.image, astro)  # a zero edit returns the photo in every mode
+    # with an edit, residual pastes the reconstruction error where delta does not
+    assert np.any(
+        PhotoEditor(editor, blend="residual").edit(astro, {"Bangs": 0.01}, source=src).image != astro
+    )
     # a real edit moves the face, and only where G(x, c) differs from G(x, c0)
     edited = PhotoEditor(editor, blend="delta").edit(astro, {"Bangs": 1}, source=src)
     assert np.any(edited.image != astro)
@@ -85,8 +89,12 @@ def test_out_in_the_input_folder_never_overwrites(model_dir, astro, tmp_path, ca
     assert summary["files"][0]["output"] == str(folder / "astro.edited.png")
     assert (folder / "astro.edited.png").is_file() and (folder / "astro.edited_diff.png").is_file()
     # the folder itself as input, written into its parent: dir/astro.png is an input again
-    assert _edit(model_dir, folder, "--edit", "+Bangs", "--out", tmp_path) == 0
-    assert _md5(src) == before and (folder / "astro.edited2.png").is_file()
+    # its earlier outputs are not read again, and replaced only with --overwrite
+    assert _edit(model_dir, folder, "--edit", "+Bangs", "--out", tmp_path) == 2
+    capsys.readouterr()
+    assert _edit(model_dir, folder, "--edit", "+Bangs", "--out", tmp_path, "--overwrite") == 0
+    assert _md5(src) == before and not (folder / "astro.edited2.png").exists()
+    assert [f["input"] for f in json.loads(capsys.readouterr().out)["files"]] == [str(src)]
 
 
 def test_modes_and_jpeg_quality_are_kept(model_dir, astro, tmp_path):

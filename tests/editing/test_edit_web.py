@@ -47,12 +47,13 @@ def test_run_aligned_with_and_without_classifier(demo, tmp_path):
     edited, heat, masks, summary = demo.run(
         tmp_path / "crop.png", True, 1.0, False, "given", ["Male"], *_sliders(demo, Bangs=1.0, Young=-0.5)
     )
-    assert edited.shape == (32, 32, 3) and heat.shape == (32, 32, 3) and masks.shape == (32, 32, 3)
+    # an aligned crop keeps its own size (40 px; the model's crop is 32 px)
+    assert edited.shape == (40, 40, 3) and heat.shape == (40, 40, 3) and masks.shape == (40, 40, 3)
     assert "Bangs +1" in summary and "Young -0.5" in summary and "face 1 has: Male" in summary
     edited2, _, _, summary2 = demo.run(
         tmp_path / "crop.png", True, 1.5, True, "predict", [], *_sliders(demo, Bangs=1.0)
     )
-    assert edited2.shape == (32, 32, 3) and "Bangs +1.5" in summary2 and "(predicted; " in summary2
+    assert edited2.shape == (40, 40, 3) and "Bangs +1.5" in summary2 and "(predicted; " in summary2
     with pytest.raises(SecganError, match="--strength must be between 0 and 2"):
         demo.run(tmp_path / "crop.png", True, -1.0, False, "given", [], *_sliders(demo, Bangs=1.0))
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from secgan.editing.edits import MAX_EDIT_VALUE, MAX_STRENGTH
 from secgan.errors import SecganError
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,7 @@ def build_page(demo, examples: Sequence[Path] = ()) -> Any:
         gr.Markdown(
             f"## Face editing\nModel: {len(ed.attributes)} attributes, {ed.image_size} px face crops. "
             "Upload a photo, check the attributes the face has, move sliders (-1 removes an attribute, +1 "
-            "adds it, 0 keeps it) and press **Edit**."
+            f"adds it, 0 keeps it; up to ±{MAX_EDIT_VALUE:g} as with `secgan edit`) and press **Edit**."
         )
         with gr.Row():
             with gr.Column(scale=1, min_width=260):
@@ -111,7 +112,9 @@ def build_page(demo, examples: Sequence[Path] = ()) -> Any:
                 )
             with gr.Column(scale=1, min_width=260):
                 button = gr.Button("Edit", variant="primary", elem_id="edit-button")
-                strength = gr.Slider(0.0, 2.0, value=1.0, step=0.05, label="Strength", elem_id="strength")
+                strength = gr.Slider(
+                    0.0, MAX_STRENGTH, value=1.0, step=0.05, label="Strength", elem_id="strength"
+                )
                 regions = gr.Checkbox(
                     label="Limit changes to the edited regions (parser masks)",
                     value=False,
@@ -119,7 +122,14 @@ def build_page(demo, examples: Sequence[Path] = ()) -> Any:
                     elem_id="regions",
                 )
                 sliders = [
-                    gr.Slider(-1.0, 1.0, value=0.0, step=0.1, label=label, elem_id=f"slider-{a}")
+                    gr.Slider(
+                        -MAX_EDIT_VALUE,
+                        MAX_EDIT_VALUE,
+                        value=0.0,
+                        step=0.1,
+                        label=label,
+                        elem_id=f"slider-{a}",
+                    )
                     for label, a in names
                 ]
             with gr.Column(scale=2):

@@ -14,7 +14,14 @@ import logging
 import sys
 
 from secgan import __version__
-from secgan.errors import SecganError, original_message
+from secgan.errors import (
+    EXIT_CODES_HELP,
+    EXIT_INPUT,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    SecganError,
+    original_message,
+)
 
 log = logging.getLogger("secgan")
 
@@ -76,6 +83,11 @@ class SecganArgumentParser(argparse.ArgumentParser):
         kwargs.setdefault("formatter_class", HelpFormatter)
         super().__init__(*args, **kwargs)
 
+    def error(self, message: str):  # noqa: ANN201 - argparse's signature (never returns)
+        """A malformed command line: usage and one line, exit status 64 (2 is a refused input)."""
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
 
 def _describe_subcommands(parser: argparse.ArgumentParser) -> None:
     """A subcommand without its own description is described by its one-line help."""
@@ -93,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = SecganArgumentParser(
         prog="secgan",
         description="Label-guided face editing with semantic consistency (SeCGAN).",
+        epilog=EXIT_CODES_HELP,
     )
     parser.add_argument("--version", action="version", version=f"secgan {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -123,13 +136,39 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(getattr(args, "verbose", False))
     if not getattr(args, "func", None):
         parser.print_help()
-        return 2
+        return EXIT_USAGE
     try:
         return int(args.func(args) or 0)
     except SecganError as err:
         # One line, no traceback: the message names the file/field/choices at fault.
         sys.stderr.write(f"secgan: error: {one_line(err)}\n")
-        return 2
+        return EXIT_INPUT
+    except OSError as err:
+        line = storage_line(err)
+        if line is None:
+            raise
+        sys.stderr.write(f"secgan: error: {line}\n")
+        return EXIT_INPUT
+    except RecursionError:
+        # only hostile or broken input files nest this deeply (a JSON of thousands of levels...)
+        sys.stderr.write("secgan: error: an input file is nested too deeply to be read (hostile or broken)\n")
+        return EXIT_INPUT
     except KeyboardInterrupt:
         sys.stderr.write("secgan: interrupted\n")
-        return 130
+        return EXIT_INTERRUPTED
+
+
+def storage_line(err: OSError) -> str | None:
+    """The one line of an output the disk or the file system refuses (read-only, full, no permission),
+    naming the path; ``None`` for other OS errors (bugs keep their tracebacks)."""
+    import errno
+
+    write = {errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+    if err.errno not in write | {errno.EACCES, errno.EPERM} or not err.filename:
+        return None
+    hint = " (choose a writable --out with free space)" if err.errno in write else ""
+    return (
+        f"cannot write {err.filename}: {err.strerror}{hint}"
+        if err.errno in write
+        else (f"{err.filename}: {err.strerror}")
+    )

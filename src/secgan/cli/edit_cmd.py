@@ -8,22 +8,23 @@ import re
 import types
 from pathlib import Path
 
-from secgan.cli.common import OVERWRITE_HELP, print_json, refuse_to_replace, resolve_device
-from secgan.utils.images import IMAGE_SUFFIXES, save_photo
+from secgan.cli.common import OVERWRITE_HELP, avoid_inputs, print_json, refuse_to_replace, resolve_device
+from secgan.utils.images import save_photo
 
 log = logging.getLogger(__name__)
 
 # "-Young" after --edit is an attribute edit, not an unknown option: argparse would otherwise refuse
 # ``--edit -Young`` with "expected one argument". A single dash followed by a name (attribute names
 # never contain '=' or spaces) that is not one of the parser's own options is passed through as a value.
-_EDIT_VALUE = re.compile(r"^-[A-Za-z0-9][A-Za-z0-9_]*(=.*)?$")
+_EDIT_VALUE = re.compile(r"^-[A-Za-z0-9][A-Za-z0-9_]*([=,].*)?$")
 
 
 def _allow_dash_values(parser: argparse.ArgumentParser) -> None:
     original = parser._parse_optional
 
     def _parse_optional(self, arg_string):  # noqa: ANN001 - argparse internals
-        if _EDIT_VALUE.match(arg_string) and arg_string.split("=")[0] not in self._option_string_actions:
+        name = re.split("[=,]", arg_string)[0]
+        if _EDIT_VALUE.match(arg_string) and name not in self._option_string_actions:
             return None
         return original(arg_string)
 
@@ -31,59 +32,50 @@ def _allow_dash_values(parser: argparse.ArgumentParser) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ edit
-def collect_inputs(inputs: list[str]) -> list[tuple[Path, Path]]:
-    """``(input file, output path relative to --out)`` for files and folders (searched recursively for
-    images; the folder's own name is kept so several folders do not collide)."""
-    from secgan.errors import DataError
+def face_report(face, attributes: list[str], edits: dict[str, float]) -> dict:
+    """One face of the JSON summary: its box, the source attributes used, whether the edit changed it (and
+    why not: e.g. "already Black_Hair (p = 0.87)") and, when the classifier predicted them, the probability
+    of each attribute."""
+    from secgan.editing.edits import redundant_edits
 
-    pairs: list[tuple[Path, Path]] = []
-    for raw in inputs:
-        p = Path(raw)
-        if p.is_dir():
-            found = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
-            if not found:
-                raise DataError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in folder {p}")
-            pairs += [(f, Path(p.resolve().name) / f.relative_to(p)) for f in found]
-        elif p.is_file():
-            pairs.append((p, Path(p.name)))
-        else:
-            raise DataError(f"input not found: {p}")
-    seen: dict[Path, Path] = {}
-    for src, rel in pairs:
-        if rel in seen:
-            raise DataError(
-                f"inputs {seen[rel]} and {src} would both be written to {rel}; pass them separately"
-            )
-        seen[rel] = src
-    return pairs
-
-
-def face_report(face, attributes: list[str]) -> dict:
-    """One face of the JSON summary: its box, the source attributes used and, when the classifier predicted
-    them, the probability of each attribute."""
     entry: dict = {
         "box": None if face.box is None else [int(v) for v in face.box],
         "source": [a for a, v in zip(attributes, face.source) if v > 0.5],
         "changed": face.changed,
     }
+    if not face.changed:
+        reasons = redundant_edits(edits, attributes, face.source, face.probs)
+        entry["unchanged_because"] = "; ".join(reasons) or (
+            "the generator's output did not change for this edit (try a larger value or --strength)"
+        )
     if face.probs is not None:
         entry["source_probabilities"] = dict(zip(attributes, face.probs))
     return entry
 
 
+def _skip(skipped: list[dict], src, why: str) -> None:
+    log.warning("%s: skipped: %s", src, why)
+    skipped.append({"file": str(src), "reason": why})
+
+
 def cmd_edit(args: argparse.Namespace) -> int:
     from tqdm import tqdm
+    from tqdm.contrib.logging import logging_redirect_tqdm
 
-    from secgan.cli.common import avoid_inputs, copy_file_atomic, resolve_model_dir
+    from secgan.cli.common import copy_file_atomic, resolve_model_dir
+    from secgan.cli.edit_files import collect_inputs, plan_outputs
     from secgan.editing.editor import Editor, check_strength, effective_edits, parse_edits
     from secgan.editing.photo import NoFaceError, PhotoEditor
-    from secgan.errors import ConfigError, DataError, SecganError
+    from secgan.errors import EXIT_PARTIAL, ConfigError, DataError, SecganError
     from secgan.utils.images import read_photo
 
     if not args.edit:
-        raise ConfigError("no edits given: use e.g. --edit +Bangs --edit -Young")
+        raise ConfigError("no edits given: use e.g. --edit +Bangs --edit -Young (or --edit +Bangs,-Young)")
     strength = check_strength(args.strength)
-    pairs = collect_inputs(args.inputs)
+    out_dir = Path(args.out)
+    pairs, own_outputs = collect_inputs(args.inputs, out_dir)
+    extras = (("_diff",) if args.heatmap else ()) + (("_masks",) if args.masks else ())
+    targets = plan_outputs(pairs, out_dir, args.overwrite, extras)
     model_dir = resolve_model_dir(args.model_dir)
     editor = Editor.load(
         model_dir,
@@ -105,53 +97,52 @@ def cmd_edit(args: argparse.Namespace) -> int:
     if args.masks and not editor.has_parser:
         log.warning("%s has no parser: --masks is ignored (pass --parser P_DIR)", model_dir)
     photo_editor = PhotoEditor(editor, blend=args.blend, regions=args.regions)
-    out_dir = Path(args.out)
     inputs = [src for src, _ in pairs]
-    files, skipped = [], []
-    for src, rel in tqdm(pairs, desc="edit", unit="img", disable=len(pairs) < 2):
-        try:
-            photo, meta = read_photo(src)
-        except DataError as err:
-            # One unreadable file among many is skipped (and listed), like a photo with no face.
-            if len(pairs) == 1:
-                raise
-            log.warning("%s; skipped", err)
-            skipped.append(str(src))
-            continue
-        try:
-            result = photo_editor.edit(
-                photo, edits, source=source, intensity=strength, aligned=args.aligned, masks=args.masks
-            )
-        except NoFaceError as err:
-            if len(pairs) == 1:
-                raise NoFaceError(f"{src}: {err}") from err
-            log.warning("%s: %s; skipped", src, err)
-            skipped.append(str(src))
-            continue
-        target = avoid_inputs(out_dir / rel, inputs)
-        if not result.aligned and result.image.shape == photo.shape and (result.image == photo).all():
-            copy_file_atomic(src, target)  # nothing changed: the input's very bytes
-        else:
-            save_photo(result.image, target, meta)
-        if args.heatmap:
-            save_photo(result.heatmap, avoid_inputs(target.with_name(f"{target.stem}_diff.png"), inputs))
-        if args.masks and result.masks is not None:
-            save_photo(result.masks, avoid_inputs(target.with_name(f"{target.stem}_masks.png"), inputs))
-        files.append(
-            {
-                "input": str(src),
-                "output": str(target),
-                "faces": [face_report(f, editor.attributes) for f in result.faces],
-            }
-        )
+    files: list[dict] = []
+    skipped: list[dict] = []
+    with logging_redirect_tqdm():  # log lines are printed above the progress bar, never inside it
+        for (src, _), target in tqdm(
+            list(zip(pairs, targets)), desc="edit", unit="img", disable=len(pairs) < 2
+        ):
+            try:
+                photo, meta = read_photo(src)
+            except DataError as err:
+                if len(pairs) == 1:
+                    raise
+                _skip(skipped, src, str(err))  # one unreadable file among many is skipped, with its reason
+                continue
+            try:
+                result = photo_editor.edit(
+                    photo, edits, source=source, intensity=strength, aligned=args.aligned, masks=args.masks
+                )
+            except NoFaceError as err:
+                if len(pairs) == 1:
+                    raise NoFaceError(f"{src}: {err}") from err
+                _skip(skipped, src, str(err))
+                continue
+            if result.image.shape == photo.shape and (result.image == photo).all():
+                copy_file_atomic(src, target)  # nothing changed: the input's very bytes
+            else:
+                save_photo(result.image, target, meta)
+            if args.heatmap:
+                save_photo(result.heatmap, avoid_inputs(target.with_name(f"{target.stem}_diff.png"), inputs))
+            if args.masks and result.masks is not None:
+                save_photo(result.masks, avoid_inputs(target.with_name(f"{target.stem}_masks.png"), inputs))
+            faces = [face_report(f, editor.attributes, effective) for f in result.faces]
+            for k, face in enumerate(faces):
+                if "unchanged_because" in face:
+                    log.warning("%s, face %d: unchanged: %s", src, k + 1, face["unchanged_because"])
+            files.append({"input": str(src), "output": str(target), "faces": faces})
     if not files:
         raise NoFaceError(f"no readable photo with a face among the {len(pairs)} input(s)")
     summary = {
         "out": str(out_dir),
         "photos_edited": len(files),
         "faces_edited": sum(len(f["faces"]) for f in files),
+        "faces_unchanged": sum(1 for f in files for face in f["faces"] if not face["changed"]),
         "photos_skipped": len(skipped),
         "skipped": skipped,
+        "own_outputs_not_read": len(own_outputs),
         "strength": strength,
         "edits": edits,
         "effective_edits": effective,
@@ -159,6 +150,10 @@ def cmd_edit(args: argparse.Namespace) -> int:
         "files": files,
     }
     print_json(summary)
+    if skipped:
+        log.warning("%d of %d input(s) skipped (listed under 'skipped'): exit status %d",
+                    len(skipped), len(pairs), EXIT_PARTIAL)  # fmt: skip
+        return EXIT_PARTIAL
     return 0
 
 
@@ -217,15 +212,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from secgan.cli.common import add_device_argument, add_precision_argument
     from secgan.editing.blend import BLEND_HELP, BLEND_MODES
     from secgan.editing.editor import MAX_EDIT_VALUE, MAX_STRENGTH
+    from secgan.errors import EXIT_CODES_HELP
 
     e = subparsers.add_parser(
         "edit",
         help="edit the faces in photos (or aligned crops) with an exported model",
         description="Edit every face in photos: detect, align to the model's crop, edit, blend back. "
-        "Outputs keep the input's name, format, colour mode (grayscale, alpha) and JPEG quality; an output "
-        "that would overwrite an input is written as NAME.edited.EXT instead. A photo the edit leaves "
-        "unchanged is written as a copy of the input's bytes. "
-        "Example: secgan edit MODEL_DIR photo.jpg --edit +Bangs --edit -Young --out edited/",
+        "Outputs keep the input's name, size, format, colour mode (grayscale, alpha, 16-bit grey), JPEG "
+        "quality and EXIF (camera, date, copyright; the orientation is applied); an output that would "
+        "overwrite an input is written as NAME.edited.EXT instead, and an earlier output is replaced only "
+        "with --overwrite. Folders are read recursively, leaving out secgan edit's own outputs (NAME.edited.*, "
+        "_diff/_masks images, what --out holds from them). A photo the edit leaves unchanged is written as "
+        "a copy of the input's bytes, and the JSON says why each unchanged face did not change (e.g. "
+        "'already Black_Hair (p = 0.87)') and why each skipped file was skipped.\n"
+        "Example: secgan edit MODEL_DIR photo.jpg --edit +Bangs,-Young --out edited/\n" + EXIT_CODES_HELP,
     )
     _allow_dash_values(e)
     e.add_argument(
@@ -238,7 +238,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=[],
         metavar="EDIT",
         help=f"+Attr turns an attribute on, -Attr off, Attr=0.5 at half strength, values in "
-        f"-{MAX_EDIT_VALUE:g}..+{MAX_EDIT_VALUE:g}; names in any case (repeatable)",
+        f"-{MAX_EDIT_VALUE:g}..+{MAX_EDIT_VALUE:g}; names in any case; several at once with commas "
+        "(+Bangs,-Young) or by repeating --edit",
     )
     e.add_argument(
         "--strength",
@@ -246,7 +247,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=1.0,
         help=f"global strength multiplying every edit, 0..{MAX_STRENGTH:g} (1 = trained strength)",
     )
-    e.add_argument("--aligned", action="store_true", help="inputs are CelebA-style crops: no face detection")
+    e.add_argument(
+        "--aligned",
+        action="store_true",
+        help="inputs are CelebA-style crops (no face detection): the centre square is edited at the "
+        "model's size and put back into the image at its own size",
+    )
     e.add_argument(
         "--source",
         default=None,
@@ -270,6 +276,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_device_argument(e)
     add_precision_argument(e)
     e.add_argument("--out", required=True, help="output folder (edited images keep their names)")
+    e.add_argument("--overwrite", action="store_true", help="replace outputs of an earlier run in --out")
     e.set_defaults(func=cmd_edit)
 
     imp = subparsers.add_parser(

@@ -4,9 +4,14 @@ Figures 3-5)."""
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 
 from secgan.cli.common import add_device_argument, add_precision_argument, print_json
+
+# Below this many test images, Fréchet distances (ssFID, FID, fid_cls) are dominated by their small-sample
+# bias (it shrinks like 1/N; e.g. fid_cls 2522 at 8 images) and compare runs only at the same N.
+SMALL_SAMPLE = 100
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -15,8 +20,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="evaluate a trained editor: editing accuracy, ssFID / FID / IS (or in-domain substitutes)",
         description=(
             "Translate every test image once per attribute (or expression), classify the translations with "
-            "the external classifier and compare them with the real test images. Writes metrics.json and "
-            "examples.npz to --out (default RUN_DIR/eval) and prints a JSON summary."
+            "the external classifier and compare them with the real test images. Writes metrics.json, "
+            "per_image.npz and examples.npz to --out (default: RUN_DIR/eval) and prints a JSON summary.\n"
+            "Inputs: RUN_DIR from secgan train --out (or its export/); --data the dataset the model was "
+            "trained on, in --dataset's layout (secgan data check DIR --dataset NAME validates it); "
+            "--classifier C_DIR from secgan classifier train (a classifier the editor never saw: it "
+            "judges whether the edits worked); --parser P_DIR from secgan parser train / import.\n"
+            "Distances: ssFID needs --swav, FID and IS need --inception (both also looked up in "
+            "~/.cache/secgan/weights); without those weights they are left out with a note, and the "
+            "in-domain substitutes fid_cls / is_cls (the evaluation classifier's features) are always "
+            "reported instead, never under the paper's names.\n"
+            f"Sample size: Fréchet distances are biased upward on small samples; below {SMALL_SAMPLE} images "
+            "(e.g. --max-images 8) the summary carries a caveat and the distances compare runs only at "
+            "the same N.\n"
+            "Example: secgan evaluate runs/secgan --data data/ --dataset celeba --classifier classifier/"
         ),
     )
     p.add_argument(
@@ -25,12 +42,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="RUN_DIR_OR_MODEL_DIR",
         help="a run folder (with export/) or an exported model folder",
     )
-    p.add_argument("--data", type=Path, required=True, help="dataset root")
+    p.add_argument(
+        "--data",
+        type=Path,
+        required=True,
+        help="dataset folder in --dataset's layout (celeba: list_attr_celeba.txt + img_align_celeba/; "
+        "custom: labels.csv; README 'Datasets'), the one the model was trained on",
+    )
     p.add_argument(
         "--dataset", required=True, choices=["celeba", "celebahq", "rafd", "custom"], help="dataset loader"
     )
     p.add_argument(
-        "--classifier", type=Path, required=True, metavar="C_DIR", help="evaluation classifier folder"
+        "--classifier",
+        type=Path,
+        required=True,
+        metavar="C_DIR",
+        help="evaluation classifier folder, written by secgan classifier train --out C_DIR on the same data",
     )
     p.add_argument(
         "--parser",
@@ -38,6 +65,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         metavar="P_DIR",
         help="parser folder (masks for 'concat' models and the figures; default: the model's bundled parser)",
+    )
+    p.add_argument(
+        "--judge-parser",
+        type=Path,
+        default=None,
+        metavar="J_DIR",
+        help="an independent parser folder (secgan parser train --arch unet): shape IoU and mIoU of the edits "
+        "judged by a parser SeCGAN never trained through (judge_shape_iou, judge_miou), beside the training "
+        "parser's",
     )
     p.add_argument(
         "--swav",
@@ -70,7 +106,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--split-seed", type=int, default=0, help="rafd: seed of the random identity split")
     p.add_argument(
-        "--max-images", type=int, default=None, metavar="N", help="evaluate the first N images of the split"
+        "--max-images",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"evaluate the first N images of the split (default: all); below {SMALL_SAMPLE}, distances "
+        "are unreliable (a caveat is printed)",
     )
     p.add_argument(
         "--intensity", type=float, default=1.0, help="test intensity of the edit (1 = trained strength)"
@@ -90,7 +131,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="real-image statistics cache (None: ~/.cache/secgan/stats or $SECGAN_CACHE/stats)",
     )
-    p.add_argument("--out", type=Path, default=None, help="output folder (None: RUN_DIR/eval)")
+    p.add_argument(
+        "--out", type=Path, default=None, help="output folder (default: RUN_DIR/eval, beside the model)"
+    )
     p.add_argument(
         "--no-ground-truth",
         action="store_true",
@@ -103,7 +146,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="Table 1 (markdown + CSV) and Figures 3-5 (PNG) from evaluated runs",
         description=(
             "Combine evaluated runs (folders holding eval/metrics.json, evaluation folders, or metrics.json "
-            "files) into the paper's Table 1 and Figures 3, 4 and 5."
+            "files) into the paper's Table 1 and Figures 3, 4 and 5.\n"
+            "Inputs: each RUN_DIR evaluated first by secgan evaluate RUN_DIR (which writes RUN_DIR/eval); "
+            "runs are grouped by method (Baseline, Baseline + Concat, SeCGAN) and seed from their "
+            "metrics.json. Writes to --out: table.md and table.csv (Table 1), runs.csv, report.md, "
+            "figure3-*.png (accuracy against λ_sc, when runs differ in λ_sc), figure4-*.png (per-attribute "
+            "accuracy), figure5-*.png (example edits), and prints the files as JSON. Substitute distances (fid_cls, is_cls) appear under their own names "
+            "when ssFID / FID / IS weights were missing at evaluation; a caveat is printed beside numbers "
+            f"from fewer than {SMALL_SAMPLE} test images.\n"
+            "Example: secgan report runs/baseline runs/secgan --out report/"
         ),
     )
     r.add_argument(
@@ -137,6 +188,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         classifier=args.classifier,
         out=args.out,
         parser=args.parser,
+        judge_parser=args.judge_parser,
         swav=args.swav,
         inception=args.inception,
         split=args.split,
@@ -166,15 +218,45 @@ def run_evaluate(args: argparse.Namespace) -> int:
     }
     if m["accuracy"].get("ceiling"):  # a perfect editor's score: the classifier on the ground-truth edits
         summary["accuracy_ceiling"] = m["accuracy"]["ceiling"]["mean"]
+    if m.get("judge"):  # the independent parser and its own mIoU against the ground-truth masks
+        summary["judge"] = {k: m["judge"].get(k) for k in ("arch", "dir", "miou_vs_ground_truth")}
     if m.get("ground_truth"):
         summary["ground_truth"] = {k: v["mean"] for k, v in m["ground_truth"].items() if isinstance(v, dict)}
     print_json(summary)
     return 0
 
 
+def small_sample_caveat(n: int) -> str:
+    """The warning beside metrics of ``n`` < :data:`SMALL_SAMPLE` test images."""
+    return (
+        f"only {n} test images (fewer than {SMALL_SAMPLE}): the Fréchet distances (ssFID, FID, fid_cls) are "
+        "biased upward and not comparable with runs evaluated on more images; accuracy intervals are wide"
+    )
+
+
+def _small_runs(runs: list[Path]) -> list[tuple[str, int]]:
+    """``(run, test images)`` of the runs evaluated on fewer than :data:`SMALL_SAMPLE` images."""
+    import json
+
+    out = []
+    for run in runs:
+        f = next((p for p in (run, run / "metrics.json", run / "eval" / "metrics.json") if p.is_file()), None)
+        try:
+            n = json.loads(f.read_text())["protocol"]["num_images"] if f else None
+        except (OSError, ValueError, KeyError, TypeError):
+            n = None
+        if isinstance(n, int) and n < SMALL_SAMPLE:
+            out.append((str(run), n))
+    return out
+
+
 def run_report(args: argparse.Namespace) -> int:
     from secgan.reporting.report import build_report
 
     result = build_report(args.runs, args.out)
+    small = _small_runs(args.runs)
+    if small:
+        result["caveat"] = "; ".join(f"{run}: {small_sample_caveat(n)}" for run, n in small)
+        logging.getLogger(__name__).warning("%s", result["caveat"])
     print_json(result)
     return 0

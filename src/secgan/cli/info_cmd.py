@@ -53,6 +53,19 @@ def safetensors_summary(path: Path) -> dict[str, Any]:
     }
 
 
+def verify_network(model_dir: Path, config: dict[str, Any], name: str) -> None:
+    """What ``secgan edit`` checks before it loads a network, without loading it: the network builds from
+    its spec within the size limits (on PyTorch's meta device), the file's header matches its shapes, and
+    the file's sha256 is the one ``config.json`` records. :class:`WeightsError` names the file."""
+    from secgan.models.spec_checks import build_checked, check_header
+    from secgan.utils.io import verify_sha256
+
+    path = model_dir / f"{name}.safetensors"
+    check_header(path, build_checked(config["networks"][name], name, model_dir / "config.json"))
+    digests = config.get("sha256") if isinstance(config.get("sha256"), dict) else {}
+    verify_sha256(path, digests.get(name), what="weights file")
+
+
 def model_info(path: str | Path) -> dict[str, Any]:
     """The summary printed by ``secgan info``: attributes, size, backbone, conditioning, the bundled
     networks (family, parameters) and how the model was trained or imported (its
@@ -67,6 +80,8 @@ def model_info(path: str | Path) -> dict[str, Any]:
     for name, spec in config["networks"].items():
         entry: dict[str, Any] = {"family": spec.get("family") if isinstance(spec, dict) else None}
         entry.update(safetensors_summary(model_dir / f"{Path(name).name}.safetensors"))
+        verify_network(model_dir, config, name)
+        entry["sha256_verified"] = isinstance(config.get("sha256"), dict) and name in config["sha256"]
         networks[name] = entry
     training = {k: getattr(card, k) for k in TRAINING_KEYS if getattr(card, k, None) is not None}
     info: dict[str, Any] = {
@@ -108,7 +123,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Print JSON describing an exported model folder (or a run folder's export/, or an "
         "imported official checkpoint): its attributes, crop size, backbone, conditioning, the networks it "
         "bundles (family, parameter count, read from the safetensors headers without loading them) and how "
-        "it was trained or where it was imported from.",
+        "it was trained or where it was imported from. Each network is checked as secgan edit checks it "
+        "(built within size limits on the meta device, header shapes, the sha256 recorded in config.json): "
+        "a damaged or hostile folder is refused with one line.",
     )
     p.add_argument(
         "model_dir", metavar="MODEL_DIR", help="exported model folder, or a run folder with export/"

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import re
+import signal
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,8 +46,16 @@ def with_backbone(preset: ReproducePreset, backbone: str | None) -> ReproducePre
     )
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def all_presets() -> dict:
+    """The paper's presets and the presets on one's own labelled faces (``custom-{backbone}-{size}``)."""
+    from secgan.reproduce.custom import CUSTOM_PRESETS
     from secgan.reproduce.plans import PRESETS
+
+    return {**PRESETS, **CUSTOM_PRESETS}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    PRESETS = all_presets()
 
     p = subparsers.add_parser(
         "reproduce",
@@ -59,7 +70,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--preset", required=True, choices=sorted(PRESETS), help="what to reproduce")
     p.add_argument("--out", required=True, type=Path, help="output folder (report.md, results.json, ...)")
-    p.add_argument("--data", type=Path, default=None, help="dataset folder (real-data presets)")
+    p.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="dataset folder: real-data presets; custom-* presets: a folder holding labels.csv (header "
+        "file,ATTR1,ATTR2,...[,split]; README 'Your own faces')",
+    )
+    p.add_argument(
+        "--iterations",
+        type=int,
+        default=None,
+        help="custom-* presets only: training iterations of each run (None: the preset's budget)",
+    )
     p.add_argument("--parser", type=Path, default=None, metavar="P_DIR", help="an existing parser folder")
     p.add_argument("--parser-weights", type=Path, default=None, help="the public 79999_iter.pth to import")
     p.add_argument(
@@ -88,10 +111,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from secgan.reproduce.pipeline import report_so_far, reproduce
-    from secgan.reproduce.plans import get_preset
+    from secgan.reproduce.stages import StageInterrupted
 
-    preset = with_backbone(get_preset(args.preset), args.backbone)
+    try:
+        return _run(args)
+    except (
+        StageInterrupted
+    ) as err:  # the stage saved its work: status 130 (SIGINT) / 143 (SIGTERM) like train
+        sys.stderr.write(f"secgan: {err}\n")
+        m = re.search(r"interrupted by (SIG[A-Z]+)", str(err))
+        return 128 + int(getattr(signal, m.group(1))) if m else 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    from secgan.errors import ConfigError
+    from secgan.reproduce.custom import reproduce_custom, with_iterations
+    from secgan.reproduce.pipeline import report_so_far, reproduce
+
+    preset = with_backbone(all_presets()[args.preset], args.backbone)
+    custom = preset.dataset == "custom"
+    if args.iterations is not None:
+        if not custom:
+            raise ConfigError(
+                f"--iterations applies to the custom-* presets only; {args.preset!r} is defined by its name"
+            )
+        preset = with_iterations(preset, args.iterations)
     common = dict(
         data_dir=args.data,
         parser_dir=args.parser,
@@ -100,6 +144,8 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.report_so_far:
         results = report_so_far(preset, args.out, **common)
+    elif custom:
+        results = reproduce_custom(preset, args.out, force=set(args.force), **common)
     else:
         results = reproduce(preset, args.out, force=set(args.force), **common)
     summary = {

@@ -120,3 +120,28 @@ def load_custom(
         on_error=on_error,
         source=f"custom:{csv_path}:{split}",
     )
+
+
+def custom_from_celeba(
+    src: str | os.PathLike, dst: str | os.PathLike, attrs: Sequence[str] = PAPER_ATTRIBUTES
+) -> int:
+    """Write a CelebA-format folder (e.g. ``secgan synth`` output: ``list_attr_celeba.txt``,
+    ``list_eval_partition.txt``, ``img_align_celeba/``) as a custom folder ``dst``: ``dst/img/*`` and
+    ``dst/labels.csv`` with the columns ``file``, ``attrs`` (-1/1) and ``split``. Returns the face count."""
+    import shutil
+
+    src, dst = Path(src), Path(dst)
+    lines = (src / "list_attr_celeba.txt").read_text().splitlines()
+    names = lines[1].split()
+    parts = (src / "list_eval_partition.txt").read_text().split()
+    split = dict(zip(parts[::2], parts[1::2]))
+    (dst / "img").mkdir(parents=True, exist_ok=True)
+    rows = [["file", *attrs, "split"]]
+    for line in lines[2:]:
+        f, *vals = line.split()
+        shutil.copyfile(src / "img_align_celeba" / f, dst / "img" / f)
+        value = dict(zip(names, vals))
+        rows.append([f"img/{f}", *[value[a] for a in attrs], SPLIT_NAMES[int(split[f])]])
+    with open(dst / DEFAULT_CSV, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(rows)
+    return len(rows) - 1

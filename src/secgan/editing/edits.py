@@ -4,6 +4,7 @@ the global strength, and the target labels the edits mean (the conflict rules of
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping, Sequence
 
 import torch
@@ -25,8 +26,11 @@ def canonical_attribute(name: str, attributes: Sequence[str], what: str = "edit"
     folded = {a.casefold(): a for a in attributes}
     hit = folded.get(name.strip().casefold())
     if hit is None:
+        close = difflib.get_close_matches(name.strip().casefold(), list(folded), n=1, cutoff=0.6)
+        hint = f"did you mean {folded[close[0]]}? " if close else ""
         raise ConfigError(
-            f"{what}: unknown attribute {name!r} for this model; valid attributes: {', '.join(attributes)}"
+            f"{what}: unknown attribute {name!r} for this model; {hint}valid attributes: "
+            f"{', '.join(attributes)}"
         )
     return hit
 
@@ -47,15 +51,17 @@ def parse_edits(edits: Mapping[str, float] | Sequence[str], attributes: Sequence
 
     The sign of a value gives the direction (+ turns the attribute on, - off), its magnitude the strength
     of that edit (1 = trained strength, at most ``MAX_EDIT_VALUE``); 0 keeps the attribute. Names are
-    matched case-insensitively and returned in the model's spelling. Unknown names, values out of range and
-    an attribute given twice raise a :class:`ConfigError`.
+    matched case-insensitively and returned in the model's spelling; one string may hold several edits
+    separated by commas (``"+Bangs,-Young"``). Unknown names (with the closest valid name), values out of
+    range and an attribute given twice raise a :class:`ConfigError`.
     """
     out: dict[str, float] = {}
     items: list[tuple[str, float]] = []
     if isinstance(edits, Mapping):
         items = [(str(k), float(v)) for k, v in edits.items()]
     else:
-        for raw in edits:
+        parts = [p for raw in edits for p in str(raw).split(",") if p.strip()]
+        for raw in parts:
             s = str(raw).strip()
             if "=" in s:
                 name, _, val = s.partition("=")
@@ -82,6 +88,29 @@ def parse_edits(edits: Mapping[str, float] | Sequence[str], attributes: Sequence
             )
         out[name] = value
     return out
+
+
+def redundant_edits(
+    edits: Mapping[str, float],
+    attributes: Sequence[str],
+    source: Sequence[float],
+    probs: Sequence[float] | None = None,
+) -> list[str]:
+    """Why an edit leaves a face as it is: each non-zero edit that asks for what the face already has
+    (``+Black_Hair`` on a face with black hair: ``"already Black_Hair (p = 0.87)"``; ``-Young`` on a face
+    that is not young: ``"already not Young (p = 0.12)"``). ``source``: the face's ``[n_a]`` labels in
+    {0, 1}; ``probs``: the classifier's probabilities (``None`` when the labels were given)."""
+    reasons = []
+    for name, value in edits.items():
+        if value == 0 or name not in attributes:
+            continue
+        j = list(attributes).index(name)
+        has = float(source[j]) > 0.5
+        if has != (value > 0):
+            continue
+        p = f" (p = {float(probs[j]):.2f})" if probs is not None else " (given by --source)"
+        reasons.append(f"already {'' if has else 'not '}{name}{p}")
+    return reasons
 
 
 def effective_edits(edits: Mapping[str, float], strength: float = 1.0) -> dict[str, float]:

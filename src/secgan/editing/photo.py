@@ -1,8 +1,8 @@
 """Edit whole photos: detect every face, align it to the model's crop, edit, warp back and blend.
 
 Also handles already aligned inputs (``aligned=True``: a CelebA-style crop, e.g. a 178 x 218
-``img_align_celeba`` image; its centre square is resized to the model's size and the edited crop is the
-output).
+``img_align_celeba`` image; its centre square is resized to the model's size, edited, and the edit goes
+back into the image at its own size). A zero edit returns the photo unchanged in every mode.
 """
 
 from __future__ import annotations
@@ -63,8 +63,7 @@ class FaceEdit:
 
 @dataclass
 class PhotoEdit:
-    """The result for one photo: ``image`` (the edited photo ``[H, W, 3]`` uint8; the edited crop for
-    aligned inputs), ``heatmap`` (|edited - original| drawn as RGB, same size), ``masks`` (the parser's
+    """The result for one photo: ``image`` (the edited photo ``[H, W, 3]`` uint8, the input's size), ``heatmap`` (|edited - original| drawn as RGB, same size), ``masks`` (the parser's
     segments drawn as RGB, black where no face; ``None`` without parser or when not asked) and the faces."""
 
     image: np.ndarray
@@ -189,19 +188,22 @@ class PhotoEditor:
             for f, m, c, e, s, pr, r, lab in zip(faces, mats, crops, edited, src, prob_rows, refs, labels)
         ]
         edited_names = [k for k, v in edits.items() if v != 0]
-        if aligned:
+        still = not any(v * intensity != 0 for v in edits.values())  # a zero edit: the photo as it came
+        if aligned and self.is_model_crop(photo):  # the photo is the model's crop: edited in place
             face = results[0]
-            out = apply_to_crop(crops[0], face.edited, face.reference, self.blend)
-            if self.regions and labels[0] is not None:
+            out = photo if still else apply_to_crop(crops[0], face.edited, face.reference, self.blend)
+            if self.regions and labels[0] is not None and not still:
                 region = region_mask(labels[0], edited_names)
                 if region is not None:
                     out = blend_crops(crops[0], out, region)
-            heat = difference_heatmap(crops[0], out)
+            heat = difference_heatmap(photo, out)
             drawn = colorize_labels(labels[0]) if (masks and labels[0] is not None) else None
             return PhotoEdit(image=out, heatmap=heat, masks=drawn, faces=results, aligned=True)
 
+        # Faces found in a photo, or an aligned crop of another size than the model's (its centre square
+        # was edited at the model's size): the edit goes back into the photo at the photo's own size.
         size = ed.image_size
-        box_alpha = feather_mask(size)
+        box_alpha = np.ones((size, size), np.float32) if aligned else feather_mask(size)
         out = photo
         canvas = np.full(photo.shape[:2], 255, dtype=np.uint8) if (masks and ed.has_parser) else None
         for face in results:
@@ -210,10 +212,11 @@ class PhotoEditor:
                 region = region_mask(face.labels12, edited_names)
                 if region is not None:
                     alpha = box_alpha * region
-            out = paste_back(out, face.crop, face.edited, face.matrix, alpha, self.blend, face.reference)
+            if not still:
+                out = paste_back(out, face.crop, face.edited, face.matrix, alpha, self.blend, face.reference)
             if canvas is not None and face.labels12 is not None:
                 canvas = paste_labels(canvas, face.labels12, face.matrix, box_alpha)
         heat = difference_heatmap(photo, out)
         drawn = colorize_labels(canvas) if canvas is not None else None
         log.debug("edited %d face(s)", len(results))
-        return PhotoEdit(image=out, heatmap=heat, masks=drawn, faces=results)
+        return PhotoEdit(image=out, heatmap=heat, masks=drawn, faces=results, aligned=bool(aligned))

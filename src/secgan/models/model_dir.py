@@ -13,17 +13,21 @@ from secgan.errors import WeightsError
 log = logging.getLogger(__name__)
 
 EXPORT_SUBDIR = "export"
+REPRODUCE_MODEL = "model"  # secgan reproduce --preset custom-*: the model to edit with (the SeCGAN export)
 
 
 def _is_model_config(path: Path) -> bool:
     try:
         return json.loads(path.read_text()).get("format") == "secgan-model"
+    except RecursionError as err:  # a hostile file: thousands of nested lists
+        raise WeightsError(f"cannot read {path}: nested too deeply (a hostile or broken file)") from err
     except (OSError, ValueError, AttributeError):
         return False
 
 
 def find_model_dir(path: str | os.PathLike) -> tuple[Path, Path | None]:
-    """``(model_dir, run_dir or None)`` for an exported model folder or a run folder with ``export/``.
+    """``(model_dir, run_dir or None)`` for an exported model folder, a run folder with ``export/`` or a
+    reproduction with ``model/`` (one holding only ``runs/*/export`` is refused with the list of its runs).
 
     Raises :class:`WeightsError` with a one-line hint: for a run whose training wrote checkpoints but no
     export, how to write the export; otherwise what the folder should hold."""
@@ -38,6 +42,17 @@ def find_model_dir(path: str | os.PathLike) -> tuple[Path, Path | None]:
             return path / EXPORT_SUBDIR, path
     if (path / "config.json").is_file() and _is_model_config(path / "config.json"):
         return path, None
+    if (path / REPRODUCE_MODEL / "config.json").is_file() and _is_model_config(
+        path / REPRODUCE_MODEL / "config.json"
+    ):
+        log.info("%s is a reproduction: using its model %s", path, path / REPRODUCE_MODEL)
+        return path / REPRODUCE_MODEL, None
+    runs = sorted(p.parent.parent for p in path.glob(f"runs/*/{EXPORT_SUBDIR}/config.json"))
+    if runs:
+        raise WeightsError(
+            f"{path} is a reproduction holding {len(runs)} run(s): pass one of them, e.g. secgan edit "
+            f"{runs[-1]} ...; runs: {', '.join(r.name for r in runs)}"
+        )
     ckpts = sorted((path / "checkpoints").glob("step-*.pt")) if (path / "checkpoints").is_dir() else []
     if ckpts:
         raise WeightsError(

@@ -104,7 +104,13 @@ def _intact(path: Path) -> bool:
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Load a checkpoint safely (``weights_only=True``) after checking its sha256 (when recorded);
     :class:`WeightsError` names a bad or corrupt file."""
-    verify_sha256(path, expected_sha256(path), what="checkpoint")
+    digest = expected_sha256(path)
+    if digest is None:
+        log.warning(
+            "%s has no digest beside it (%s missing or unreadable): loaded without a corruption check",
+            path, sha256_sidecar(path).name,
+        )  # fmt: skip
+    verify_sha256(path, digest, what="checkpoint")
     state = load_torch_file(path, what="checkpoint")
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise WeightsError(f"{path} is not a secgan training checkpoint (no format={FORMAT!r})")

@@ -132,7 +132,10 @@ class PhotoMeta:
     channel ``[H, W]`` uint8 (after the EXIF rotation) for modes with one, else ``None``; ``format``: PIL's
     format name; ``qtables`` / ``subsampling``: a JPEG's quantisation tables and chroma subsampling (the
     edited copy is encoded with the same ones, i.e. at the input's quality); ``icc_profile``: the colour
-    profile bytes, if any."""
+    profile bytes, if any; ``exif``: the EXIF block (camera, date, copyright...) without its orientation
+    tag, which was applied to the pixels; ``gray16``: a 16-bit grayscale photo's own levels ``[H, W]``
+    uint16 and ``gray8`` the 8-bit levels the editor saw, so an edit is written back at 16 bits
+    (:func:`photo_image`); ``bits16_lost``: a 16-bit colour PNG (decoded at 8 bits by PIL)."""
 
     mode: str = "RGB"
     format: str | None = None
@@ -140,6 +143,10 @@ class PhotoMeta:
     qtables: dict | None = None
     subsampling: int | None = None
     icc_profile: bytes | None = None
+    exif: bytes | None = None
+    gray16: np.ndarray | None = None
+    gray8: np.ndarray | None = None
+    bits16_lost: bool = False
 
 
 # Modes written back as they came (edited in RGB, converted back); others are written as RGB.
@@ -153,6 +160,8 @@ def read_photo(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) ->
     """
     img = _open_checked(path, max_pixels)
     meta = PhotoMeta(mode=img.mode, format=img.format, icc_profile=img.info.get("icc_profile"))
+    meta.exif = _exif_without_orientation(img)
+    meta.bits16_lost = img.format == "PNG" and _png_colour_16bit(path)
     if img.format == "JPEG":
         from PIL import JpegImagePlugin
 
@@ -167,7 +176,43 @@ def read_photo(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) ->
         log.debug("ignoring unreadable EXIF orientation of %s", path)
     if full.mode in ("RGBA", "LA"):
         meta.alpha = np.asarray(full.getchannel("A")).copy()
+    if meta.mode.startswith("I;16") or meta.mode == "I":
+        meta.gray16, meta.gray8 = _gray16(path, max_pixels), np.asarray(full.convert("L")).copy()
     return np.asarray(full.convert("RGB")), meta
+
+
+def _exif_without_orientation(img: Image.Image) -> bytes | None:
+    """The EXIF block of an opened image with its orientation tag removed (it is applied to the pixels);
+    ``None`` when there is none or it cannot be read."""
+    try:
+        exif = img.getexif()
+        if not exif:
+            return None
+        exif.pop(0x0112, None)  # Orientation
+        return exif.tobytes()
+    except Exception:  # noqa: BLE001 - a broken EXIF block is dropped, the photo is still edited
+        return None
+
+
+def _png_colour_16bit(path: str | os.PathLike) -> bool:
+    """Whether a PNG stores 16-bit colour (IHDR bit depth 16, colour type RGB/RGBA/gray+alpha), which PIL
+    decodes at 8 bits."""
+    with open(path, "rb") as fh:
+        head = fh.read(26)
+    return len(head) == 26 and head[24] == 16 and head[25] in (2, 4, 6)
+
+
+def _gray16(path: str | os.PathLike, max_pixels: int) -> np.ndarray:
+    """A 16-bit grayscale photo's levels ``[H, W]`` uint16, EXIF orientation applied."""
+    img = _open_checked(path, max_pixels)
+    try:
+        img.load()
+        arr = np.asarray(ImageOps.exif_transpose(img) or img)
+    except (OSError, SyntaxError, ValueError) as err:
+        raise DataError(f"cannot decode image {path} (truncated or corrupt): {err}") from err
+    finally:
+        img.close()
+    return np.clip(arr, 0, 65535).astype(np.uint16)
 
 
 def _decode_mode(mode: str) -> str:
@@ -185,7 +230,12 @@ def photo_image(rgb: np.ndarray, meta: PhotoMeta | None = None) -> Image.Image:
     img = Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8), "RGB")
     if meta is None:
         return img
-    grey = meta.mode in ("L", "LA", "1") or meta.mode.startswith(("I", "F"))  # 16-bit/float: written 8-bit
+    if meta.gray16 is not None and meta.gray16.shape == rgb.shape[:2] and meta.gray8 is not None:
+        # 16-bit grey: the input's own levels plus the edit's change (x 257), exact where nothing changed
+        change = np.asarray(img.convert("L"), np.int32) - meta.gray8.astype(np.int32)
+        levels = np.clip(meta.gray16.astype(np.int32) + 257 * change, 0, 65535).astype(np.uint16)
+        return Image.fromarray(levels)
+    grey = meta.mode in ("L", "LA", "1") or meta.mode.startswith(("I", "F"))  # float: written 8-bit
     base = "L" if grey else "RGB"
     img = img.convert(base) if base != "RGB" else img
     if meta.alpha is not None and meta.alpha.shape == rgb.shape[:2]:
@@ -202,6 +252,13 @@ def write_photo(rgb: np.ndarray, path: str | os.PathLike, meta: PhotoMeta | None
     fmt = PHOTO_FORMATS.get(path.suffix.lower(), "PNG")
     img = photo_image(rgb, meta)
     kwargs: dict = {}
+    if img.mode.startswith("I") and fmt not in ("PNG", "TIFF"):
+        log.warning("%s: a 16-bit photo is written at 8 bits (%s stores no 16-bit grey)", path, fmt)
+        img = photo_image(rgb, PhotoMeta(mode="L", alpha=None))
+    if meta is not None and meta.bits16_lost:
+        log.warning("%s: the input is a 16-bit colour PNG, read and written at 8 bits per channel", path)
+    if meta is not None and meta.exif and fmt in ("JPEG", "PNG", "WEBP", "TIFF"):
+        kwargs["exif"] = meta.exif
     if fmt == "JPEG":
         if img.mode not in ("RGB", "L"):
             img = img.convert("RGB")

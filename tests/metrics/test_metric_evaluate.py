@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -222,6 +223,65 @@ def test_ground_truth_metrics_and_per_image_arrays(world, monkeypatch, tmp_path)
     assert off["ground_truth"] is None and load_per_image(tmp_path / "e2").gt == {}
 
 
+def test_judge_parser_scores_shape_beside_the_training_parser(world, monkeypatch, tmp_path):
+    # Identity edits on the test split, judged by an independent (random) U-Net: its shape IoU and mIoU
+    # equal a by-hand computation with its parse of each edit, beside the training parser's own figures.
+    from secgan.data.counterfactuals import load_counterfactual
+    from secgan.data.registry import build_dataset
+    from secgan.metrics.ground_truth import mean_iou, shape_iou
+    from secgan.models.unet_parser import UNetParser
+    from secgan.reporting.table import column_title
+
+    torch.manual_seed(1)
+    FrozenParser(UNetParser(base_width=4, n_down=2), input_size=S).save(
+        tmp_path / "judge", trained_on="test", evaluation={"split": "test", "images": 4, "mean_iou": 0.5}
+    )
+    (tmp_path / "config.json").write_text(json.dumps({"format": "secgan-model"}))
+    _patch_identity(monkeypatch, tmp_path, _editor_meta("baseline"))
+    opts = _opts(world, tmp_path, split="test", max_images=None, batch=4, parser=world["parser"])
+    m = evaluate(dataclasses.replace(opts, judge_parser=tmp_path / "judge", out=tmp_path / "ev"))
+    judge = m["judge"]
+    assert (judge["arch"], judge["dir"], judge["miou_vs_ground_truth"]) == (
+        "unet_parser",
+        str(tmp_path / "judge"),
+        0.5,
+    )
+    assert judge["same_as_training_parser"] is False and m["protocol"]["parser"]["arch"] == "bisenet"
+
+    ds = build_dataset("celeba", world["data"], split="test", image_size=S, masks="gt")
+    items = [ds.load(i) for i in range(len(ds))]
+    images, masks = torch.stack([it["image"] for it in items]), torch.stack([it["mask"] for it in items])
+    judged = FrozenParser.load(tmp_path / "judge").labels12(images)  # the edits are the inputs
+    per, gt = load_per_image(tmp_path / "ev"), m["ground_truth"]
+    for ai, a in enumerate(ATTRS):
+        cf_masks = torch.stack([load_counterfactual(world["data"], n, a, S)[1] for n in ds.names])
+        want_shape = shape_iou(judged, cf_masks, masks).numpy()
+        want_miou = mean_iou(judged, cf_masks).numpy()
+        np.testing.assert_allclose(per.gt["judge_shape_iou"][:, ai], want_shape, rtol=1e-6)
+        np.testing.assert_allclose(per.gt["judge_miou"][:, ai], want_miou, rtol=1e-6)
+        assert gt["judge_miou"]["per_attribute"][a] == pytest.approx(want_miou.mean())
+    assert gt["judge_miou"]["mean"] == pytest.approx(
+        np.mean(list(gt["judge_miou"]["per_attribute"].values()))
+    )
+    assert not np.allclose(per.gt["judge_miou"], per.gt["miou"])  # another parser, other figures
+    # each parser's own mIoU on the real inputs, against their ground-truth masks
+    assert judge["miou_on_inputs"] == pytest.approx(mean_iou(judged, masks).mean().item())
+    assert 0 <= m["protocol"]["parser"]["miou_on_inputs"] <= 1
+    assert column_title("gt_judge_miou", gt["judge_miou"]) == "GT miou (independent judge) ↑"
+    assert column_title("gt_shape_iou", gt["shape_iou"]) == "GT shape_iou (training parser) ↑"
+
+    # the training parser given as its own judge: the judged figures are the training parser's, flagged
+    same = evaluate(dataclasses.replace(opts, judge_parser=world["parser"], out=tmp_path / "e2"))
+    per2 = load_per_image(tmp_path / "e2")
+    np.testing.assert_array_equal(per2.gt["judge_shape_iou"], per2.gt["shape_iou"])
+    np.testing.assert_array_equal(per2.gt["judge_miou"], per2.gt["miou"])
+    assert same["judge"]["same_as_training_parser"] is True
+    # without a judge: no judged keys
+    none = evaluate(dataclasses.replace(opts, out=tmp_path / "e3"))
+    assert none["judge"] is None and "judge_miou" not in none["ground_truth"]
+    assert "judge_miou" not in load_per_image(tmp_path / "e3").gt
+
+
 class _Oracle(nn.Module):
     """A perfect editor: per batch, the first call (the no-change reconstruction) returns the input, then call
     k returns the counterfactuals of attribute k-1 (the evaluation edits the attributes in order)."""
@@ -379,4 +439,6 @@ def test_cli_evaluates_in_fp32_unless_bf16_is_asked_for():
     argv = ["evaluate", "RUN", "--data", "D", "--dataset", "celeba", "--classifier", "C"]
     assert build_parser().parse_args(argv).precision == "fp32"
     assert build_parser().parse_args([*argv, "--precision", "bf16"]).precision == "bf16"
+    assert build_parser().parse_args(argv).judge_parser is None
+    assert build_parser().parse_args([*argv, "--judge-parser", "J"]).judge_parser == Path("J")
     assert EvalOptions(model=".", data=".", dataset="celeba", classifier=".").precision == "fp32"

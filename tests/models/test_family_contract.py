@@ -51,6 +51,11 @@ CASES = {
         lambda: (torch.rand(N, 3, S, S),),
         [(N, 19, S, S)] * 3,
     ),
+    "unet_parser": (
+        {"n_classes": 19, "base_width": 4, "n_down": 3},
+        lambda: (torch.rand(N, 3, S, S),),
+        [(N, 19, S, S)],
+    ),
     "classifier": (
         {"n_outputs": A, "image_size": S, "widths": [4, 4, 4, 4, 4], "fc_dim": 8},
         lambda: (torch.rand(N, 3, S, S) * 2 - 1,),

@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 MIN_INPUT_SIZE = 256  # the side the network runs at, at least: BiSeNet's output is at 1/8 resolution
+# "bisenet": the training parser P (the public architecture); "unet": the evaluation's independent judge
+# (models/unet_parser.py), a full-resolution network that runs at the image size.
+PARSER_ARCHS = ("bisenet", "unet")
 
 
 @dataclass(frozen=True)
@@ -23,12 +26,13 @@ class ParserTrainSettings:
     lr: float = 3e-3  # peak Adam rate (linear warm-up, cosine decay to 0)
     class_balance: float = 0.5  # segment weights frequency ** -class_balance (0: unweighted)
     seed: int = 0
+    arch: str = "bisenet"  # one of PARSER_ARCHS
 
     def resolved(self, size: int) -> ParserTrainSettings:
-        """These settings with ``input_size`` filled in for images of side ``size``."""
-        return ParserTrainSettings(
-            **{**asdict(self), "input_size": int(self.input_size or max(MIN_INPUT_SIZE, size))}
-        )
+        """These settings with ``input_size`` filled in for images of side ``size`` (BiSeNet: at least
+        ``MIN_INPUT_SIZE``; the U-Net resolves full resolution and runs at ``size``)."""
+        default = max(MIN_INPUT_SIZE, size) if self.arch == "bisenet" else size
+        return ParserTrainSettings(**{**asdict(self), "input_size": int(self.input_size or default)})
 
 
 DEFAULTS = ParserTrainSettings()

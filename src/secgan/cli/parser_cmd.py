@@ -41,6 +41,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         device=resolve_device(args.device),
         time_limit=args.time_limit,
         num_workers=args.workers,
+        arch=args.arch,
     )
     print_json(result)
     return 0
@@ -131,7 +132,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         add_device_argument(sp)
 
     from secgan.auxiliary.parser_settings import DEFAULTS as D
-    from secgan.auxiliary.parser_settings import MIN_INPUT_SIZE
+    from secgan.auxiliary.parser_settings import MIN_INPUT_SIZE, PARSER_ARCHS
 
     t = sub.add_parser(
         "train",
@@ -139,7 +140,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Train the BiSeNet face parser on a dataset with part masks at one image side, then print "
         "its per-segment and mean IoU on a held-out split as JSON. Writes a parser folder. The defaults are the settings "
         "measured to work (mean IoU ~0.79 on 4,000 64 px synthetic faces in ~5 min on a 2-core CPU); they "
-        "are recorded in the parser folder's config.json under 'training'.",
+        "are recorded in the parser folder's config.json under 'training', the held-out IoU under 'evaluation'. "
+        "--arch unet trains the evaluation's independent judge (secgan evaluate --judge-parser): a small U-Net, "
+        "another architecture than the BiSeNet that SeCGAN trains through.",
     )
     t.add_argument("--data", required=True, help="dataset folder (original file layout)")
     t.add_argument("--dataset", required=True, choices=MASK_DATASETS, help="dataset loader")
@@ -154,17 +157,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--eval-split", default="test", choices=("val", "test"), help="held-out split for IoU")
     t.add_argument("--seed", type=int, default=D.seed, help="random seed (initialisation, data order)")
     t.add_argument(
+        "--arch",
+        default=D.arch,
+        choices=PARSER_ARCHS,
+        help="bisenet: the training parser P; unet: the evaluation's independent judge (runs at --size)",
+    )
+    t.add_argument(
         "--base-width",
         type=int,
         default=D.base_width,
-        help="BiSeNet width (64 = the public architecture, far slower)",
+        help="network width (BiSeNet: 64 = the public architecture, far slower; U-Net: channels at full "
+        "resolution)",
     )
     t.add_argument(
         "--input-size",
         type=int,
         default=None,
-        help=f"side the network runs at (default max({MIN_INPUT_SIZE}, --size): its 1/8-resolution output "
-        "cannot resolve eyes or earrings of small images)",
+        help=f"side the network runs at (default: BiSeNet max({MIN_INPUT_SIZE}, --size), as its 1/8-resolution "
+        "output cannot resolve eyes or earrings of small images; U-Net --size)",
     )
     t.add_argument("--lr", type=float, default=D.lr, help="peak Adam learning rate")
     t.add_argument(

@@ -31,6 +31,7 @@ class EvalOptions:
     classifier: Path
     out: Path | None = None  # default: RUN_DIR/eval or MODEL_DIR/eval
     parser: Path | None = None
+    judge_parser: Path | None = None  # an independent parser (another architecture): judge_* shape metrics
     swav: Path | None = None
     inception: Path | None = None
     split: str = "test"

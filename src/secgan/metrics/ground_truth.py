@@ -21,6 +21,11 @@ Definitions (each returns one value per image, ``[N]`` float64):
 
 PSNR is capped at :data:`PSNR_CAP` dB (identical pixels). NaN marks "not defined for this image" and is left
 out of every mean (:func:`nanmean`).
+
+The shape metrics depend on the parser that gives ``parsed``. ``shape_iou`` and ``miou`` use the training
+parser, the one SeCGAN's consistency loss trains through; ``judge_shape_iou`` and ``judge_miou`` are the
+same definitions with ``parsed`` from an independent evaluation parser (another architecture and seed,
+``secgan evaluate --judge-parser``), so an editor cannot score by pleasing the parser it was trained with.
 """
 
 from __future__ import annotations
@@ -35,16 +40,20 @@ from secgan.data.masks import NUM_SEGMENTS
 
 PSNR_CAP = 100.0  # dB, the PSNR of identical pixels (MSE floor 1e-10)
 METRICS = ("shape_iou", "miou", "edit_l1", "edit_psnr", "preserve_l1", "preserve_psnr")
+JUDGE_METRICS = ("judge_shape_iou", "judge_miou")  # shape_iou and miou with the judge's parse
+ALL_METRICS = METRICS + JUDGE_METRICS
 DIRECTIONS = {
     "shape_iou": True,
     "miou": True,
+    "judge_shape_iou": True,
+    "judge_miou": True,
     "edit_l1": False,
     "edit_psnr": True,
     "preserve_l1": False,
     "preserve_psnr": True,
 }  # fmt: skip  (higher is better)
-UNITS = {"shape_iou": "", "miou": "", "edit_l1": "[-1, 1]", "edit_psnr": "dB", "preserve_l1": "[-1, 1]",
-         "preserve_psnr": "dB"}  # fmt: skip
+UNITS = {"shape_iou": "", "miou": "", "judge_shape_iou": "", "judge_miou": "", "edit_l1": "[-1, 1]",
+         "edit_psnr": "dB", "preserve_l1": "[-1, 1]", "preserve_psnr": "dB"}  # fmt: skip
 
 
 def changed_segments(
@@ -150,11 +159,11 @@ class GroundTruthCounter:
     def __init__(self, attributes: Sequence[str]) -> None:
         self.attributes = list(attributes)
         self.values: dict[str, dict[str, list[np.ndarray]]] = {
-            a: {m: [] for m in METRICS} for a in attributes
+            a: {m: [] for m in ALL_METRICS} for a in attributes
         }
 
     def update(self, attribute: str, metrics: dict[str, np.ndarray]) -> None:
-        """Add a batch's per-image values (any subset of :data:`METRICS`)."""
+        """Add a batch's per-image values (any subset of :data:`ALL_METRICS`)."""
         for m, v in metrics.items():
             self.values[attribute][m].append(np.asarray(v, np.float64))
 
@@ -170,7 +179,7 @@ class GroundTruthCounter:
     def summary(self) -> dict:
         """``{metric: {"per_attribute": {a: mean or None}, "mean": mean over attributes or None}}``."""
         out = {}
-        for m in METRICS:
+        for m in ALL_METRICS:
             per = {
                 a: nanmean(np.concatenate(self.values[a][m])) if self.values[a][m] else None
                 for a in self.attributes

@@ -7,11 +7,19 @@ Usage in the evaluation loop::
 
     gt = GroundTruthScorer.maybe(data_root, split, groups, image_size, ds.names)   # None: no counterfactuals
     ...
-    values = gt.update(attribute, batch["name"], x, x_out, parser, judge)  # {metric: float [B]}, NaN = undefined
+    gt.parse_inputs(batch["name"], x, {"training_parser": parser, "judge": judge_parser})  # once a batch
+    values = gt.update(attribute, batch["name"], x, x_out, parser, judge, judge_parser)  # {metric: float [B]}
     gt.add_examples(attribute, names[:k])                          # the figures' ground-truth columns
     ...
     metrics["ground_truth"] = gt.summary()
     metrics["accuracy"]["ceiling"] = gt.ceiling_summary()     # the accuracy protocol on the counterfactuals
+    gt.inputs_miou()  # {"training_parser": mIoU, "judge": mIoU} of each parser on the real inputs
+
+``parser`` is the training parser (SeCGAN's consistency loss trains through it): ``shape_iou`` and ``miou``.
+``judge_parser`` is an independent evaluation parser: ``judge_shape_iou`` and ``judge_miou``, the same
+definitions with its parse of the edit. :meth:`GroundTruthScorer.parse_inputs` measures each parser's own
+per-image mIoU on the real test faces against their ground-truth masks (the definition of ``miou``): what a
+perfect editor's ``miou`` would be, up to the parser's errors on edited faces.
 
 ``judge(images, rows) -> bool [K]`` is the evaluation's accuracy test applied to the counterfactuals of the
 batch's rows ``rows``: a perfect editor would output exactly them, so their accuracy is the most any editor
@@ -34,7 +42,17 @@ from secgan.data.transforms import tensor_to_image
 from secgan.errors import DataError
 
 from .accuracy import AccuracyCounter
-from .ground_truth import DIRECTIONS, METRICS, UNITS, GroundTruthCounter, ground_truth_metrics
+from .ground_truth import (
+    DIRECTIONS,
+    JUDGE_METRICS,
+    METRICS,
+    UNITS,
+    GroundTruthCounter,
+    ground_truth_metrics,
+    mean_iou,
+    nanmean,
+    shape_iou,
+)
 
 SHAPE_METRICS = ("shape_iou", "miou")  # need a parser
 
@@ -72,6 +90,7 @@ class GroundTruthScorer:
         self.missing = 0
         self.examples: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {a: [] for a in self.attributes}
         self.examples_complete = True
+        self._inputs_miou: dict[str, list[np.ndarray]] = {}  # parser role -> per-image mIoU on the inputs
 
     @classmethod
     def maybe(
@@ -107,17 +126,20 @@ class GroundTruthScorer:
         edited: torch.Tensor,
         parser=None,
         judge: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+        judge_parser=None,
     ) -> dict[str, np.ndarray]:
         """Score one batch: ``source`` and ``edited`` ``[B, 3, S, S]`` in [-1, 1]; ``parser`` (a frozen parser
         with ``labels12(x) -> [B, S, S]``) or ``None`` (then shape IoU and mIoU are not computed); ``judge``
-        (see the module docstring) or ``None`` (then the accuracy ceiling is not counted). Images
-        without a counterfactual get NaN (counted in :attr:`missing`). Returns ``{metric: float64 [B]}`` with
-        the same metrics for every batch of an evaluation."""
+        (see the module docstring) or ``None`` (then the accuracy ceiling is not counted); ``judge_parser``
+        (an independent parser) or ``None`` (then ``judge_shape_iou`` and ``judge_miou`` are not computed).
+        Images without a counterfactual get NaN (counted in :attr:`missing`). Returns
+        ``{metric: float64 [B]}`` with the same metrics for every batch of an evaluation."""
         if attribute not in self.counter.values:
             raise KeyError(f"unknown attribute {attribute!r}; scored: {', '.join(self.attributes)}")
         b = len(names)
         self.total += b
         keys = METRICS if parser is not None else tuple(m for m in METRICS if m not in SHAPE_METRICS)
+        keys += JUDGE_METRICS if judge_parser is not None else ()
         nan = {m: np.full(b, np.nan) for m in keys}
         if attribute not in self.available:
             self.counter.update(attribute, nan)
@@ -136,12 +158,30 @@ class GroundTruthScorer:
             x_out, x = edited.float()[idx], source.float()[idx]
             parsed = parser.labels12(x_out) if parser is not None else target_mask
             got = ground_truth_metrics(x_out, x, target, parsed, source_mask, target_mask, changed)
+            if judge_parser is not None:
+                judged = judge_parser.labels12(x_out)  # [K, S, S]
+                got["judge_shape_iou"] = shape_iou(judged, target_mask, source_mask).cpu().numpy()
+                got["judge_miou"] = mean_iou(judged, target_mask).cpu().numpy()
             for m in keys:
                 nan[m][have] = got[m]
             if judge is not None:
                 self.ceiling.update(self.attributes.index(attribute), judge(target, idx).cpu())
         self.counter.update(attribute, nan)
         return nan
+
+    @torch.no_grad()
+    def parse_inputs(self, names: Sequence[str], source: torch.Tensor, parsers: dict) -> None:
+        """Per-image mIoU of each parser (``{role: parser or None}``) on the real inputs ``source``
+        ``[B, 3, S, S]`` against their ground-truth masks; call once per batch."""
+        truth = torch.stack([self._source_mask(n) for n in names]).to(source.device)  # [B, S, S]
+        for role, p in parsers.items():
+            if p is not None:
+                got = mean_iou(p.labels12(source.float()), truth).cpu().numpy()
+                self._inputs_miou.setdefault(role, []).append(got)
+
+    def inputs_miou(self) -> dict[str, float | None]:
+        """``{role: mean over the inputs of the per-image mIoU}`` of the parsers given to :meth:`parse_inputs`."""
+        return {role: nanmean(np.concatenate(v)) for role, v in self._inputs_miou.items()}
 
     def add_examples(self, attribute: str, names: Sequence[str]) -> None:
         """Keep the counterfactual images (uint8 [K, S, S, 3]) and 12-segment masks (uint8 [K, S, S]) of

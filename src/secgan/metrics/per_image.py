@@ -16,6 +16,10 @@ key                shape, dtype             meaning
                                             counterfactuals; readers take any ``gt_*`` key)
 =================  =======================  ======================================================
 
+The shape metrics come in two parsers' versions: ``gt_shape_iou`` and ``gt_miou`` with the training parser
+(the one SeCGAN's consistency loss trains through), ``gt_judge_shape_iou`` and ``gt_judge_miou`` with the
+independent judge (``secgan evaluate --judge-parser``; absent without one).
+
 The mean over images of ``acc_correct[:, a]`` is ``metrics.json["accuracy"]["per_attribute"][a]``.
 The file is written atomically (a reader never sees half of it).
 """

@@ -16,12 +16,14 @@ from secgan.errors import ConfigError
 from secgan.models.backbones import network_classes
 from secgan.models.bisenet import BiSeNet
 from secgan.models.classifier import AttributeClassifier
+from secgan.models.unet_parser import UNetParser
 
 FAMILIES: dict[str, type[nn.Module]] = {
     cls.family: cls  # type: ignore[attr-defined]
     for cls in (
         *network_classes(),  # every backbone's G and D (models/backbones.py)
         BiSeNet,
+        UNetParser,
         AttributeClassifier,
     )
 }

@@ -60,12 +60,21 @@ def higher_is_better(metric: str, info: dict | None = None) -> bool | None:
     return None
 
 
+# The shape metrics name the parser that measured them: the training parser is the one SeCGAN's consistency
+# loss trains through; the judge is an independent parser (`secgan evaluate --judge-parser`).
+JUDGE_PREFIX = "judge_"
+_PARSER_LABELS = {"shape_iou": "training parser", "miou": "training parser"}
+
+
 def column_title(key: str, info: dict | None = None) -> str:
     if key in METRIC_COLUMNS:
         return METRIC_COLUMNS[key][0]
     metric = key[len(GT_PREFIX) :] if key.startswith(GT_PREFIX) else key
     arrow = {True: " ↑", False: " ↓", None: ""}[higher_is_better(metric, info)]
-    return f"GT {metric}{arrow}"
+    if metric.startswith(JUDGE_PREFIX):
+        return f"GT {metric[len(JUDGE_PREFIX) :]} (independent judge){arrow}"
+    label = f" ({_PARSER_LABELS[metric]})" if metric in _PARSER_LABELS else ""
+    return f"GT {metric}{label}{arrow}"
 
 
 @dataclass

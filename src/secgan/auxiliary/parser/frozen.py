@@ -8,7 +8,14 @@ resized back to ``H x W``. Gradients flow to the input (eq. 11 of the paper trai
 
 A parser directory is an exported model folder (:mod:`secgan.models.export`) holding ``parser.safetensors``
 and a ``config.json`` with ``{"kind": "parser", "input_size": S, "classes": 19, "mean": [...],
-"std": [...], "trained_on": str}`` (+ ``"training"``: the settings of a parser trained here).
+"std": [...], "trained_on": str}`` (+ ``"training"``: the settings of a parser trained here;
+``"evaluation"``: its IoU report against the ground-truth masks of a held-out split, ``{"split", "images",
+"mean_iou", "iou", "pixel_accuracy", ...}``).
+
+The network is any 19-class parser family of :mod:`secgan.models.registry` whose forward is
+``net(x, output_size=(H, W)) -> (logits [N, 19, H, W], ...)``: the BiSeNet (the training parser P) or the
+U-Net (:mod:`secgan.models.unet_parser`, the evaluation's independent judge); :meth:`FrozenParser.load`
+rebuilds whichever the folder's spec names, and :attr:`FrozenParser.arch` says which.
 """
 
 from __future__ import annotations
@@ -59,10 +66,10 @@ def normalize_images(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor, inp
 
 
 class FrozenParser(nn.Module):
-    """A frozen, always-eval BiSeNet taking images in ``[-1, 1]``.
+    """A frozen, always-eval face parser taking images in ``[-1, 1]``.
 
     Args:
-        net: a 19-class BiSeNet (its weights are frozen in place).
+        net: a 19-class BiSeNet or U-Net parser (its weights are frozen in place).
         input_size: the side the parser runs at (it was trained at this resolution).
         mean, std: the normalisation applied after mapping the input to ``[0, 1]``.
     """
@@ -88,6 +95,18 @@ class FrozenParser(nn.Module):
         for p in self.net.parameters():
             p.requires_grad_(False)
         super().train(False)
+
+    @property
+    def arch(self) -> str:
+        """The network's family: ``"bisenet"`` or ``"unet_parser"``."""
+        return str(getattr(self.net, "family", type(self.net).__name__))
+
+    @property
+    def miou_vs_ground_truth(self) -> float | None:
+        """Its mean IoU against the ground-truth masks as measured when it was trained (``None``: not
+        recorded, e.g. an imported parser)."""
+        value = (self.meta.get("evaluation") or {}).get("mean_iou")
+        return float(value) if isinstance(value, (int, float)) else None
 
     def train(self, mode: bool = True) -> FrozenParser:
         """Ignore ``mode``: the parser is always in eval mode (a parent's ``.train()`` reaches here)."""
@@ -120,13 +139,23 @@ class FrozenParser(nn.Module):
         p = card.parser or BundledParserCard()
         return cls(net, input_size=card.parser_input_size, mean=p.mean, std=p.std)
 
-    def save(self, directory: str | os.PathLike, trained_on: str, training: dict | None = None) -> Path:
-        """Write this parser as a parser directory (``training``: the settings it was trained with)."""
+    def save(
+        self,
+        directory: str | os.PathLike,
+        trained_on: str,
+        training: dict | None = None,
+        evaluation: dict | None = None,
+    ) -> Path:
+        """Write this parser as a parser directory (``training``: the settings it was trained with;
+        ``evaluation``: its IoU report on held-out ground-truth masks)."""
         from secgan.models.export import save_pretrained
 
         meta = parser_meta(self.input_size, trained_on, self.mean_values, self.std_values)
         if training is not None:
             meta["training"] = dict(training)
+        if evaluation is not None:
+            meta["evaluation"] = dict(evaluation)
+        self.meta = dict(meta)
         return save_pretrained(directory, {PARSER_NAME: self.net}, meta)
 
     # ------------------------------------------------------------------ inference

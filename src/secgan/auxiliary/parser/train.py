@@ -13,8 +13,13 @@ Defaults (:class:`ParserTrainSettings`) are the settings measured to work on 64 
 pixels wide at 64 px; width 8 (64 is the public architecture), Adam at 3e-3, batches of 8, 3 epochs. The
 resolved settings are written to the parser directory's ``config.json`` (``"training"``).
 
+``arch="unet"`` trains the evaluation's independent judge instead (:mod:`secgan.models.unet_parser`): the
+same data, loss (one head) and loop, at the image size (a full-resolution network needs no upsampling).
+
 Quality is reported as per-segment intersection-over-union over a held-out split (accumulated over all its
-pixels) and their unweighted mean over the segments that occur (union > 0).
+pixels) and their unweighted mean over the segments that occur (union > 0). The report is also written to
+the parser directory's ``config.json`` (``"evaluation"``), so every user of the parser can say how well it
+parses (the evaluation's judge reports it next to the shape metrics it gives).
 """
 
 from __future__ import annotations
@@ -40,10 +45,11 @@ from secgan.auxiliary.parser.frozen import (
     FrozenParser,
     normalize_images,
 )
-from secgan.auxiliary.parser_settings import DEFAULTS, ParserTrainSettings
+from secgan.auxiliary.parser_settings import DEFAULTS, PARSER_ARCHS, ParserTrainSettings
 from secgan.data.masks import NUM_SEGMENTS, SEGMENTS_12, matrix_19_to_12
-from secgan.errors import DataError
+from secgan.errors import ConfigError, DataError
 from secgan.models.bisenet import BiSeNet
+from secgan.models.unet_parser import UNetParser
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +129,20 @@ def segment_weights(source: BatchSource, power: float = 0.5, max_items: int = 51
     return (w / (w * freq).sum()).float()
 
 
+def build_parser_net(arch: str, base_width: int, input_size: int) -> torch.nn.Module:
+    """A fresh 19-class parser network of ``arch`` (``PARSER_ARCHS``) running at ``input_size`` px."""
+    if arch == "bisenet":
+        return BiSeNet(n_classes=19, base_width=base_width)
+    if arch == "unet":
+        net = UNetParser(n_classes=19, base_width=base_width)
+        if input_size % 2**net.n_down:
+            raise ConfigError(
+                f"--input-size {input_size}: the U-Net parser needs a multiple of {2**net.n_down}"
+            )
+        return net
+    raise ConfigError(f"--arch {arch!r}: unknown parser architecture; valid: {', '.join(PARSER_ARCHS)}")
+
+
 def fit_parser(
     train_ds: Dataset,
     eval_ds: Dataset,
@@ -138,6 +158,8 @@ def fit_parser(
     time_limit: float | None = None,
     num_workers: int = 0,
     trained_on: str = "",
+    arch: str = DEFAULTS.arch,
+    eval_split: str = "",
 ) -> dict[str, Any]:
     """Train a BiSeNet on ``train_ds`` (items with ``image [3, S, S]`` in ``[-1, 1]`` and ``mask [S, S]``
     12-segment ids, read without random flips), write the parser directory ``out`` and return the IoU
@@ -148,25 +170,29 @@ def fit_parser(
             the logits go straight back to ``S``, exactly as :class:`FrozenParser` does at inference.
             Running a stride-8 network above the image size resolves small parts (eyes, earrings) of
             small images.
-        base_width: BiSeNet width (64 = the public architecture; smaller is faster).
+        base_width: BiSeNet width (64 = the public architecture; smaller is faster), or the U-Net's width
+            at full resolution.
         lr: peak Adam learning rate (linear warm-up, then cosine decay to 0).
         class_balance: segment weights ``frequency ** -class_balance`` in the loss (0 = unweighted); the
             small segments otherwise weigh little in a loss that the mean IoU weighs equally.
         time_limit: wall-clock budget in seconds for this call up to the end of training (decoding the
             data included, the final evaluation not): the cosine decay is compressed to end in time.
+        arch: ``"bisenet"`` (the training parser) or ``"unet"`` (the evaluation's judge; runs at ``S`` by
+            default).
+        eval_split: the name of ``eval_ds``'s split, recorded with the IoU report in ``config.json``.
     """
     t0 = time.time()
     train_src, eval_src = prepare_sources(train_ds, eval_ds, epochs, batch_size, seed, num_workers)
     if not train_src.has_mask:
         raise DataError("parser training needs a dataset with masks (masks='gt')")
     size = int(train_ds[0]["image"].shape[-1])
-    settings = ParserTrainSettings(epochs, batch_size, base_width, input_size, lr, class_balance, seed)
+    settings = ParserTrainSettings(epochs, batch_size, base_width, input_size, lr, class_balance, seed, arch)
     settings = settings.resolved(size)
     input_size = int(settings.input_size)  # type: ignore[arg-type]
     weights = segment_weights(train_src, class_balance).to(device) if class_balance > 0 else None
     load_s = time.time() - t0
 
-    net = BiSeNet(n_classes=19, base_width=base_width).to(device)
+    net = build_parser_net(arch, base_width, input_size).to(device)
     mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
     std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
 
@@ -178,11 +204,14 @@ def fit_parser(
     fitted = fit(net, train_src, loss_of_batch, name="parser", epochs=epochs, batch_size=batch_size, lr=lr,
                  seed=seed, time_limit=time_limit, started=t0)  # fmt: skip
 
-    parser = FrozenParser(net.cpu(), input_size=input_size)
-    parser.save(out, trained_on=trained_on, training={**asdict(settings), "image_size": size})
+    parser = FrozenParser(net, input_size=input_size)
     t_eval = time.time()
-    report = evaluate_parser(parser.to(device), eval_src)
+    report = evaluate_parser(parser, eval_src)  # before saving: config.json records it
+    evaluation = {"split": eval_split, **report}
+    parser.cpu().save(out, trained_on=trained_on, training={**asdict(settings), "image_size": size},
+                      evaluation=evaluation)  # fmt: skip
     return {
+        "arch": arch,
         "parser_dir": str(out),
         "size": size,
         "settings": asdict(settings),
@@ -220,7 +249,7 @@ def train_parser(
         dataset, root, split=eval_split, image_size=size, masks="gt", max_items=max_eval_images
     )
     trained_on = f"{dataset} {Path(root).resolve()} split=train n={len(train_ds)} size={size}"
-    result = fit_parser(train_ds, eval_ds, out, trained_on=trained_on, **fit_kwargs)
+    result = fit_parser(train_ds, eval_ds, out, trained_on=trained_on, eval_split=eval_split, **fit_kwargs)
     return {"dataset": dataset, "eval_split": eval_split, **result}
 
 

@@ -129,7 +129,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--cache-dir",
         type=Path,
         default=None,
-        help="real-image statistics cache (None: ~/.cache/secgan/stats or $SECGAN_CACHE/stats)",
+        help="real-image statistics cache (default: ~/.cache/secgan/stats, or $SECGAN_CACHE/stats)",
     )
     p.add_argument(
         "--out", type=Path, default=None, help="output folder (default: RUN_DIR/eval, beside the model)"
@@ -222,6 +222,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
         summary["judge"] = {k: m["judge"].get(k) for k in ("arch", "dir", "miou_vs_ground_truth")}
     if m.get("ground_truth"):
         summary["ground_truth"] = {k: v["mean"] for k, v in m["ground_truth"].items() if isinstance(v, dict)}
+    n = m["protocol"]["num_images"]
+    if n < SMALL_SAMPLE:
+        summary["caveat"] = small_sample_caveat(n)
+        logging.getLogger(__name__).warning("%s", summary["caveat"])
     print_json(summary)
     return 0
 

@@ -43,6 +43,7 @@ TINY = ReproducePreset(
     ),
     eval_max_images=6,
     eval_extra=("--batch", "6", "--examples", "2"),
+    judge_extra=("--batch", "8", "--base-width", "4", "--epochs", "1", "--seed", "1"),
     edit_samples=2,
 )
 
@@ -79,6 +80,14 @@ def test_tiny_reproduction_end_to_end(tmp_path: Path, monkeypatch: pytest.Monkey
     assert all(0 < r["reconstruction"]["psnr"] < 100 for r in saved["runs"])
     for run in ("baseline-s0", "secgan-s1"):
         assert (out / "runs" / run / "eval" / "per_image.npz").is_file()
+    # the independent judge: trained after the parser, its own mIoU recorded, used by every evaluation
+    judge = json.loads((out / "judge" / "config.json").read_text())
+    assert judge["networks"]["parser"]["family"] == "unet_parser" and judge["training"]["seed"] == 1
+    assert res["stages"]["judge"]["result"]["mean_iou"] == judge["evaluation"]["mean_iou"]
+    for run in ("baseline-s0", "secgan-s1"):
+        m = json.loads((out / "runs" / run / "eval" / "metrics.json").read_text())
+        assert m["judge"]["arch"] == "unet_parser" and m["judge"]["dir"] == str(out / "judge")
+        assert m["judge"]["miou_vs_ground_truth"] == judge["evaluation"]["mean_iou"]
     assert set(res["methods"]) == {"baseline", "secgan"}
     assert sorted({r["lambda_sc"] for r in res["lambda_sc_sweep"]}) == [0.01, 0.1]
     assert "fid_cls" in res["substitutes"] and "ssfid" not in secgan

@@ -1,8 +1,12 @@
 """``secgan reproduce``: the paper's experiment end to end.
 
 Stages (each a child ``secgan`` command, skipped when its output is already valid):
-  data -> parser -> mask cache -> classifier -> train (one per run) -> evaluate (one per run) -> report
-  -> edits. ``--force STAGE`` redoes a stage (or a group: ``train``, ``evaluate``).
+  data -> parser -> judge -> mask cache -> classifier -> train (one per run) -> evaluate (one per run)
+  -> report -> edits. ``--force STAGE`` redoes a stage (or a group: ``train``, ``evaluate``).
+
+The judge (synthetic presets) is an independent evaluation parser: a small U-Net trained with another seed
+on the ground-truth masks, which SeCGAN never trains through; every evaluation measures shape IoU and mIoU
+with it too (``secgan evaluate --judge-parser``), beside the training parser's figures.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from secgan.reproduce.stages import (
     classifier_matches,
     done_after,
     evaluated_with,
+    judge_matches,
+    judged_with,
     reset_run_folder,
     run_stages,
     secgan_cli,
@@ -48,6 +54,10 @@ class Paths:
     @property
     def parser(self) -> Path:
         return self.root / "parser"
+
+    @property
+    def judge(self) -> Path:
+        return self.root / "judge"
 
     @property
     def classifier(self) -> Path:
@@ -114,40 +124,12 @@ def build_stages(
             )
         )
 
-    # The parser: trained here, imported from the public checkpoint, or given.
-    if parser_dir is None:
-        if parser_weights is not None:
-
-            def run_parser() -> dict:
-                secgan_cli(["parser", "import", parser_weights, "--out", paths.parser])
-                return {"imported_from": str(parser_weights)}
-
-        elif preset.parser_epochs > 0:
-
-            def run_parser() -> dict:
-                args = ["parser", "train", "--data", data, "--dataset", preset.dataset, "--size", size,
-                        "--out", paths.parser, "--epochs", preset.parser_epochs, *preset.parser_extra, *dev]  # fmt: skip
-                if preset.parser_max_images:
-                    args += ["--max-images", preset.parser_max_images]
-                result = secgan_cli(args, capture_json=True) or {}
-                write_json_atomic(result, paths.parser / "metrics.json")
-                return result
-
-        else:
-            raise ConfigError(
-                f"preset {preset.name!r} needs a face parser: pass --parser P_DIR (e.g. from `secgan parser "
-                "train`) or --parser-weights 79999_iter.pth (the public face-parsing BiSeNet checkpoint)"
-            )
-        stages.append(
-            Stage(
-                "parser",
-                paths.parser,
-                run_parser,
-                valid=lambda: valid_model_folder(paths.parser),
-                group="parser",
-            )
-        )
+    if parser_dir is None:  # the parser: trained here or imported from the public checkpoint
+        stages.append(_parser_stage(preset, paths, data, parser_weights, dev))
         parser_dir = paths.parser
+    judge = _judge_stage(preset, paths, data, dev)
+    if judge is not None:
+        stages.append(judge)
 
     cache_marker = paths.root / "mask-cache"
 
@@ -210,6 +192,8 @@ def build_stages(
         def run_eval(run_dir: Path = run_dir, eval_dir: Path = eval_dir) -> dict:
             args = ["evaluate", run_dir, "--data", data, "--dataset", preset.dataset, "--classifier",
                     paths.classifier, "--parser", parser_dir, "--out", eval_dir, *preset.eval_extra, *dev]  # fmt: skip
+            if judge is not None:
+                args += ["--judge-parser", paths.judge]
             if preset.eval_max_images:
                 args += ["--max-images", preset.eval_max_images]
             secgan_cli(args)
@@ -225,7 +209,9 @@ def build_stages(
                 eval_dir,
                 run_eval,
                 valid=lambda eval_dir=eval_dir: (
-                    eval_outputs_ok(eval_dir) and evaluated_with(eval_dir, paths.classifier)
+                    eval_outputs_ok(eval_dir)
+                    and evaluated_with(eval_dir, paths.classifier)
+                    and (judge is None or judged_with(eval_dir, paths.judge))
                 ),
                 group="evaluate",
             )
@@ -253,6 +239,57 @@ def build_stages(
 
         stages.append(Stage("edits", paths.edits, run_edits, group="edits"))
     return stages
+
+
+def _parser_stage(
+    preset: ReproducePreset, paths: Paths, data: Path, parser_weights: Path | None, dev: list[str]
+) -> Stage:
+    """The training parser P: imported from the public checkpoint, or trained here."""
+    if parser_weights is not None:
+
+        def run_parser() -> dict:
+            secgan_cli(["parser", "import", parser_weights, "--out", paths.parser])
+            return {"imported_from": str(parser_weights)}
+
+    elif preset.parser_epochs > 0:
+
+        def run_parser() -> dict:
+            args = ["parser", "train", "--data", data, "--dataset", preset.dataset, "--size", preset.image_size,
+                    "--out", paths.parser, "--epochs", preset.parser_epochs, *preset.parser_extra, *dev]  # fmt: skip
+            if preset.parser_max_images:
+                args += ["--max-images", preset.parser_max_images]
+            result = secgan_cli(args, capture_json=True) or {}
+            write_json_atomic(result, paths.parser / "metrics.json")
+            return result
+
+    else:
+        raise ConfigError(
+            f"preset {preset.name!r} needs a face parser: pass --parser P_DIR (e.g. from `secgan parser "
+            "train`) or --parser-weights 79999_iter.pth (the public face-parsing BiSeNet checkpoint)"
+        )
+    return Stage(
+        "parser", paths.parser, run_parser, valid=lambda: valid_model_folder(paths.parser), group="parser"
+    )
+
+
+def _judge_stage(preset: ReproducePreset, paths: Paths, data: Path, dev: list[str]) -> Stage | None:
+    """The independent judge of shape (a U-Net parser, ``preset.judge_extra``: its recipe), or ``None`` when
+    the preset has none. Redone when its recipe changes; its metrics.json holds its IoU on the test split."""
+    recipe = list(map(str, preset.judge_extra))
+    if not recipe:
+        return None
+
+    def run_judge() -> dict:
+        args = ["parser", "train", "--data", data, "--dataset", preset.dataset, "--size", preset.image_size,
+                "--out", paths.judge, "--arch", "unet", "--eval-split", "test", *recipe, *dev]  # fmt: skip
+        result = secgan_cli(args, capture_json=True) or {}
+        write_json_atomic({**result, "recipe": recipe}, paths.judge / "metrics.json")
+        keep = ("arch", "mean_iou", "pixel_accuracy", "eval_split", "images", "train_seconds", "settings")
+        return {k: result.get(k) for k in keep}
+
+    return Stage(
+        "judge", paths.judge, run_judge, valid=lambda: judge_matches(paths.judge, recipe), group="judge"
+    )
 
 
 def _report_runs(paths: Paths, runs: Sequence[RunSpec]) -> None:

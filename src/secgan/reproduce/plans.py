@@ -50,6 +50,8 @@ class ReproducePreset:
     # evaluation
     eval_max_images: int | None = None
     eval_extra: tuple[str, ...] = ()
+    # the independent judge of shape: `parser train --arch unet` arguments (() = no judge)
+    judge_extra: tuple[str, ...] = ()
     # edited samples shown at the end
     edit_samples: int = 6
     weights_needed: tuple[str, ...] = field(default=())  # real presets: files the user must bring
@@ -106,6 +108,8 @@ class SyntheticRecipe:
 # A narrow BiSeNet run at 256 px: at 64 px its 1/8-resolution output is too coarse for eyes and earrings
 # (a few pixels wide); width 8 keeps it cheap inside SeCGAN's training step.
 _SYNTH_PARSER = ("--batch", "8", "--base-width", "8", "--input-size", "256", "--lr", "3e-3")
+# The judge: a U-Net at 64 px, another architecture and seed than the parser (reproduce/pipeline.py).
+_SYNTH_JUDGE = ("--batch", "8", "--base-width", "8", "--lr", "3e-3", "--epochs", "3", "--seed", "1")
 
 DEMO_RECIPE = SyntheticRecipe(
     synthetic_num=3000,
@@ -153,6 +157,7 @@ def _synthetic(
         train_overrides=recipe.train_overrides,
         runs=runs,
         eval_max_images=recipe.eval_max_images,
+        judge_extra=_SYNTH_JUDGE,
     )
 
 

@@ -218,6 +218,26 @@ def evaluated_with(eval_dir: Path, classifier: Path) -> bool:
     return now is not None and (used.get("weights_sha256") or {}).get("classifier.safetensors") == now
 
 
+def judge_matches(path: Path, recipe: Sequence[str]) -> bool:
+    """Whether the judge folder ``path`` is a complete U-Net parser trained with ``recipe`` (the ``parser
+    train`` arguments recorded in its metrics.json): a preset whose judge recipe changed trains it again."""
+    if not valid_model_folder(path):
+        return False
+    spec = _read_json(path / "config.json").get("networks", {}).get("parser", {})
+    return spec.get("family") == "unet_parser" and _read_json(path / "metrics.json").get("recipe") == list(
+        recipe
+    )
+
+
+def judged_with(eval_dir: Path, judge: Path) -> bool:
+    """Whether the evaluation in ``eval_dir`` measured its judged shape metrics with the judge now in
+    ``judge`` (weight digests, as :func:`evaluated_with`): an evaluation from before the judge existed, or
+    by a judge since retrained, is stale."""
+    used = _read_json(eval_dir / "metrics.json").get("judge") or {}
+    now = _read_json(judge / "config.json").get("sha256", {}).get("parser")
+    return now is not None and (used.get("weights_sha256") or {}).get("parser.safetensors") == now
+
+
 def done_after(out: Path, inputs: Sequence[Path]) -> bool:
     """Whether the stage that wrote ``out`` finished after every stage that wrote one of ``inputs`` (their
     done markers' times): a report older than a redone evaluation is stale."""

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from secgan.models.registry import count_parameters
-from secgan.models.stgan import InstanceNormShift, STGANDiscriminator, STGANGenerator
+from secgan.models.stgan import STGANDiscriminator, STGANGenerator
 
 A = 13  # the paper's (and train.py's default) attributes
 
@@ -18,7 +18,8 @@ def _official_g_params(n_att: int = A) -> int:
     shortcut and 4 injection layers), counted from the layer definitions of ``models.py``:
 
     * ``Genc``: 5 x ``conv(4x4, stride 2)`` with slim's BatchNorm (no conv bias under a normaliser;
-      ``scale=True`` and the default ``center=True``: gamma and beta) -> ``16 * in * out + 2 * out``.
+      ``scale=True`` as models.py sets it, and the default ``center=True``: gamma and beta)
+      -> ``16 * in * out + 2 * out``.
     * ``Gstu``: per unit ``i`` (width ``d = 512, 256, 128, 64``; its skip feature has ``f = d`` channels;
       the state has ``s = 1024 + 13`` channels at the first unit, ``d_prev + 13`` after, as ``a`` is
       injected after every unit): ``dconv(state, d, 4, 2)`` with bias -> ``16 * s * d + d``; reset gate,
@@ -46,12 +47,12 @@ def _official_g_params(n_att: int = A) -> int:
 
 def _official_d_params(n_att: int = A, size: int = 128) -> int:
     """The official D (dis_dim 64, 5 layers, dis_fc_dim 1024): 5 x ``conv(4x4, stride 2)`` with
-    ``slim.instance_norm`` (defaults ``center=True, scale=False``: beta only, no conv bias) ->
-    ``16 * in * out + out``; two heads on the flattened ``1024 x 4 x 4``: ``fc(16384, 1024)`` +
+    ``slim.instance_norm`` (defaults ``center=True, scale=True``: beta and gamma, no conv bias) ->
+    ``16 * in * out + 2 * out``; two heads on the flattened ``1024 x 4 x 4``: ``fc(16384, 1024)`` +
     ``fc(1024, 1)`` and ``fc(16384, 1024)`` + ``fc(1024, n_att)``, each with bias."""
     total, n_in = 0, 3
     for c in [64, 128, 256, 512, 1024]:
-        total += 16 * n_in * c + c
+        total += 16 * n_in * c + 2 * c
         n_in = c
     flat = 1024 * (size // 32) ** 2
     return total + 2 * (flat * 1024 + 1024) + (1024 + 1) + (1024 * n_att + n_att)
@@ -59,8 +60,8 @@ def _official_d_params(n_att: int = A, size: int = 128) -> int:
 
 def test_parameter_counts_equal_the_official_network():
     g, d = STGANGenerator(n_attrs=A), STGANDiscriminator(image_size=128, n_attrs=A)
-    assert _official_g_params() == 74_998_771 and _official_d_params() == 44_717_006
-    assert count_parameters(g) == 74_998_771 and count_parameters(d) == 44_717_006
+    assert _official_g_params() == 74_998_771 and _official_d_params() == 44_718_990
+    assert count_parameters(g) == 74_998_771 and count_parameters(d) == 44_718_990
     assert all(p.requires_grad for p in [*g.parameters(), *d.parameters()])
 
 
@@ -150,16 +151,16 @@ def test_generator_uses_condition_skips_and_softmax():
 
 def test_discriminator_norms_and_heads():
     d = STGANDiscriminator(in_channels=12, image_size=32, n_attrs=4, dim=4, n_layers=3, fc_dim=8, max_dim=16)
-    norms = [m for m in d.modules() if isinstance(m, InstanceNormShift)]
-    assert len(norms) == 3 and all([n for n, _ in m.named_parameters()] == ["bias"] for m in norms)
+    norms = [m for m in d.modules() if isinstance(m, torch.nn.InstanceNorm2d)]
+    # instance_norm's defaults: scale and shift, epsilon 1e-6, statistics of each image (no running buffers)
+    assert [(n.affine, n.eps, n.track_running_stats) for n in norms] == [(True, 1e-6, False)] * 3
     assert all(m.bias is None for m in d.conv if isinstance(m, torch.nn.Conv2d))
     adv, cls = d(torch.randn(3, 12, 32, 32))
     assert adv.shape == (3, 1) and cls.shape == (3, 4)
-    # the norm's shift is per channel and the statistics per image: a constant image maps to the shift
-    x = torch.full((1, 4, 5, 5), 3.0)
-    with torch.no_grad():
-        norms[0].bias.copy_(torch.tensor([0.5, -1.0, 2.0, 0.0]))
-    torch.testing.assert_close(norms[0](x), norms[0].bias[None, :, None, None].expand(1, 4, 5, 5))
     # LeakyReLU 0.2 (tf.nn.leaky_relu), on the convs and in both heads
     slopes = {m.negative_slope for m in d.modules() if isinstance(m, torch.nn.LeakyReLU)}
-    assert slopes == {0.2}
+    assert slopes == {0.2} and sum(isinstance(m, torch.nn.LeakyReLU) for m in d.modules()) == 3 + 2
+    # the critic's outputs do not depend on the batch in eval mode or train mode (instance statistics)
+    x = torch.randn(4, 12, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(d(x)[1][:1], d(x[:1])[1])

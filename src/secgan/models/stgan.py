@@ -17,12 +17,13 @@ What was read from the official code (and where it differs from a summary of the
   BatchNorm, ReLU; after the first ``shortcut_layers`` of them the STU output of the same size is
   concatenated, after the first ``inject_layers`` the tiled ``a``; a last transposed conv (with bias) and
   tanh. Defaults: 4 shortcut and 4 injection layers.
-* Critic ``D``: ``n_layers`` conv4x4 stride 2 (no bias), *InstanceNorm without scale* (slim's
-  ``instance_norm`` defaults: ``center=True, scale=False, epsilon=1e-6``, so one learnable shift per
-  channel), LeakyReLU 0.2; two heads ``FC fc_dim, LeakyReLU 0.2, FC`` (1 and ``n_att`` outputs). The heads use
-  LeakyReLU, where AttGAN-PyTorch uses ReLU.
-* BatchNorm follows slim's defaults: ``epsilon=1e-3``, moving averages with ``decay=0.999`` (PyTorch
-  ``momentum=0.001``); tests run in inference mode with the moving averages (``is_training=False``).
+* Critic ``D``: ``n_layers`` conv4x4 stride 2 (no bias), InstanceNorm (``tf.contrib.layers.instance_norm``
+  defaults: ``center=True, scale=True, epsilon=1e-6``: a learnable scale and shift per channel), LeakyReLU
+  0.2; two heads ``FC fc_dim, LeakyReLU 0.2, FC`` (1 and ``n_att`` outputs). The heads use LeakyReLU, where
+  AttGAN-PyTorch uses ReLU.
+* BatchNorm: ``slim.batch_norm`` with ``scale=True`` (its default is ``False``) and the defaults
+  ``center=True, epsilon=1e-3, decay=0.999`` (PyTorch ``momentum=0.001``); tests run in inference mode
+  with the moving averages (``is_training=False``).
 * Weights: slim's Xavier (Glorot uniform) initialisation, zero biases, BN ``gamma=1, beta=0``.
 
 The layout (fused reset/update gate conv, NCHW flatten before the critic's heads) is ours; the trainable
@@ -32,14 +33,13 @@ parameter count equals the official network's (tests/models/test_stgan.py counts
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from secgan.errors import ConfigError
 from secgan.models.stargan import output_activation, probs_and_log_probs
 
 BN_EPS, BN_MOMENTUM = 1e-3, 1e-3  # slim.batch_norm: epsilon 0.001, decay 0.999
-IN_EPS = 1e-6  # slim.instance_norm
+IN_EPS = 1e-6  # tf.contrib.layers.instance_norm
 LRELU_SLOPE = 0.2  # tf.nn.leaky_relu
 
 
@@ -207,20 +207,6 @@ class STGANGenerator(nn.Module):
         return self.out_act(logits)
 
 
-class InstanceNormShift(nn.Module):
-    """Instance normalisation with a learnable per-channel shift and no scale (slim's ``instance_norm``
-    defaults): ``[N, C, H, W] -> [N, C, H, W]``."""
-
-    def __init__(self, ch: int, eps: float = IN_EPS) -> None:
-        super().__init__()
-        self.eps = eps
-        self.bias = nn.Parameter(torch.zeros(ch))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = F.instance_norm(x, eps=self.eps)
-        return y + self.bias[None, :, None, None].to(y.dtype)
-
-
 class STGANDiscriminator(nn.Module):
     """STGAN critic: ``D(x [N, C, S, S]) -> (adv [N, 1], cls logits [N, n_a])``; the input must be
     ``image_size`` square, divisible by ``2 ** n_layers``."""
@@ -258,7 +244,7 @@ class STGANDiscriminator(nn.Module):
             n_out = min(dim * 2**i, max_dim)
             blocks += [
                 nn.Conv2d(n_in, n_out, 4, stride=2, padding=1, bias=False),
-                InstanceNormShift(n_out),
+                nn.InstanceNorm2d(n_out, affine=True, eps=IN_EPS),
                 nn.LeakyReLU(LRELU_SLOPE),
             ]
             n_in = n_out

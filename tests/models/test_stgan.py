@@ -4,6 +4,7 @@ official ``ConvGRUCell`` / ``Gstu``, the critic's norms and heads, and a few tra
 
 from __future__ import annotations
 
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -164,3 +165,18 @@ def test_discriminator_norms_and_heads():
     x = torch.randn(4, 12, 32, 32)
     with torch.no_grad():
         torch.testing.assert_close(d(x)[1][:1], d(x[:1])[1])
+
+
+def test_untrusted_specs_are_bounded(tmp_path):
+    """An exported STGAN's spec from someone else's config.json: its own arguments are bounded too."""
+    from secgan.errors import WeightsError
+    from secgan.models.spec_checks import build_checked, check_spec
+
+    for key, value in [("stu_kernel", 99), ("stu_dim", 10**6), ("stu_layers", 100), ("stu_kernel", 3.0)]:
+        with pytest.raises(WeightsError, match=f"kwargs.{key} = "):
+            check_spec("G", {"family": "stgan_g", "kwargs": {key: value}}, tmp_path)
+    even = {"family": "stgan_g", "kwargs": {"stu_kernel": 4}}
+    check_spec("G", even, tmp_path)
+    with pytest.raises(WeightsError, match="cannot be built: STGAN: stu_kernel must be odd"):
+        build_checked(even, "G", tmp_path)
+    assert isinstance(build_checked({"family": "stgan_g", "kwargs": {}}, "G", tmp_path), STGANGenerator)

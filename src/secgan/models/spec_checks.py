@@ -33,9 +33,18 @@ _INT_BOUNDS = {
     "n_attrs": (1, 256),
     "n_outputs": (1, 256),
     "n_classes": (1, 256),
+    "stu_kernel": (1, 15),  # STGAN's selective transfer units (odd sizes only: the model refuses even ones)
 }
-_DEPTHS = ("n_res", "n_down", "n_layers", "shortcut_layers", "inject_layers")
-_WIDTHS = ("conv_dim", "enc_dim", "dec_dim", "max_dim", "fc_dim", "dim", "base_width", "widths")
+_DEPTHS = (
+    "n_res",
+    "n_down",
+    "n_layers",
+    "shortcut_layers",
+    "inject_layers",
+    "stu_layers",
+    "stu_inject_layers",
+)
+_WIDTHS = ("conv_dim", "enc_dim", "dec_dim", "max_dim", "fc_dim", "dim", "base_width", "widths", "stu_dim")
 
 
 def check_shapes(

@@ -184,12 +184,13 @@ def test_one_seed_gives_no_verdict_word_only_what_the_two_models_did(tmp_path) -
 
 def test_directions_of_ground_truth_metrics() -> None:
     assert higher_is_better("shape_iou") and higher_is_better("edit_psnr")
-    assert higher_is_better("edit_l1") is False and higher_is_better("preservation_change") is False
-    assert higher_is_better("mystery") is None
+    assert higher_is_better("edit_l1") is False and higher_is_better("gt_judge_miou") is True
+    assert higher_is_better("mystery") is None and higher_is_better("preservation_change") is None  # no guess
     # the names metrics/ground_truth.py writes
     assert [higher_is_better(k) for k in ("shape_iou", "miou", "edit_l1", "edit_psnr", "preserve_l1",
                                            "preserve_psnr")] == [True, True, False, True, False, True]  # fmt: skip
     assert higher_is_better("mystery", {"higher_is_better": True}) is True
+    assert higher_is_better("edit_l1", {"higher_is_better": True}) is False  # the registry decides
 
 
 def test_presets_are_well_formed() -> None:

@@ -11,7 +11,7 @@ Usage inside the evaluation loop::
 
     fd = FeatureDistances(cfeat, opts, device, data_id, n_groups, n_pool)
     fd.update_real(x, feats_real)                  # per batch: real images (only while not cached)
-    fd.update_fake(gi, x_out, feats, logits)       # per batch and edit group
+    fd.update(gi, x_out, feats, logits)            # per batch and edit group
     distances, scores = fd.summary(groups)         # after the loop
 """
 
@@ -110,7 +110,7 @@ class FeatureDistances:
         for key, acc in self.real_acc.items():
             acc.update(feats_real if key == "classifier" else self.extractors[key](x)["features"])
 
-    def update_fake(self, group: int, x_out: torch.Tensor, feats: torch.Tensor, logits: torch.Tensor) -> None:
+    def update(self, group: int, x_out: torch.Tensor, feats: torch.Tensor, logits: torch.Tensor) -> None:
         """Translations of edit ``group``: ``x_out`` ``[B, 3, S, S]``, the classifier's ``feats`` and the
         ``logits`` of the evaluated columns."""
         for key, ext in self.extractors.items():

@@ -278,7 +278,7 @@ def _score_edit(
     if ev.gt is not None:
         gt_values = ev.gt.update(ev.groups[gi], batch["name"], x, x_out, ev.parser, ceiling, ev.judge_parser)
     ev.per_image.add(gi, correct, **gt_values)
-    ev.fd.update_fake(gi, x_out, feats, logits)
+    ev.fd.update(gi, x_out, feats, logits)
     if take:
         if ev.gt is not None:
             ev.gt.add_examples(ev.groups[gi], batch["name"][:take])

@@ -37,23 +37,15 @@ import numpy as np
 import torch
 
 from secgan.data.masks import NUM_SEGMENTS
+from secgan.metrics.registry import GROUND_TRUTH
 
 PSNR_CAP = 100.0  # dB, the PSNR of identical pixels (MSE floor 1e-10)
 METRICS = ("shape_iou", "miou", "edit_l1", "edit_psnr", "preserve_l1", "preserve_psnr")
 JUDGE_METRICS = ("judge_shape_iou", "judge_miou")  # shape_iou and miou with the judge's parse
 ALL_METRICS = METRICS + JUDGE_METRICS
-DIRECTIONS = {
-    "shape_iou": True,
-    "miou": True,
-    "judge_shape_iou": True,
-    "judge_miou": True,
-    "edit_l1": False,
-    "edit_psnr": True,
-    "preserve_l1": False,
-    "preserve_psnr": True,
-}  # fmt: skip  (higher is better)
-UNITS = {"shape_iou": "", "miou": "", "judge_shape_iou": "", "judge_miou": "", "edit_l1": "[-1, 1]",
-         "edit_psnr": "dB", "preserve_l1": "[-1, 1]", "preserve_psnr": "dB"}  # fmt: skip
+# direction (higher is better) and unit of each, from the metric registry
+DIRECTIONS = {m: GROUND_TRUTH[m].higher_is_better for m in ALL_METRICS}
+UNITS = {m: GROUND_TRUTH[m].unit for m in ALL_METRICS}
 
 
 def changed_segments(

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from secgan.metrics.eval_files import load_metrics
+from secgan.metrics.registry import GT_PREFIX, HEADLINE, METRICS, lookup
 from secgan.utils.io import atomic_path
 
 log = logging.getLogger(__name__)
@@ -27,54 +28,37 @@ log = logging.getLogger(__name__)
 METHOD_NAMES = {"baseline": "Baseline", "concat": "Baseline + Concat", "secgan": "SeCGAN"}
 METHOD_ORDER = ("baseline", "concat", "secgan")
 
-# metric key -> (column title, higher is better). The substitutes say so in their titles.
-METRIC_COLUMNS: dict[str, tuple[str, bool]] = {
-    "accuracy": ("Accuracy (%) ↑", True),
-    "ssfid": ("ssFID ↓", False),
-    "fid": ("FID (Inception) ↓", False),
-    "fid_cls": ("clsFID (substitute) ↓", False),
-    "is": ("IS ↑", True),
-    "is_cls": ("clsIS (substitute) ↑", True),
-}
+# metric key -> (column title, higher is better): the headline metrics of the metric registry, in order.
+METRIC_COLUMNS: dict[str, tuple[str, bool]] = {m.key: (m.heading, m.higher_is_better) for m in HEADLINE}
 
 
 # Ground-truth (counterfactual) metrics, read generically from metrics.json when present:
 #   metrics.json["ground_truth"][metric] = {"mean": float, "per_attribute": {attribute: float | None},
 #                                           optional "higher_is_better": bool, optional "unit": str}
-# They become columns "gt_<metric>" (title "GT <metric>" with ↑/↓ when the direction is known).
-GT_PREFIX = "gt_"
-_HIGHER = ("iou", "psnr", "acc", "ssim")
-_LOWER = ("l1", "l2", "mse", "error", "err", "change", "dist", "lpips")
+# They become columns "gt_<metric>", titled and directed by the metric registry; one it does not know is
+# titled "GT <metric>", with ↑/↓ only when its metrics.json entry gives the direction.
 
 
 def higher_is_better(metric: str, info: dict | None = None) -> bool | None:
-    """A ground-truth metric's direction: ``info["higher_is_better"]`` when metrics.json says, else guessed
-    from the name (IoU, PSNR, accuracy: higher; L1, error, change, distance: lower), else ``None``."""
+    """A metric's direction (``"fid_cls"``, ``"gt_miou"`` or a ground-truth name such as ``"miou"``): the
+    metric registry's, else ``info["higher_is_better"]`` when metrics.json says, else ``None`` (never
+    guessed from the name)."""
+    known = lookup(metric)
+    if known is not None:
+        return known.higher_is_better
     if info and isinstance(info.get("higher_is_better"), bool):
         return info["higher_is_better"]
-    name = metric.lower()
-    if any(k in name for k in _LOWER):
-        return False
-    if any(k in name for k in _HIGHER):
-        return True
     return None
 
 
-# The shape metrics name the parser that measured them: the training parser is the one SeCGAN's consistency
-# loss trains through; the judge is an independent parser (`secgan evaluate --judge-parser`).
-JUDGE_PREFIX = "judge_"
-_PARSER_LABELS = {"shape_iou": "training parser", "miou": "training parser"}
-
-
 def column_title(key: str, info: dict | None = None) -> str:
-    if key in METRIC_COLUMNS:
-        return METRIC_COLUMNS[key][0]
+    """A column's title with its direction arrow (the registry's heading for a known metric)."""
+    known = lookup(key)
+    if known is not None:
+        return known.heading
     metric = key[len(GT_PREFIX) :] if key.startswith(GT_PREFIX) else key
     arrow = {True: " ↑", False: " ↓", None: ""}[higher_is_better(metric, info)]
-    if metric.startswith(JUDGE_PREFIX):
-        return f"GT {metric[len(JUDGE_PREFIX) :]} (independent judge){arrow}"
-    label = f" ({_PARSER_LABELS[metric]})" if metric in _PARSER_LABELS else ""
-    return f"GT {metric}{label}{arrow}"
+    return f"GT {metric}{arrow}"
 
 
 @dataclass
@@ -249,7 +233,7 @@ def _fmt(ms: tuple[float, float] | None, n: int, digits: int) -> str:
     return f"{mean:.{digits}f} ± {std:.{digits}f}" if n > 1 else f"{mean:.{digits}f}"
 
 
-DIGITS = {"accuracy": 2, "ssfid": 2, "fid": 2, "fid_cls": 3, "is": 2, "is_cls": 3}
+DIGITS = {m.key: m.digits for m in METRICS}
 
 
 def _method_label(run: Run, show_lambda: bool) -> str:

@@ -160,62 +160,7 @@ def build_stages(
     )
 
     for spec in preset.runs:
-        run_dir = paths.run(spec)
-
-        def run_train(spec: RunSpec = spec, run_dir: Path = run_dir) -> dict:
-            args = ["train", "--config", f"{preset.train_preset}-{spec.method}", "--data", data,
-                    "--parser", parser_dir, "--out", run_dir, "--set", f"seed={spec.seed}",
-                    "--set", f"export.classifier={paths.classifier}", "--set", f"name={spec.name}"]  # fmt: skip
-            for o in preset.train_overrides:
-                args += ["--set", o]
-            if spec.lambda_sc is not None:
-                args += ["--set", f"loss.lambda_sc={spec.lambda_sc}"]
-            if any((run_dir / "checkpoints").glob("*.pt")):
-                args.append("--resume")  # an interrupted run continues from its last checkpoint
-            secgan_cli([*args, *dev])
-            return {"method": spec.method, "seed": spec.seed, "lambda_sc": spec.lambda_sc}
-
-        stages.append(
-            Stage(
-                f"train:{spec.name}",
-                run_dir,
-                run_train,
-                valid=lambda run_dir=run_dir: valid_model_folder(run_dir / "export", "G"),
-                group="train",
-                fresh=lambda run_dir=run_dir: reset_run_folder(run_dir),
-            )
-        )
-        # each run is evaluated as soon as it is trained: a long reproduction stopped part-way has the
-        # metrics of every finished run (`secgan report` can compare them before the rest is trained)
-        eval_dir = run_dir / "eval"
-
-        def run_eval(run_dir: Path = run_dir, eval_dir: Path = eval_dir) -> dict:
-            args = ["evaluate", run_dir, "--data", data, "--dataset", preset.dataset, "--classifier",
-                    paths.classifier, "--parser", parser_dir, "--out", eval_dir, *preset.eval_extra, *dev]  # fmt: skip
-            if judge is not None:
-                args += ["--judge-parser", paths.judge]
-            if preset.eval_max_images:
-                args += ["--max-images", preset.eval_max_images]
-            secgan_cli(args)
-            m = json.loads((eval_dir / "metrics.json").read_text())
-            return {
-                "accuracy": m["accuracy"]["mean"],
-                **{k: v["mean"] for k, v in m.get("distances", {}).items()},
-            }
-
-        stages.append(
-            Stage(
-                f"evaluate:{spec.name}",
-                eval_dir,
-                run_eval,
-                valid=lambda eval_dir=eval_dir: (
-                    eval_outputs_ok(eval_dir)
-                    and evaluated_with(eval_dir, paths.classifier)
-                    and (judge is None or judged_with(eval_dir, paths.judge))
-                ),
-                group="evaluate",
-            )
-        )
+        stages += _run_stages(preset, paths, spec, data, parser_dir, judge is not None, dev)
 
     def run_report() -> dict:
         _report_runs(paths, preset.runs)
@@ -239,6 +184,76 @@ def build_stages(
 
         stages.append(Stage("edits", paths.edits, run_edits, group="edits"))
     return stages
+
+
+def _run_stages(
+    preset: ReproducePreset,
+    paths: Paths,
+    spec: RunSpec,
+    data: Path,
+    parser_dir: Path,
+    with_judge: bool,
+    dev: list[str],
+) -> list[Stage]:
+    """One run's training stage and its evaluation stage (with the judge when the preset has one)."""
+    out: list[Stage] = []
+    run_dir = paths.run(spec)
+
+    def run_train(spec: RunSpec = spec, run_dir: Path = run_dir) -> dict:
+        args = ["train", "--config", f"{preset.train_preset}-{spec.method}", "--data", data,
+                "--parser", parser_dir, "--out", run_dir, "--set", f"seed={spec.seed}",
+                "--set", f"export.classifier={paths.classifier}", "--set", f"name={spec.name}"]  # fmt: skip
+        for o in preset.train_overrides:
+            args += ["--set", o]
+        if spec.lambda_sc is not None:
+            args += ["--set", f"loss.lambda_sc={spec.lambda_sc}"]
+        if any((run_dir / "checkpoints").glob("*.pt")):
+            args.append("--resume")  # an interrupted run continues from its last checkpoint
+        secgan_cli([*args, *dev])
+        return {"method": spec.method, "seed": spec.seed, "lambda_sc": spec.lambda_sc}
+
+    out.append(
+        Stage(
+            f"train:{spec.name}",
+            run_dir,
+            run_train,
+            valid=lambda run_dir=run_dir: valid_model_folder(run_dir / "export", "G"),
+            group="train",
+            fresh=lambda run_dir=run_dir: reset_run_folder(run_dir),
+        )
+    )
+    # each run is evaluated as soon as it is trained: a long reproduction stopped part-way has the
+    # metrics of every finished run (`secgan report` can compare them before the rest is trained)
+    eval_dir = run_dir / "eval"
+
+    def run_eval(run_dir: Path = run_dir, eval_dir: Path = eval_dir) -> dict:
+        args = ["evaluate", run_dir, "--data", data, "--dataset", preset.dataset, "--classifier",
+                paths.classifier, "--parser", parser_dir, "--out", eval_dir, *preset.eval_extra, *dev]  # fmt: skip
+        if with_judge:  # shape judged by the independent parser too
+            args += ["--judge-parser", paths.judge]
+        if preset.eval_max_images:
+            args += ["--max-images", preset.eval_max_images]
+        secgan_cli(args)
+        m = json.loads((eval_dir / "metrics.json").read_text())
+        return {
+            "accuracy": m["accuracy"]["mean"],
+            **{k: v["mean"] for k, v in m.get("distances", {}).items()},
+        }
+
+    out.append(
+        Stage(
+            f"evaluate:{spec.name}",
+            eval_dir,
+            run_eval,
+            valid=lambda eval_dir=eval_dir: (
+                eval_outputs_ok(eval_dir)
+                and evaluated_with(eval_dir, paths.classifier)
+                and (not with_judge or judged_with(eval_dir, paths.judge))
+            ),
+            group="evaluate",
+        )
+    )
+    return out
 
 
 def _parser_stage(

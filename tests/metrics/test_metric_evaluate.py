@@ -339,6 +339,10 @@ def test_a_perfect_editor_scores_the_accuracy_ceiling(world, monkeypatch, tmp_pa
     alone = counterfactual_accuracy(world["data"], cnet, cmeta, S, progress=False)
     assert alone["per_attribute"] == pytest.approx(ceiling["per_attribute"]) and alone["images"] == 4
     assert alone["mean"] == pytest.approx(ceiling["mean"])
+    for key in ("ceiling_in_distribution", "ceiling_off_distribution", "ceiling_below_target"):
+        assert m["accuracy"][key] == alone[key], key  # the same split of the same verdicts (docs/ruler.md)
+    counts = m["accuracy"]["ceiling_distribution_counts"]
+    assert all(c["in"] + c["off"] == ceiling["counts"][a] for a, c in counts.items())
     # an editor that changes nothing scores otherwise, against the same ceiling
     _patch_identity(monkeypatch, tmp_path, _editor_meta("baseline"))
     ident = evaluate(

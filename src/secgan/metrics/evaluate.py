@@ -51,6 +51,7 @@ from secgan.data.attributes import RAFD_EXPRESSIONS, celeba_edit_targets, rafd_e
 from secgan.data.masks import one_hot
 from secgan.errors import ConfigError, WeightsError
 from secgan.metrics.accuracy import AccuracyCounter, edit_correct, implied_changes
+from secgan.metrics.accuracy_ceiling import DistributionCeiling, ceiling_keys
 from secgan.metrics.distances import METRIC_KEYS, FeatureDistances  # noqa: F401  (METRIC_KEYS: public here)
 from secgan.metrics.eval_files import (  # noqa: F401  (EvalOptions, default_out_dir: public here too)
     EVAL_SUBDIR,
@@ -112,6 +113,7 @@ class _Eval:
     examples: ExampleRecorder
     recon: ReconstructionMeter
     amp: Any  # autocast context (bf16) or nullcontext
+    ceiling_split: DistributionCeiling | None = None  # the ceiling in / off the training distribution
 
     @property
     def n_pool(self) -> int:
@@ -198,6 +200,7 @@ def _setup(opts: EvalOptions) -> tuple[_Eval, torch.utils.data.Dataset]:
         real_counter=AccuracyCounter(groups), per_image=PerImageRecorder(groups), gt=gt,
         examples=ExampleRecorder(min(opts.num_examples, n_images), groups, attributes, expressions),
         recon=ReconstructionMeter(), amp=amp,
+        ceiling_split=DistributionCeiling.of_dataset(opts.data, groups) if gt is not None else None,
     )  # fmt: skip
     return ev, ds
 
@@ -270,9 +273,10 @@ def _score_edit(
 
     def ceiling(images: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
         # the same test on the ground-truth edits of rows `rows`: the accuracy ceiling
-        return edit_correct(
-            (ev.cfeat.logits_and_features(images)[0][:, ev.cols] > 0).float(), y_trg[rows], gi
-        )
+        ok = edit_correct((ev.cfeat.logits_and_features(images)[0][:, ev.cols] > 0).float(), y_trg[rows], gi)
+        if ev.ceiling_split is not None:
+            ev.ceiling_split.update(gi, y_trg[rows], ok)
+        return ok
 
     gt_values = {}
     if ev.gt is not None:
@@ -317,6 +321,7 @@ def _assemble(ev: _Eval, t_start: float, loop_seconds: float) -> dict[str, Any]:
         "accuracy": {
             **ev.counter.summary(),
             "ceiling": ev.gt.ceiling_summary() if ev.gt is not None else None,
+            **ceiling_keys(ev.ceiling_split),  # docs/ruler.md: in / off distribution, below 95 %
         },
         "classifier_on_real": ev.real_counter.summary(),
         "distances": distances,

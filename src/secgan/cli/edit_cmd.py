@@ -229,7 +229,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     _allow_dash_values(e)
     e.add_argument(
-        "model_dir", help="exported model folder (config.json + G.safetensors), or a run folder with export/"
+        "model_dir",
+        help="exported model folder (config.json + G.safetensors): a secgan train run folder (its export/), "
+        "a secgan reproduce folder (its model/), or a secgan import output",
     )
     e.add_argument("inputs", nargs="+", metavar="INPUT", help="image files and/or folders")
     e.add_argument(

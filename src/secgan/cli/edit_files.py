@@ -41,15 +41,18 @@ def own_output_reason(f: Path) -> str | None:
 
 def _folder_images(folder: Path, out_dir: Path) -> tuple[list[Path], list[tuple[str, str]]]:
     """Images under ``folder`` (recursively), leaving out the tool's own outputs: the folder's outputs in
-    ``out_dir`` (``out_dir/FOLDER_NAME/...``), ``out_dir`` itself when it lies inside ``folder``, and the
+    ``out_dir`` (``out_dir/FOLDER_NAME/...``, unless that is the folder itself: then outputs land beside
+    their inputs as ``NAME.edited.EXT``), ``out_dir`` itself when it lies inside ``folder``, and the
     names of :func:`own_output_reason`. Returns ``(images, [(skipped file, why)])``."""
-    own = out_dir / folder.resolve().name
+    own: Path | None = out_dir / folder.resolve().name
+    if _inside(folder, own):  # --out is the folder's parent: outputs land beside their inputs, renamed
+        own = None
     out_inside = _inside(out_dir, folder) and out_dir.resolve() != folder.resolve()
     found, skipped = [], []
     for f in sorted(folder.rglob("*")):
         if not f.is_file() or f.suffix.lower() not in IMAGE_SUFFIXES:
             continue
-        if _inside(f, own) or (out_inside and _inside(f, out_dir)):
+        if (own is not None and _inside(f, own)) or (out_inside and _inside(f, out_dir)):
             skipped.append((str(f), f"an output of secgan edit (inside --out {out_dir})"))
         elif (why := own_output_reason(f)) is not None:
             skipped.append((str(f), why))

@@ -211,3 +211,14 @@ def test_a_reproduction_folder_lists_its_runs(tmp_path, capsys):
     make_model_dir(repro / "model", "stargan", size=32)  # what secgan reproduce --preset custom-* writes
     assert main(["info", str(repro)]) == 0
     assert json.loads(capsys.readouterr().out)["model_dir"] == str(repro / "model")
+
+
+def test_a_16_bit_colour_png_is_written_8_bit_with_a_warning(tmp_path, caplog):
+    cv2 = pytest.importorskip("cv2")
+    from secgan.utils.images import read_photo, write_photo
+
+    cv2.imwrite(str(tmp_path / "c16.png"), np.full((20, 20, 3), 40000, np.uint16))
+    rgb, meta = read_photo(tmp_path / "c16.png")
+    assert meta.bits16_lost and rgb.dtype == np.uint8
+    write_photo(rgb, tmp_path / "out.png", meta)
+    assert "16-bit colour PNG" in caplog.text

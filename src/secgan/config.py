@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from secgan.data.rafd import IDENTITY_SPLITS
+from secgan.data.registry import DATASETS, get_dataset
 from secgan.errors import ConfigError
 from secgan.models.backbones import BACKBONE_NAMES, get_backbone
 
@@ -25,14 +27,13 @@ BACKBONES = BACKBONE_NAMES  # the backbone table, secgan.models.backbones
 MODES = ("baseline", "concat", "secgan")
 SCHEDULES = ("linear", "exponential", "constant", "stargan_official", "step")  # training/schedule.py
 MASK_SOURCES = ("parser", "gt")
-IDENTITY_SPLITS = ("random", "sorted")  # RaFD (secgan.data.rafd)
 
 
 @dataclass(frozen=True)
 class DataConfig:
     """Which images, at which size. ``root`` is null in the paper presets (``--data DIR`` fills it)."""
 
-    dataset: str = "celeba"  # a name known to secgan.data.registry.build_dataset
+    dataset: str = "celeba"  # a name of the dataset table, secgan.data.registry.DATASETS
     root: str | None = None
     split: str = "train"
     attributes: tuple[str, ...] | None = None  # None: the dataset's default (the paper's 13 / RaFD's 8)
@@ -48,13 +49,9 @@ class DataConfig:
     split_seed: int = 0
 
     def loader_options(self) -> dict[str, Any]:
-        """The loader-specific keywords of ``build_dataset`` for this dataset (RaFD: cameras and split)."""
-        if self.dataset != "rafd":
-            return {}
-        opts: dict[str, Any] = {"identity_split": self.identity_split, "split_seed": self.split_seed}
-        if self.cameras is not None:
-            opts["cameras"] = list(self.cameras)
-        return opts
+        """The loader-specific keywords of ``build_dataset`` this config's fields feed, as the dataset's
+        entry in ``secgan.data.registry`` names them (RaFD: cameras and split; null fields left out)."""
+        return get_dataset(self.dataset, "data.dataset").config_options(self)
 
 
 @dataclass(frozen=True)
@@ -280,6 +277,7 @@ def validate(cfg: Config) -> None:
     checks = [
         ("model.backbone", cfg.model.backbone, BACKBONES),
         ("model.mode", cfg.model.mode, MODES),
+        ("data.dataset", cfg.data.dataset, DATASETS),
         ("model.conditioning", cfg.model.conditioning, CONDITIONINGS),
         ("train.schedule", cfg.train.schedule, SCHEDULES),
         ("loss.cls_loss", cfg.loss.cls_loss, ("bce", "ce")),

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 
 from secgan.cli.common import add_device_argument, print_json, resolve_device, set_threads
-
-DATASETS = ("celeba", "celebahq", "rafd", "custom")
+from secgan.cli.dataset_args import add_dataset_argument, add_dataset_options, dataset_options
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -31,6 +30,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         num_workers=args.workers,
         augment=False if args.no_augment else None,
         cf_per_face=args.cf_per_face,
+        data_options=dataset_options(args),
     )
     print_json(result)
     return 0
@@ -47,6 +47,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         batch_size=args.batch,
         max_images=args.max_images,
         device=resolve_device(args.device),
+        data_options=dataset_options(args) or None,  # None: the options the classifier trained with
     )
     print_json(result)
     return 0
@@ -68,7 +69,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "and mean accuracy on a held-out split as JSON. Writes a classifier folder.",
     )
     t.add_argument("--data", required=True, help="dataset folder (original file layout)")
-    t.add_argument("--dataset", required=True, choices=DATASETS, help="dataset loader")
+    add_dataset_argument(t)
+    add_dataset_options(t)  # rafd: --split-seed etc., as the editor it will judge trained with
     t.add_argument("--size", type=int, default=128, help="image side S (a multiple of 32)")
     t.add_argument("--out", required=True, help="classifier directory to write")
     t.add_argument(
@@ -120,7 +122,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     e.add_argument("classifier_dir", help="classifier folder")
     e.add_argument("--data", required=True, help="dataset folder (original file layout)")
-    e.add_argument("--dataset", default=None, choices=DATASETS, help="default: the classifier's own")
+    add_dataset_argument(e, required=False, help="dataset loader (default: the classifier's own)")
+    add_dataset_options(e)  # default: the options the classifier trained with
     e.add_argument("--split", default="test", choices=("train", "val", "test", "all"), help="dataset split")
     e.add_argument("--batch", type=int, default=64, help="images per forward pass")
     e.add_argument("--max-images", type=int, default=None, help="use the first N images of the split")

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from secgan.cli.common import OVERWRITE_HELP, print_json, refuse_to_replace
+from secgan.cli.dataset_args import add_dataset_argument, add_dataset_options, dataset_options
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -74,29 +75,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "corrupt ones. Exit 1 if any error.",
     )
     c.add_argument("dir", help="dataset folder")
-    c.add_argument(
-        "--dataset", required=True, choices=["celeba", "celebahq", "rafd", "custom"], help="dataset loader"
-    )
+    add_dataset_argument(c)
     c.add_argument("--attrs", default=None, help="comma-separated attribute names (None: the paper's 13)")
     c.add_argument(
         "--deep", action="store_true", help="decode every image (finds truncated or corrupt pixel data)"
     )
-    c.add_argument("--split-scheme", default=None, help="celeba: auto|paper|partition-file; celebahq: paper")
-    c.add_argument(
-        "--cameras",
-        default=None,
-        help="rafd: comma-separated camera angles (None: 045,090,135, the paper's)",
-    )
-    c.add_argument(
-        "--identity-split",
-        default=None,
-        choices=("random", "sorted"),
-        help="rafd: 60 training identities drawn at random (None: random, seeded) or the first 60 ids",
-    )
-    c.add_argument(
-        "--split-seed", type=int, default=None, help="rafd: seed of the random identity split (None: 0)"
-    )
-    c.add_argument("--csv", default=None, help="custom: label CSV file name (None: labels.csv)")
+    add_dataset_options(c)  # the loader options of the dataset table (--split-scheme, --cameras, --csv...)
     c.add_argument("--no-progress", action="store_true", help="no progress bar")
     c.set_defaults(func=_check)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
@@ -148,22 +132,7 @@ def _sheet(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     from secgan.data.check import check_dataset
 
-    options = {}
-    if args.split_scheme:
-        if args.dataset not in ("celeba", "celebahq"):
-            from secgan.errors import ConfigError
-
-            raise ConfigError(f"--split-scheme applies to celeba and celebahq, not {args.dataset}")
-        options["split_scheme"] = args.split_scheme
-    if args.dataset == "rafd":
-        if args.cameras:
-            options["cameras"] = [c.strip() for c in args.cameras.split(",") if c.strip()]
-        if args.identity_split:
-            options["identity_split"] = args.identity_split
-        if args.split_seed is not None:
-            options["split_seed"] = args.split_seed
-    if args.csv and args.dataset == "custom":
-        options["csv"] = args.csv
+    options = dataset_options(args)  # one refused in one line when the dataset does not take it
     report = check_dataset(
         args.dir, args.dataset, attrs=args.attrs, deep=args.deep, progress=not args.no_progress, **options
     )

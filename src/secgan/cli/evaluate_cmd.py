@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 
 from secgan.cli.common import add_device_argument, add_precision_argument, print_json
+from secgan.cli.dataset_args import add_dataset_argument, add_dataset_options, dataset_options
 
 # Below this many test images, Fréchet distances (ssFID, FID, fid_cls) are dominated by their small-sample
 # bias (it shrinks like 1/N; e.g. fid_cls 2522 at 8 images) and compare runs only at the same N.
@@ -26,6 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "trained on, in --dataset's layout (secgan data check DIR --dataset NAME validates it); "
             "--classifier C_DIR from secgan classifier train (a classifier the editor never saw: it "
             "judges whether the edits worked); --parser P_DIR from secgan parser train / import.\n"
+            "Split: a run whose training drew its split (RaFD's 60 / 7 identities) is evaluated on the "
+            "identities its data_split.json holds out; --split-seed, --identity-split or --cameras that ask "
+            "for another split are refused.\n"
             "Distances: ssFID needs --swav, FID and IS need --inception (both also looked up in "
             "~/.cache/secgan/weights); without those weights they are left out with a note, and the "
             "in-domain substitutes fid_cls / is_cls (the evaluation classifier's features) are always "
@@ -49,9 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="dataset folder in --dataset's layout (celeba: list_attr_celeba.txt + img_align_celeba/; "
         "custom: labels.csv; README 'Datasets'), the one the model was trained on",
     )
-    p.add_argument(
-        "--dataset", required=True, choices=["celeba", "celebahq", "rafd", "custom"], help="dataset loader"
-    )
+    add_dataset_argument(p)
     p.add_argument(
         "--classifier",
         type=Path,
@@ -93,18 +95,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--split", default="test", choices=["train", "val", "test", "all"], help="dataset split to translate"
     )
-    p.add_argument(
-        "--cameras",
-        default=None,
-        help="rafd: comma-separated camera angles (default 045,090,135, the paper's)",
-    )
-    p.add_argument(
-        "--identity-split",
-        default="random",
-        choices=("random", "sorted"),
-        help="rafd: how the 67 identities were split 60 / 7 in training (random: seeded by --split-seed)",
-    )
-    p.add_argument("--split-seed", type=int, default=0, help="rafd: seed of the random identity split")
+    # the dataset's loader options; a drawn split (rafd) defaults to the run's data_split.json
+    add_dataset_options(p)
     p.add_argument(
         "--max-images",
         type=int,
@@ -168,16 +160,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     r.set_defaults(func=run_report)
 
 
-def _data_options(args: argparse.Namespace) -> dict:
-    """Loader options of the dataset (RaFD: cameras and identity split, as in training)."""
-    if args.dataset != "rafd":
-        return {}
-    opts: dict = {"identity_split": args.identity_split, "split_seed": args.split_seed}
-    if args.cameras:
-        opts["cameras"] = [c.strip() for c in args.cameras.split(",") if c.strip()]
-    return opts
-
-
 def run_evaluate(args: argparse.Namespace) -> int:
     from secgan.metrics.evaluate import EvalOptions, evaluate
 
@@ -202,7 +184,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         seed=args.seed,
         precision=args.precision,
         workers=args.workers,
-        data_options=_data_options(args),
+        data_options=dataset_options(args),
         ground_truth=not args.no_ground_truth,
     )
     m = evaluate(opts)

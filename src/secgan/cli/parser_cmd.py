@@ -14,9 +14,7 @@ from secgan.cli.common import (
     resolve_device,
     set_threads,
 )
-
-MASK_DATASETS = ("celebahq", "celeba")
-ALL_DATASETS = ("celeba", "celebahq", "rafd", "custom")
+from secgan.cli.dataset_args import add_dataset_argument
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -133,6 +131,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     from secgan.auxiliary.parser_settings import DEFAULTS as D
     from secgan.auxiliary.parser_settings import MIN_INPUT_SIZE, PARSER_ARCHS
+    from secgan.data.registry import dataset_names
+
+    mask_datasets = dataset_names(part_masks=True)  # the dataset table's datasets with part masks
 
     t = sub.add_parser(
         "train",
@@ -145,7 +146,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "another architecture than the BiSeNet that SeCGAN trains through.",
     )
     t.add_argument("--data", required=True, help="dataset folder (original file layout)")
-    t.add_argument("--dataset", required=True, choices=MASK_DATASETS, help="dataset loader")
+    add_dataset_argument(t, names=mask_datasets, help="dataset loader (one with part masks)")
     t.add_argument("--size", type=int, required=True, help="image side S the parser is trained at")
     t.add_argument("--out", required=True, help="parser directory to write")
     t.add_argument("--epochs", type=int, default=D.epochs, help="training epochs")
@@ -206,7 +207,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     e.add_argument("parser_dir", help="parser folder")
     e.add_argument("--data", required=True, help="dataset folder (original file layout)")
-    e.add_argument("--dataset", required=True, choices=MASK_DATASETS, help="dataset loader")
+    add_dataset_argument(e, names=mask_datasets, help="dataset loader (one with part masks)")
     e.add_argument(
         "--size",
         type=int,
@@ -251,7 +252,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     c.add_argument("parser_dir", help="parser folder")
     c.add_argument("--data", required=True, help="dataset folder (original file layout)")
-    c.add_argument("--dataset", required=True, choices=ALL_DATASETS, help="dataset loader")
+    add_dataset_argument(c)
     c.add_argument("--split", default="train", choices=("train", "val", "test", "all"), help="dataset split")
     c.add_argument("--size", type=int, required=True, help="image side S of the masks")
     c.add_argument("--out", default=None, help="cache folder (default DATA/.secgan-cache/masks-...)")

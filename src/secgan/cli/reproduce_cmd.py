@@ -124,12 +124,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from secgan.data.registry import get_dataset
     from secgan.errors import ConfigError
     from secgan.reproduce.custom import reproduce_custom, with_iterations
     from secgan.reproduce.pipeline import report_so_far, reproduce
 
     preset = with_backbone(all_presets()[args.preset], args.backbone)
-    custom = preset.dataset == "custom"
+    custom = get_dataset(preset.dataset).own_faces  # a practitioner's own faces: the custom-* pipeline
     if args.iterations is not None:
         if not custom:
             raise ConfigError(

@@ -125,6 +125,17 @@ def rafd_edit_targets(n: int, expression_index: int, n_expressions: int = 8, dev
     return y
 
 
+def protocol_edit_targets(
+    y_src: torch.Tensor, index: int, attributes: Sequence[str], onehot: bool = False
+) -> torch.Tensor:
+    """The evaluation protocol's targets ``[N, n_a]`` for edit ``index`` of ``y_src [N, n_a]``: one-hot
+    class ``index`` (:func:`rafd_edit_targets`, ``onehot``) or attribute ``index`` inverted with the
+    conflict rules (:func:`celeba_edit_targets`). A dataset's entry in ``secgan.data.registry`` says which."""
+    if onehot:
+        return rafd_edit_targets(y_src.shape[0], index, len(attributes), device=y_src.device)
+    return celeba_edit_targets(y_src, index, attributes)
+
+
 def attribute_edit_targets(
     y: torch.Tensor, attributes: Sequence[str], onehot: bool = False
 ) -> list[torch.Tensor]:

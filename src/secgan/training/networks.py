@@ -6,8 +6,8 @@ from __future__ import annotations
 from torch import nn
 
 from secgan.config import Config
-from secgan.data.attributes import PAPER_ATTRIBUTES, RAFD_EXPRESSIONS
 from secgan.data.masks import NUM_SEGMENTS
+from secgan.data.registry import get_dataset
 from secgan.models.backbones import get_backbone
 
 NETWORK_NAMES = ("G_rgb", "D_rgb", "G_seg", "D_seg")
@@ -15,12 +15,10 @@ NETWORK_NAMES = ("G_rgb", "D_rgb", "G_seg", "D_seg")
 
 def config_attributes(cfg: Config) -> list[str]:
     """The label names a config trains on without reading any data: ``data.attributes`` or the dataset's
-    default (RaFD: the 8 expressions; otherwise the paper's 13)."""
+    default from its entry in the dataset table (RaFD: the 8 expressions; otherwise the paper's 13)."""
     if cfg.data.attributes:
         return list(cfg.data.attributes)
-    if cfg.data.dataset == "rafd":
-        return list(RAFD_EXPRESSIONS)
-    return list(PAPER_ATTRIBUTES)
+    return list(get_dataset(cfg.data.dataset, "data.dataset").default_attributes)
 
 
 def build_networks(cfg: Config, n_attrs: int | None = None) -> dict[str, nn.Module]:

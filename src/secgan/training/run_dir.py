@@ -26,6 +26,7 @@ from typing import Any
 
 import torch
 
+from secgan.data.split_record import DATA_SPLIT_FILE  # a drawn training split (RaFD ids); evaluate reads it
 from secgan.training.run_lock import holds_lock
 from secgan.utils.io import atomic_path, remove_stale_temp_dirs, write_json_atomic
 
@@ -83,9 +84,6 @@ def environment(device: torch.device | str, world_size: int = 1) -> dict[str, An
         env["cudnn"] = torch.backends.cudnn.version()
         env["gpu"] = torch.cuda.get_device_name(device)
     return env
-
-
-DATA_SPLIT_FILE = "data_split.json"  # how a drawn training split was made (RaFD identities)
 
 
 class RunDir:

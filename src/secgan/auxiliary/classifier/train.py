@@ -32,8 +32,6 @@ from secgan.models.export import save_pretrained
 
 log = logging.getLogger(__name__)
 
-MULTICLASS_DATASETS = ("rafd",)
-
 
 def classifier_loss(logits: torch.Tensor, labels: torch.Tensor, multilabel: bool) -> torch.Tensor:
     """Mean BCE over attributes and batch (multi-label) or CE against the one-hot's argmax (multi-class)."""
@@ -99,6 +97,7 @@ def fit_classifier(
     trained_on: str = "",
     cf_root: str | os.PathLike | None = None,
     cf_per_face: float = 1.0,
+    data_record: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Train the classifier on ``train_ds`` (items ``image [3, S, S]`` in ``[-1, 1]``, ``label [n]`` in
     {0, 1}, read without random flips), write the classifier directory ``out`` and return the accuracy
@@ -111,6 +110,7 @@ def fit_classifier(
             data included, the final evaluation not): the cosine decay is compressed to end in time.
         cf_root: the dataset folder of ``train_ds`` whose training counterfactuals augment each epoch
             (``cf_per_face`` x the faces, drawn at random each epoch); ``None``: faces only.
+        data_record: the loader options and drawn split of ``train_ds`` (meta ``"data"``).
     """
     t0 = time.time()
     train_src, eval_src = prepare_sources(train_ds, eval_ds, epochs, batch_size, seed, num_workers)
@@ -140,6 +140,7 @@ def fit_classifier(
         "dataset": dataset,
         "trained_on": trained_on,
         "augmentation": augmentation,
+        "data": data_record or {},
     }
     save_pretrained(out, {CLASSIFIER_NAME: net.cpu()}, meta)
     report = evaluate_classifier(net.to(device), eval_src, list(attributes), multilabel)
@@ -170,17 +171,20 @@ def train_classifier(
     eval_split: str = "test",
     max_eval_images: int | None = None,
     augment: bool | None = None,
+    data_options: dict[str, Any] | None = None,
     **fit_kwargs: Any,
 ) -> dict[str, Any]:
     """Train on the train split of ``dataset`` at ``size`` px (the evaluation crop), write the classifier
     directory ``out`` and return its accuracy report on ``eval_split``. ``attrs``: attribute names
     (``None``: the paper's 13); ignored for RaFD (its 8 expressions). ``augment``: add the training
     split's counterfactuals (``None``: when ``root`` has them; ``True`` without them is an error).
-    ``fit_kwargs`` go to :func:`fit_classifier`."""
+    ``data_options``: the dataset's loader options (RaFD: ``split_seed`` etc., as the editor trained
+    with; recorded in the meta). ``fit_kwargs`` go to :func:`fit_classifier`."""
     from secgan.auxiliary.classifier.augment import training_counterfactuals_available
-    from secgan.data.registry import build_dataset
+    from secgan.data.registry import build_dataset, get_dataset
 
-    have_cf = dataset == "celeba" and training_counterfactuals_available(root)
+    spec, data_options = get_dataset(dataset), dict(data_options or {})
+    have_cf = spec.counterfactuals and training_counterfactuals_available(root)
     if augment and not have_cf:
         raise DataError(
             f"{Path(root) / 'counterfactuals' / 'info.json'}: no training-split counterfactuals to augment "
@@ -188,14 +192,16 @@ def train_classifier(
         )
     augment = have_cf if augment is None else augment
 
-    multilabel = dataset not in MULTICLASS_DATASETS
-    ds_attrs = attrs if multilabel else None
+    multilabel = not spec.multiclass
+    ds_attrs = None if spec.fixed_attributes else attrs
     train_ds = build_dataset(
-        dataset, root, split="train", attrs=ds_attrs, image_size=size, max_items=max_images
+        dataset, root, split="train", attrs=ds_attrs, image_size=size, max_items=max_images, **data_options
     )
     eval_ds = build_dataset(
-        dataset, root, split=eval_split, attrs=ds_attrs, image_size=size, max_items=max_eval_images
-    )
+        dataset, root, split=eval_split, attrs=ds_attrs, image_size=size, max_items=max_eval_images,
+        **data_options,
+    )  # fmt: skip
+    data_record = {"options": data_options, "split": getattr(train_ds, "split_info", None)}
     trained_on = f"{dataset} {Path(root).resolve()} split=train n={len(train_ds)}"
     result = fit_classifier(
         train_ds,
@@ -206,6 +212,7 @@ def train_classifier(
         dataset=dataset,
         trained_on=trained_on,
         cf_root=root if augment else None,
+        data_record=data_record,
         **fit_kwargs,
     )
     return {"dataset": dataset, "eval_split": eval_split, **result}
@@ -219,18 +226,23 @@ def eval_classifier_dir(
     batch_size: int = 64,
     max_images: int | None = None,
     device: str | torch.device = "cpu",
+    data_options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Accuracy report of a classifier directory on ``split`` (its own dataset type, size and attributes
-    unless ``dataset`` says otherwise)."""
+    """Accuracy report of a classifier directory on ``split`` (its own dataset type, size, attributes and
+    loader options, e.g. RaFD's split seed, unless ``dataset`` / ``data_options`` say otherwise)."""
     from secgan.data.registry import build_dataset
 
     net, meta = load_classifier(classifier_dir, device=device)
+    own = dataset is None or dataset == meta["dataset"]
     dataset = dataset or meta["dataset"]
     multilabel = bool(meta["multilabel"])
     attrs = meta["attributes"] if multilabel else None
+    if data_options is None:  # the options it trained with (older classifiers: none recorded)
+        data_options = dict((meta.get("data") or {}).get("options") or {}) if own else {}
     ds = build_dataset(
-        dataset, root, split=split, attrs=attrs, image_size=int(meta["image_size"]), max_items=max_images
-    )
+        dataset, root, split=split, attrs=attrs, image_size=int(meta["image_size"]), max_items=max_images,
+        **data_options,
+    )  # fmt: skip
     if len(ds) == 0:
         raise DataError(f"{root}: the {split} split is empty")
     if list(ds.attributes) != list(meta["attributes"]):

@@ -1,0 +1,105 @@
+"""The record of a drawn training split (``data_split.json``) and evaluation on the same split.
+
+A dataset whose loader draws its training split (``drawn_split`` in :mod:`secgan.data.registry`; RaFD's
+60 / 7 identities, seeded) exposes it as ``ds.split_info``; training writes it to the run folder as
+``data_split.json``. An evaluation of that run must hold out the same identities: :func:`build_as_trained`
+fills the options the command line left out from the record and refuses, in one line, a split that differs
+from it (another seed, scheme or camera set, or a data folder with other identities), since it would score
+the model on identities it trained on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from secgan.errors import ConfigError, DataError
+
+from . import registry
+from .base import FaceDataset
+
+log = logging.getLogger(__name__)
+
+DATA_SPLIT_FILE = "data_split.json"  # in a run folder: how its drawn training split was made
+# data_split.json keys compared with the evaluated split, in the order a mismatch is reported
+_OPTION_KEYS = ("identity_split", "split_seed", "cameras")
+_IDENTITY_KEYS = ("train_identities", "test_identities")
+
+
+def read_split_record(run_dir: str | Path | None) -> tuple[dict[str, Any], Path] | None:
+    """``(record, path)`` of ``run_dir/data_split.json``, or ``None`` when there is none."""
+    if run_dir is None:
+        return None
+    path = Path(run_dir) / DATA_SPLIT_FILE
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise DataError(
+            f"{path}: unreadable split record ({err}); it says which identities the run trained on"
+        ) from err
+    if not isinstance(record, dict):
+        raise DataError(f"{path}: a split record must be a JSON object, got {type(record).__name__}")
+    return record, path
+
+
+def options_with_record(name: str, options: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
+    """``options`` with the recorded value of every split option the caller left out (``cameras`` null
+    in the record means all cameras, so it is passed on as ``None``)."""
+    spec = registry.get_dataset(name)
+    out = dict(options)
+    for key in _OPTION_KEYS:
+        if spec.option(key) is not None and key in record and key not in out:
+            out[key] = record[key]
+    return out
+
+
+def check_split_record(ds: FaceDataset, record: Mapping[str, Any], path: Path, name: str) -> None:
+    """Refuse in one line a dataset whose drawn split differs from the run's record."""
+    info = getattr(ds, "split_info", None) or {}
+    spec = registry.get_dataset(name)
+    for key in _OPTION_KEYS:
+        if key in record and info.get(key) != record[key]:
+            opt = spec.option(key)
+            flag = opt.flag if opt is not None else key
+            raise ConfigError(
+                f"{path}: the run trained on {key}={record[key]!r}, this evaluation asks for "
+                f"{info.get(key)!r} ({flag}), which would score identities the model trained on; "
+                f"drop {flag} or pass the recorded value"
+            )
+    for key in _IDENTITY_KEYS:
+        if key in record and list(info.get(key) or []) != list(record[key]):
+            raise ConfigError(
+                f"{path}: the data's {key.replace('_', ' ')} {info.get(key)} differ from the run's "
+                f"{record[key]}; evaluate on the data folder the run trained on"
+            )
+
+
+def build_as_trained(
+    name: str, root: str | Path, run_dir: str | Path | None, **kwargs: Any
+) -> tuple[FaceDataset, dict[str, Any]]:
+    """``build_dataset(name, root, **kwargs)`` on the run's recorded split: returns the dataset and the
+    loader options used. Without a record (a bare model folder, or a dataset without a drawn split) the
+    options are used as given (a drawn split then logs which split it scores)."""
+    spec = registry.get_dataset(name)
+    loader_keys = {o.name for o in spec.options}
+    options = {k: v for k, v in kwargs.items() if k in loader_keys}
+    common = {k: v for k, v in kwargs.items() if k not in loader_keys}
+    found = read_split_record(run_dir) if spec.drawn_split else None
+    if found is not None:
+        options = options_with_record(name, options, found[0])
+    ds = registry.build_dataset(name, root, **common, **options)
+    if found is not None:
+        check_split_record(ds, found[0], found[1], name)
+    elif spec.drawn_split:
+        log.warning(
+            "no %s beside the model: scoring the split the options draw (%s); pass the run folder to "
+            "evaluate on the identities the run held out",
+            DATA_SPLIT_FILE,
+            {k: (getattr(ds, "split_info", None) or {}).get(k) for k in _OPTION_KEYS},
+        )
+    return ds, options

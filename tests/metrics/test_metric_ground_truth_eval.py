@@ -32,7 +32,7 @@ class _ListParser:
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     root = tmp_path_factory.mktemp("gt") / "synth"
-    write_dataset(root, 30, seed=4, workers=1, progress=False)
+    write_dataset(root, 30, seed=4, workers=1, progress=False, counterfactual_splits=("test",))
     ds = build_dataset("celeba", root, split="test", image_size=S)
     x = torch.stack([ds.load(i)["image"] for i in range(len(ds))])
     return root, list(ds.names), x

@@ -18,8 +18,7 @@ from typing import Any
 
 import yaml
 
-from secgan.data.rafd import IDENTITY_SPLITS
-from secgan.data.registry import DATASETS, get_dataset
+from secgan.data.registry import DATASETS, all_options, get_dataset
 from secgan.errors import ConfigError
 from secgan.models.backbones import BACKBONE_NAMES, get_backbone
 
@@ -283,8 +282,11 @@ def validate(cfg: Config) -> None:
         ("loss.cls_loss", cfg.loss.cls_loss, ("bce", "ce")),
         ("loss.cls_reduction", cfg.loss.cls_reduction, CLS_REDUCTIONS),
         ("data.masks", cfg.data.masks, MASK_SOURCES),
-        ("data.identity_split", cfg.data.identity_split, IDENTITY_SPLITS),
     ]
+    # the dataset options a DataConfig field feeds, with their choices (RaFD's identity_split)
+    for key, (opt, _takers) in all_options().items():
+        if opt.config and opt.choices is not None:
+            checks.append((f"data.{key}", getattr(cfg.data, key), opt.choices))
     for name, value, valid in checks:
         if value not in valid:
             raise ConfigError(f"{name}={value!r} is not valid; choose one of: {', '.join(valid)}")

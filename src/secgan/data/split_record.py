@@ -68,8 +68,8 @@ def check_split_record(ds: FaceDataset, record: Mapping[str, Any], path: Path, n
             flag = opt.flag if opt is not None else key
             raise ConfigError(
                 f"{path}: the run trained on {key}={record[key]!r}, this evaluation asks for "
-                f"{info.get(key)!r} ({flag}), which would score identities the model trained on; "
-                f"drop {flag} or pass the recorded value"
+                f"{info.get(key)!r} ({flag}): not the split the model held out (it could score images "
+                f"the model trained on); drop {flag} or pass the recorded value"
             )
     for key in _IDENTITY_KEYS:
         if key in record and list(info.get(key) or []) != list(record[key]):

@@ -284,7 +284,7 @@ def _shares(values: dict[str, float]) -> dict[str, float]:
 def profile_preset(preset: str, methods: list[str], args: argparse.Namespace) -> dict:
     """Every method of one preset: parts' FLOPs and times, interleaved cycle timings, the ratios."""
     runs = {m: Run(preset, m, args) for m in methods}
-    for r in runs.values():  # warm-up: first-call allocations, oneDNN primitive caches
+    for r in runs.values() if not args.dry_run else ():  # warm-up: allocations, oneDNN primitive caches
         r.cycle()
     for _ in range(args.reps):
         for r in runs.values():
@@ -315,29 +315,32 @@ def profile_preset(preset: str, methods: list[str], args: argparse.Namespace) ->
             "profiled_s_parts": {p: round(times.get(p, 0.0) / r.n_critic, 5) for p in PARTS},
             "time_share": _shares({p: times.get(p, 0.0) for p in PARTS}),
         }
-    m = out["methods"]
-    if "baseline" in m and "secgan" in m:
-        time_ratio = m["secgan"]["step_s"] / m["baseline"]["step_s"]
-        flop_ratio = m["secgan"]["gflop_per_iter"] / m["baseline"]["gflop_per_iter"]
-        ratios = [s / b for s, b in zip(m["secgan"]["step_s_cycles"], m["baseline"]["step_s_cycles"])]
-        # The RGB branch computes the same in both methods: each profile's time measured in units of its own
-        # RGB branch cancels a load that differs between the two profiled cycles.
-        prof = {k: m[k]["profiled_s_parts"] for k in ("baseline", "secgan")}
-        rgb = {k: prof[k]["G_rgb"] + prof[k]["D_rgb"] for k in prof}
-        rgb_ratio = (sum(prof["secgan"].values()) / rgb["secgan"]) / (
-            sum(prof["baseline"].values()) / rgb["baseline"]
-        )
-        out["secgan_over_baseline"] = {
-            "time_ratio": round(time_ratio, 3),
-            "time_ratio_per_round": [round(x, 3) for x in ratios],
-            "flop_ratio": round(flop_ratio, 3),
-            "time_over_flop_ratio": round(time_ratio / flop_ratio, 3),
-            "time_ratio_rgb_units": round(rgb_ratio, 3),
-            "time_over_flop_ratio_rgb_units": round(rgb_ratio / flop_ratio, 3),
-            "goal": 1.15,
-            "met": time_ratio / flop_ratio <= 1.15,
-        }
+    if "baseline" in out["methods"] and "secgan" in out["methods"]:
+        out["secgan_over_baseline"] = ratios(out["methods"])
     return out
+
+
+def ratios(m: dict[str, dict]) -> dict[str, Any]:
+    """SeCGAN / Baseline: the wall-time ratio (medians, and round by round), the FLOP ratio, their quotient,
+    and the same in RGB-branch units (each method's profiled time over its own G_rgb + D_rgb time, which
+    computes the same in both methods: a load that differs between the profiled cycles cancels)."""
+    time_ratio = m["secgan"]["step_s"] / m["baseline"]["step_s"]
+    flop_ratio = m["secgan"]["gflop_per_iter"] / m["baseline"]["gflop_per_iter"]
+    per_round = [s / b for s, b in zip(m["secgan"]["step_s_cycles"], m["baseline"]["step_s_cycles"])]
+    prof = {k: m[k]["profiled_s_parts"] for k in ("baseline", "secgan")}
+    units = {k: sum(prof[k].values()) / (prof[k]["G_rgb"] + prof[k]["D_rgb"]) for k in prof}
+    rgb_ratio = units["secgan"] / units["baseline"]
+    return {
+        "time_ratio": round(time_ratio, 3),
+        "time_ratio_per_round": [round(x, 3) for x in per_round],
+        "flop_ratio": round(flop_ratio, 3),
+        "time_over_flop_ratio": round(time_ratio / flop_ratio, 3),
+        "time_ratio_rgb_units": round(rgb_ratio, 3),
+        "time_over_flop_ratio_rgb_units": round(rgb_ratio / flop_ratio, 3),
+        "goal": 1.15,
+        "met": time_ratio / flop_ratio <= 1.15,
+        "met_rgb_units": rgb_ratio / flop_ratio <= 1.15,
+    }
 
 
 def available_presets(names: list[str]) -> list[str]:
@@ -356,6 +359,32 @@ def available_presets(names: list[str]) -> list[str]:
     return keep
 
 
+def table(results: list[dict]) -> str:
+    """Markdown: per preset and method each part's FLOP share and time share (%), then the ratios."""
+    lines = []
+    for res in results:
+        for pre in res["presets"]:
+            m = pre["methods"]
+            head = " | ".join(f"{k} FLOP % | {k} time %" for k in m)
+            lines += [f"**{pre['preset']}**", "", f"| part | {head} |", "|---" * (1 + 2 * len(m)) + "|"]
+            for part in PARTS:
+                cells = [(m[k]["flop_share"][part], m[k]["time_share"][part]) for k in m]
+                if any(f or t >= 0.0005 for f, t in cells):
+                    lines.append(
+                        f"| {part} | " + " | ".join(f"{100 * f:.1f} | {100 * t:.1f}" for f, t in cells) + " |"
+                    )
+            lines.append("| per iteration: GFLOP, wall s | " + " | ".join(
+                f"{m[k]['gflop_per_iter']:.2f} | {m[k]['step_s']:.3f} s" for k in m) + " |")  # fmt: skip
+            if "baseline" in m and "secgan" in m:
+                r = ratios(m)
+                lines += ["", f"SeCGAN / Baseline: time {r['time_ratio']} (per round {r['time_ratio_per_round']}), "
+                          f"FLOPs {r['flop_ratio']}, time / FLOP ratio {r['time_over_flop_ratio']}; in RGB-branch "
+                          f"units time {r['time_ratio_rgb_units']}, time / FLOP ratio "
+                          f"{r['time_over_flop_ratio_rgb_units']}"]  # fmt: skip
+            lines.append("")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--presets", default=DEFAULT_PRESETS, help="comma-separated, without the -{method} suffix")
@@ -367,7 +396,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=1, help="torch intra-op threads (fixed: shared machines)")
     p.add_argument("--set", action="append", default=[], help="extra config overrides key=value")
     p.add_argument("--dry-run", action="store_true", help="width-8 networks at 32 px, batch 4 (code paths)")
+    p.add_argument("--table", nargs="+", metavar="JSON", help="print the Markdown tables of saved results")
     args = p.parse_args(argv)
+    if args.table:
+        sys.stdout.write(table([json.loads(Path(f).read_text()) for f in args.table]) + "\n")
+        return 0
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(args.threads)
     presets = available_presets([s.strip() for s in args.presets.split(",") if s.strip()])

@@ -64,3 +64,20 @@ def test_dry_run_profiles_both_methods(ip, capsys):
     assert ratio["flop_ratio"] > 1 and ratio["time_over_flop_ratio"] == pytest.approx(
         ratio["time_ratio"] / ratio["flop_ratio"], rel=1e-2
     )
+
+
+def test_ratios_in_rgb_units_cancel_a_load_that_slows_one_profile(ip):
+    """SeCGAN profiled under twice the load of the Baseline: the RGB-branch units see through it."""
+    parts = dict.fromkeys(ip.PARTS, 0.0)
+    base = {**parts, "G_rgb": 0.8, "D_rgb": 0.2}  # 1 s, all of it the RGB branch
+    sec = {**parts, "G_rgb": 1.6, "D_rgb": 0.4, "G_seg": 2.0, "parser": 1.0}  # the RGB branch took 2 s
+    m = {
+        "baseline": {"step_s": 1.0, "step_s_cycles": [1.0], "gflop_per_iter": 10.0, "profiled_s_parts": base},
+        "secgan": {"step_s": 2.5, "step_s_cycles": [2.5], "gflop_per_iter": 20.0, "profiled_s_parts": sec},
+    }
+    r = ip.ratios(m)
+    assert r["time_ratio"] == 2.5 and r["flop_ratio"] == 2.0 and r["time_over_flop_ratio"] == 1.25
+    assert r["time_ratio_rgb_units"] == 2.5 and r["time_over_flop_ratio_rgb_units"] == 1.25
+    assert not r["met"] and not r["met_rgb_units"]
+    sec["parser"] = 0.0  # SeCGAN at 2 RGB units: exactly its FLOP ratio
+    assert ip.ratios(m)["time_over_flop_ratio_rgb_units"] == 1.0 and ip.ratios(m)["met_rgb_units"]

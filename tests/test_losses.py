@@ -1,4 +1,4 @@
-"""Loss terms against hand-computed values (paper eqs. 1-16, SPEC §2)."""
+"""Loss terms against hand-computed values (paper eqs. 1-16, paper-notes §2)."""
 
 from __future__ import annotations
 

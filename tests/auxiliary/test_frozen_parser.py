@@ -23,7 +23,7 @@ _spec = importlib.util.spec_from_file_location(
 bisenet_keys = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bisenet_keys)
 
-# A hand-made 19-class map covering every class, and its 12-segment image under SPEC §5's table.
+# A hand-made 19-class map covering every class, and its 12-segment image under paper-notes §5's table.
 LABELS19 = [
     [0, 17, 17, 17, 17, 18],
     [7, 2, 1, 1, 3, 8],

@@ -1,5 +1,5 @@
 """The key names and shapes of the public face-parsing ``79999_iter.pth``, written out from the
-architecture of zllrunning/face-parsing.PyTorch (model.py + resnet.py, SPEC §5), independently of our
+architecture of zllrunning/face-parsing.PyTorch (model.py + resnet.py, paper-notes §5), independently of our
 module, for the strict-load tests."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Editing accuracy (paper §4.4, SPEC §7).
+"""Editing accuracy (paper §4.4, paper-notes §7).
 
 Every test image is edited once per attribute (CelebA: invert attribute ``i``, then apply the conflict
 rules) or once per expression (RaFD: to each of the 8), and the translation is classified by the external

@@ -1,4 +1,4 @@
-"""The evaluation classifier of the STGAN/AttGAN protocol (SPEC §7).
+"""The evaluation classifier of the STGAN/AttGAN protocol (paper-notes §7).
 
 Five blocks ``[conv3x3-BN-ReLU, conv3x3-BN-ReLU, maxpool 2]`` with widths 16, 32, 64, 128, 256, then
 ``FC fc_dim + ReLU`` and ``FC n_outputs``. Multi-label (CelebA attributes: one sigmoid per output) or

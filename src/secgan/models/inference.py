@@ -1,4 +1,4 @@
-"""How a generator runs at inference: its normalisation statistics (SPEC §10).
+"""How a generator runs at inference: its normalisation statistics (paper-notes §10).
 
 The StarGAN generator's InstanceNorm layers have ``track_running_stats=True`` (as in the official code, so
 its checkpoints load strictly), but the official code never calls ``eval()``: every published StarGAN
@@ -32,7 +32,7 @@ def _instance_norm_input_stats(
 
 def use_input_statistics(net: nn.Module) -> int:
     """Make every InstanceNorm of ``net`` normalise with per-image statistics in any mode, leaving the
-    stored running buffers untouched (the official StarGAN's train-mode behaviour, SPEC §10). Returns the
+    stored running buffers untouched (the official StarGAN's train-mode behaviour, paper-notes §10). Returns the
     number of layers changed."""
     n = 0
     for m in net.modules():

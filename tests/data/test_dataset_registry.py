@@ -26,15 +26,19 @@ from secgan.errors import ConfigError
 SRC = Path(secgan.__file__).parent
 
 
-def _choices(argv: list[str]) -> list[str]:
-    """The ``--dataset`` choices of the subcommand ``argv`` of ``secgan``."""
+def _subparser(argv: list[str]) -> argparse.ArgumentParser:
     from secgan.cli import build_parser
 
     parser = build_parser()
     for word in argv:
         sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
         parser = sub.choices[word]
-    return list(next(a for a in parser._actions if a.dest == "dataset").choices)
+    return parser
+
+
+def _choices(argv: list[str]) -> list[str]:
+    """The ``--dataset`` choices of the subcommand ``argv`` of ``secgan``."""
+    return list(next(a for a in _subparser(argv)._actions if a.dest == "dataset").choices)
 
 
 def test_cli_dataset_choices_come_from_the_table():
@@ -42,6 +46,9 @@ def test_cli_dataset_choices_come_from_the_table():
     for argv in (["evaluate"], ["classifier", "train"], ["classifier", "eval"], ["data", "check"],
                  ["parser", "cache"]):  # fmt: skip
         assert _choices(argv) == list(DATASETS), argv
+        flags = {f for a in _subparser(argv)._actions for f in a.option_strings}
+        # every loader option of the table is a flag (rafd's split seed included)
+        assert {"--split-scheme", "--cameras", "--identity-split", "--split-seed", "--csv"} <= flags, argv
     # the parser trains on ground-truth part masks: the datasets with that trait
     assert dataset_names(part_masks=True) == ("celeba", "celebahq")
     assert _choices(["parser", "train"]) == ["celeba", "celebahq"]

@@ -54,6 +54,8 @@ def test_another_split_is_refused_in_one_line(rafd):
     assert "\n" not in str(err.value)
     with pytest.raises(ConfigError, match="identity_split='random'.*'sorted'"):
         build_as_trained("rafd", root, run, split="test", image_size=16, identity_split="sorted")
+    with pytest.raises(ConfigError, match="option 'split_scheme' applies to celeba, celebahq, not rafd"):
+        build_as_trained("rafd", root, run, split="test", split_scheme="paper")
     with pytest.raises(ConfigError, match=r"cameras=\['045', '090', '135'\], this evaluation asks for None"):
         build_as_trained("rafd", root, run, split="test", image_size=16, cameras=None)
 

@@ -14,7 +14,7 @@ from secgan.cli.common import (
     resolve_device,
     set_threads,
 )
-from secgan.cli.dataset_args import add_dataset_argument
+from secgan.cli.dataset_args import add_dataset_argument, add_dataset_options, dataset_options
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -108,7 +108,7 @@ def cmd_cache(args: argparse.Namespace) -> int:
     parser = FrozenParser.load(args.parser_dir, device=resolve_device(args.device))
     h = parser_hash(parser)
     ds = build_dataset(args.dataset, args.data, split=args.split, image_size=args.size, flip=False,
-                       max_items=args.max_images)  # fmt: skip
+                       max_items=args.max_images, **dataset_options(args))  # fmt: skip
     out = args.out or default_cache_dir(args.data, args.dataset, args.split, args.size, h)
     build_mask_cache(parser, ds, out, batch_size=args.batch, dataset=args.dataset, split=args.split)
     print_json({"cache_dir": str(out), "parser_hash": h, "count": len(ds), "size": args.size,
@@ -253,6 +253,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     c.add_argument("parser_dir", help="parser folder")
     c.add_argument("--data", required=True, help="dataset folder (original file layout)")
     add_dataset_argument(c)
+    add_dataset_options(c)  # rafd: the training run's --split-seed (its train split's names)
     c.add_argument("--split", default="train", choices=("train", "val", "test", "all"), help="dataset split")
     c.add_argument("--size", type=int, required=True, help="image side S of the masks")
     c.add_argument("--out", default=None, help="cache folder (default DATA/.secgan-cache/masks-...)")

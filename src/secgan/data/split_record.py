@@ -27,6 +27,8 @@ DATA_SPLIT_FILE = "data_split.json"  # in a run folder: how its drawn training s
 # data_split.json keys compared with the evaluated split, in the order a mismatch is reported
 _OPTION_KEYS = ("identity_split", "split_seed", "cameras")
 _IDENTITY_KEYS = ("train_identities", "test_identities")
+# build_dataset's own keywords; every other keyword is a loader option of the dataset
+_COMMON = frozenset(("split", "attrs", "image_size", "flip", "masks", "mask_array", "on_error", "max_items"))
 
 
 def read_split_record(run_dir: str | Path | None) -> tuple[dict[str, Any], Path] | None:
@@ -86,9 +88,9 @@ def build_as_trained(
     loader options used. Without a record (a bare model folder, or a dataset without a drawn split) the
     options are used as given (a drawn split then logs which split it scores)."""
     spec = registry.get_dataset(name)
-    loader_keys = {o.name for o in spec.options}
-    options = {k: v for k, v in kwargs.items() if k in loader_keys}
-    common = {k: v for k, v in kwargs.items() if k not in loader_keys}
+    options = {k: v for k, v in kwargs.items() if k not in _COMMON}
+    common = {k: v for k, v in kwargs.items() if k in _COMMON}
+    registry.check_options(name, options)
     found = read_split_record(run_dir) if spec.drawn_split else None
     if found is not None:
         options = options_with_record(name, options, found[0])

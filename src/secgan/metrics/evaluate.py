@@ -47,7 +47,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from secgan.data.attributes import RAFD_EXPRESSIONS, celeba_edit_targets, rafd_edit_targets
+from secgan.data.attributes import RAFD_EXPRESSIONS, protocol_edit_targets
 from secgan.data.masks import one_hot
 from secgan.errors import ConfigError, WeightsError
 from secgan.metrics.accuracy import AccuracyCounter, edit_correct, implied_changes
@@ -124,7 +124,8 @@ class _Eval:
 def _setup(opts: EvalOptions) -> tuple[_Eval, torch.utils.data.Dataset]:
     """Load the model, classifier, parsers and data; build the meters. Returns the state and the dataset."""
     from secgan.auxiliary.classifier import classifier_columns, load_classifier
-    from secgan.data.registry import build_dataset
+    from secgan.data.registry import get_dataset
+    from secgan.data.split_record import build_as_trained
     from secgan.models.export import load_pretrained
 
     device = torch.device(resolve_device(opts.device))
@@ -142,7 +143,8 @@ def _setup(opts: EvalOptions) -> tuple[_Eval, torch.utils.data.Dataset]:
     if g_seg is not None:
         prepare_generator(g_seg, card.norm_stats)
     attributes = list(card.attributes)
-    expressions = opts.dataset == "rafd" or attributes == list(RAFD_EXPRESSIONS)
+    spec = get_dataset(opts.dataset, "--dataset")  # the dataset table: its traits
+    expressions = spec.multiclass or attributes == list(RAFD_EXPRESSIONS)
 
     cnet, cmeta = load_classifier(opts.classifier, device)
     cnet.eval()
@@ -159,8 +161,10 @@ def _setup(opts: EvalOptions) -> tuple[_Eval, torch.utils.data.Dataset]:
         )
     judge_parser, judge_info = _load_judge(opts, parser, device)
 
-    ds = build_dataset(opts.dataset, opts.data, split=opts.split, attrs=None if expressions else attributes,
-                       image_size=card.image_size, flip=False, max_items=opts.max_images, **opts.data_options)  # fmt: skip
+    # a drawn training split (RaFD ids): the run's data_split.json, or a one-line refusal of another split
+    ds, data_options = build_as_trained(opts.dataset, opts.data, run_dir, split=opts.split,
+                                        attrs=None if expressions else attributes, image_size=card.image_size,
+                                        flip=False, max_items=opts.max_images, **opts.data_options)  # fmt: skip
     if list(ds.attributes) != attributes:
         raise ConfigError(
             f"dataset attributes {list(ds.attributes)} differ from the model's {attributes} "
@@ -178,11 +182,11 @@ def _setup(opts: EvalOptions) -> tuple[_Eval, torch.utils.data.Dataset]:
         "image_size": card.image_size,
         "count": n_images,
         "names": names_hash(list(ds.names)),
-        "data_options": {k: str(v) for k, v in sorted(opts.data_options.items())},
+        "data_options": {k: str(v) for k, v in sorted(data_options.items())},
     }
     fd = FeatureDistances(cfeat, opts.swav, opts.inception, device, opts.cache_dir, data_id, len(groups),
                           n_images * len(groups), opts.is_splits, opts.seed)  # fmt: skip
-    use_gt = opts.ground_truth and opts.dataset == "celeba" and not expressions  # counterfactuals: synthetic
+    use_gt = opts.ground_truth and spec.counterfactuals and not expressions  # counterfactuals: synthetic
     gt = GroundTruthScorer.maybe(opts.data, opts.split, groups, card.image_size, ds.names) if use_gt else None
     if judge_parser is not None and gt is None:
         fd.notes.append("--judge-parser given, but the data has no counterfactuals: no judged shape metrics")
@@ -253,11 +257,7 @@ def _score_edit(
     gi: int,
 ) -> None:
     """Edit group ``gi`` of one batch: translate, classify, score against the ground truth, accumulate."""
-    b = x.shape[0]
-    if ev.expressions:
-        y_trg = rafd_edit_targets(b, gi, len(ev.groups), device=ev.device)
-    else:
-        y_trg = celeba_edit_targets(y_src, gi, ev.groups)
+    y_trg = protocol_edit_targets(y_src, gi, ev.groups, onehot=ev.expressions)  # [B, n_a]
     edited = torch.zeros_like(y_src, dtype=torch.bool)
     edited[:, gi] = True
     c = make_condition(y_src, y_trg, ev.card.conditioning, ev.opts.intensity, ev.card.target_scale, edited)

@@ -64,6 +64,7 @@ def test_evaluate_scores_the_identities_the_run_held_out(rafd_run):
     names = load_per_image(rafd_run["tmp"] / "eval").names
     assert sorted({n.split("_")[1] for n in names}) == held_out and len(names) == 8 * len(held_out)
     assert m["protocol"]["num_images"] == 8 * len(held_out)
+    assert not [n for n in m["notes"] if "identities scored here" in n]  # the classifier's split is the run's
     # split seed 0 (the old default) holds out other identities, some of which the run trained on
     with pytest.raises(ConfigError, match=rf"split_seed={SEED}, this evaluation asks for 0 \(--split-seed\)"):
         evaluate(_opts(rafd_run, out=rafd_run["tmp"] / "eval0", data_options={"split_seed": 0}))
@@ -91,3 +92,14 @@ def test_classifier_cli_passes_the_split_seed(monkeypatch):
     assert seen["data_options"] == {"split_seed": 7, "cameras": ["045", "090"]}
     assert main(["classifier", "train", "--data", "D", "--dataset", "celeba", "--out", "O", "--split-seed",
                  "7"]) == 2  # fmt: skip
+
+
+def test_a_classifier_of_another_split_is_noted(rafd_run):
+    # trained on split seed 0: some of its training identities are the ones the run holds out
+    train_classifier(rafd_run["root"], "rafd", S, rafd_run["tmp"] / "cls0", epochs=1, batch_size=16,
+                     data_options={"split_seed": 0}, augment=False)  # fmt: skip
+    seen = sorted(set(split_identities(IDS)[0]) & set(split_identities(IDS, "random", SEED)[1]))
+    assert seen  # SEED holds out an identity that seed 0 trains on
+    m = evaluate(_opts(rafd_run, classifier=rafd_run["tmp"] / "cls0", out=rafd_run["tmp"] / "eval-cls0"))
+    note = next(n for n in m["notes"] if "identities scored here" in n)
+    assert f"trained on {len(seen)} of the" in note and f"--split-seed {SEED}" in note

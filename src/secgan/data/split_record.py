@@ -81,6 +81,25 @@ def check_split_record(ds: FaceDataset, record: Mapping[str, Any], path: Path, n
             )
 
 
+def seen_in_training(ds: FaceDataset, classifier_meta: Mapping[str, Any], source: str) -> str | None:
+    """A note when a classifier's recorded training split (its meta ``"data"``) holds identities that
+    ``ds`` scores: the ruler then judges faces it was trained on. ``None`` when they are disjoint or
+    either split was not drawn."""
+    info = getattr(ds, "split_info", None) or {}
+    trained = ((classifier_meta.get("data") or {}).get("split") or {}).get("train_identities")
+    scored = set(getattr(ds, "meta", {}).get("model") or [])
+    if not info or not trained or not scored:
+        return None
+    seen = sorted(scored & set(trained))
+    if not seen:
+        return None
+    return (
+        f"the classifier {source} trained on {len(seen)} of the {len(scored)} identities scored here "
+        f"({', '.join(seen[:5])}{', ...' if len(seen) > 5 else ''}): train it on the run's split "
+        f"(secgan classifier train --split-seed {info.get('split_seed')})"
+    )
+
+
 def build_as_trained(
     name: str, root: str | Path, run_dir: str | Path | None, **kwargs: Any
 ) -> tuple[FaceDataset, dict[str, Any]]:

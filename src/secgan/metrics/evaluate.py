@@ -125,7 +125,7 @@ def _setup(opts: EvalOptions) -> tuple[_Eval, torch.utils.data.Dataset]:
     """Load the model, classifier, parsers and data; build the meters. Returns the state and the dataset."""
     from secgan.auxiliary.classifier import classifier_columns, load_classifier
     from secgan.data.registry import get_dataset
-    from secgan.data.split_record import build_as_trained
+    from secgan.data.split_record import build_as_trained, seen_in_training
     from secgan.models.export import load_pretrained
 
     device = torch.device(resolve_device(opts.device))
@@ -190,6 +190,9 @@ def _setup(opts: EvalOptions) -> tuple[_Eval, torch.utils.data.Dataset]:
     gt = GroundTruthScorer.maybe(opts.data, opts.split, groups, card.image_size, ds.names) if use_gt else None
     if judge_parser is not None and gt is None:
         fd.notes.append("--judge-parser given, but the data has no counterfactuals: no judged shape metrics")
+    if (seen := seen_in_training(ds, cmeta, str(opts.classifier))) is not None:  # a drawn split (RaFD ids)
+        log.warning("%s", seen)
+        fd.notes.append(seen)
     amp = (
         torch.autocast(device_type=device.type, dtype=torch.bfloat16)
         if opts.precision == "bf16"

@@ -13,9 +13,10 @@ Layout of ``OUT``::
 
 Every image ``i`` is drawn from its own generator ``default_rng([seed, i])``, so the output does not
 depend on the number of workers or on the order they finish in. Counterfactuals are stored, not
-rendered on demand: an evaluation reads 13 per test image, and every method and seed is evaluated on the
-same ones, so rendering them once here (about 13 renders per test face) is cheaper than in each evaluation
-and leaves them for a person to look at.
+rendered on demand: an evaluation reads 13 per image, and every method and seed is evaluated on the same
+ones, so rendering them once here (13 renders per face, ~8x the CPU of the face alone) is cheaper than in
+each evaluation and leaves them for a person to look at. The training split's only augment the evaluation
+classifier (docs/ruler.md); the validation and test splits' score edits.
 """
 
 from __future__ import annotations

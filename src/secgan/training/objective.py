@@ -63,6 +63,27 @@ class Precision:
         return torch.autocast(device_type=self.device_type, enabled=False)
 
 
+def native_bf16(device_type: str) -> bool:
+    """Whether bf16 has native kernels on this device: always on CUDA; on a CPU only with AVX512-BF16 or
+    AMX (elsewhere oneDNN emulates it, and bf16 convolutions with few channels run several times slower
+    than float32: docs/speed.md)."""
+    if device_type != "cpu":
+        return True
+    return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+
+
+def float32_pass(fn: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[torch.Tensor], torch.Tensor]:
+    """``fn`` run in float32 with autocast off, its input ``[N, C, H, W]`` cast up (the gradient flows back
+    to the bf16 input): the frozen parser's pass on G_rgb's output where bf16 is not native. The same
+    function evaluated more exactly; its output is float32 either way."""
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            return fn(x.float())
+
+    return run
+
+
 def requires_grad(module: torch.nn.Module | None, flag: bool) -> None:
     """Switch the parameter gradients of ``module`` (``None``: nothing) on or off."""
     if module is not None:

@@ -127,7 +127,8 @@ class Trainer:
         if cfg.train.compile:
             self.fwd, self.parser_log_probs = setup.compile_forwards(self.nets, self.parser, self.mode)
         if self.parser_log_probs is not None and self.precision.amp and not obj.native_bf16(self.device.type):
-            self.parser_log_probs = obj.float32_pass(self.parser_log_probs)  # 3-6x faster there (docs/speed.md)
+            # P in float32 where bf16 is emulated: 1.6x faster there, the same function (docs/speed.md)
+            self.parser_log_probs = obj.float32_pass(self.parser_log_probs)
         t = cfg.train
         self.opts = {
             name: torch.optim.Adam(

@@ -81,3 +81,13 @@ def test_ratios_in_rgb_units_cancel_a_load_that_slows_one_profile(ip):
     assert not r["met"] and not r["met_rgb_units"]
     sec["parser"] = 0.0  # SeCGAN at 2 RGB units: exactly its FLOP ratio
     assert ip.ratios(m)["time_over_flop_ratio_rgb_units"] == 1.0 and ip.ratios(m)["met_rgb_units"]
+
+
+def test_step_candidates_time_each_variant_against_the_first(load_benchmark, capsys):
+    import json
+
+    cand = load_benchmark("step_candidates")
+    assert cand.main(["synthetic-stargan-64", "base", "seg_cl", "--dry-run", "--rounds", "2"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["ratio_to_first_per_round"]["base"] == [1.0, 1.0]
+    assert len(out["ratio_to_first_per_round"]["seg_cl"]) == 2 and out["median_s"]["seg_cl"] > 0

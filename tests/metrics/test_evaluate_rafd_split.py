@@ -81,6 +81,20 @@ def test_the_classifier_takes_the_split_seed(rafd_run):
     assert report["images"] == 8 * len(test_ids)
 
 
+def test_classifier_eval_options_update_the_recorded_ones(rafd_run, monkeypatch):
+    import secgan.data.registry as registry
+
+    real, seen = registry.build_dataset, {}
+
+    def spy(*a, **k):
+        seen.update(k)
+        return real(*a, **k)
+
+    monkeypatch.setattr(registry, "build_dataset", spy)
+    eval_classifier_dir(rafd_run["cls"], rafd_run["root"], data_options={"cameras": ["090"]})
+    assert seen["split_seed"] == SEED and seen["cameras"] == ["090"]  # the recorded seed is kept
+
+
 def test_classifier_cli_passes_the_split_seed(monkeypatch):
     import secgan.auxiliary.classifier.train as train
     from secgan.cli import main

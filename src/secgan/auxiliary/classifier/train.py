@@ -237,8 +237,9 @@ def eval_classifier_dir(
     dataset = dataset or meta["dataset"]
     multilabel = bool(meta["multilabel"])
     attrs = meta["attributes"] if multilabel else None
-    if data_options is None:  # the options it trained with (older classifiers: none recorded)
-        data_options = dict((meta.get("data") or {}).get("options") or {}) if own else {}
+    # the options it trained with (older classifiers: none recorded), updated by those given
+    recorded = dict((meta.get("data") or {}).get("options") or {}) if own else {}
+    data_options = {**recorded, **(data_options or {})}
     ds = build_dataset(
         dataset, root, split=split, attrs=attrs, image_size=int(meta["image_size"]), max_items=max_images,
         **data_options,

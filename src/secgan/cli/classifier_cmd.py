@@ -47,7 +47,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         batch_size=args.batch,
         max_images=args.max_images,
         device=resolve_device(args.device),
-        data_options=dataset_options(args) or None,  # None: the options the classifier trained with
+        data_options=dataset_options(args),  # on top of the options the classifier trained with
     )
     print_json(result)
     return 0
@@ -123,7 +123,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("classifier_dir", help="classifier folder")
     e.add_argument("--data", required=True, help="dataset folder (original file layout)")
     add_dataset_argument(e, required=False, help="dataset loader (default: the classifier's own)")
-    add_dataset_options(e)  # default: the options the classifier trained with
+    add_dataset_options(e)  # each updates the options the classifier trained with
     e.add_argument("--split", default="test", choices=("train", "val", "test", "all"), help="dataset split")
     e.add_argument("--batch", type=int, default=64, help="images per forward pass")
     e.add_argument("--max-images", type=int, default=None, help="use the first N images of the split")

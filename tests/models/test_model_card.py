@@ -48,7 +48,8 @@ def test_round_trip_and_defaults():
     assert again == card
     minimal = ModelCard.from_json({"attributes": ["Bangs"]})
     assert (minimal.conditioning, minimal.target_scale, minimal.image_size) == ("diff", 0.5, 128)
-    assert not minimal.needs_mask and minimal.parser_input_size == 128
+    # no parser size recorded: the one default of models/parser_input.py (BiSeNet: max(256, image size))
+    assert not minimal.needs_mask and minimal.parser_input_size == 256
     # an old folder with needs_mask but no mode is a concat model
     assert ModelCard.from_json({"attributes": ["Bangs"], "needs_mask": True}).mode == "concat"
     # keys of a newer writer survive a round trip
@@ -109,7 +110,10 @@ def test_editor_and_evaluate_read_a_minimal_card_alike(tmp_path):
     card = ModelCard.from_json(meta)
     opts = EvalOptions(model=folder, data=tmp_path, dataset="synthetic", classifier=tmp_path)
     parser, info = _load_parser(opts, loaded, card, torch.device("cpu"))
-    assert editor.parser.input_size == info["input_size"] == parser.input_size == 128
+    # no size in the card: the one default (models/parser_input.py), BiSeNet max(256, 128)
+    assert (
+        editor.parser.input_size == info["input_size"] == parser.input_size == card.parser_input_size == 256
+    )
     assert editor.needs_mask is card.needs_mask is True
     cmeta = bundled_classifier_meta(loaded["classifier"], card)
     assert editor._classifier_columns == classifier_columns(card.attributes, cmeta) == [2, 0]

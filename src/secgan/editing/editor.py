@@ -143,7 +143,7 @@ class Editor:
             classifier = (nets["classifier"], bundled_classifier_meta(nets["classifier"], card))
         parser = None
         if parser_dir is not None:
-            parser = FrozenParser.load(parser_dir, device="cpu")
+            parser = FrozenParser.load(parser_dir, device="cpu", image_size=card.image_size)
         elif "parser" in nets:
             parser = FrozenParser.from_bundled(nets["parser"], card)
         editor = cls(

@@ -9,18 +9,23 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from secgan.auxiliary.parser.protocol import ParserLike
 from secgan.metrics.eval_files import EvalOptions, dir_hashes
 from secgan.models.export import ModelCard
 
 log = logging.getLogger(__name__)
 
 
-def load_parser(opts: EvalOptions, nets: dict[str, nn.Module], card: ModelCard, device: torch.device):
-    """The frozen parser: ``--parser P_DIR``, else the one bundled in the model folder, else ``None``."""
+def load_parser(
+    opts: EvalOptions, nets: dict[str, nn.Module], card: ModelCard, device: torch.device
+) -> tuple[ParserLike | None, dict | None]:
+    """The frozen parser: ``--parser P_DIR``, else the one bundled in the model folder, else ``None``; both
+    run at their recorded input size, else the default for the model's image size
+    (:func:`secgan.models.parser_input.parser_input_size`)."""
     from secgan.auxiliary.parser.frozen import FrozenParser
 
     if opts.parser is not None:
-        p = FrozenParser.load(opts.parser, device)
+        p = FrozenParser.load(opts.parser, device, image_size=card.image_size)
         return p, {
             "source": str(opts.parser),
             "input_size": p.input_size,
@@ -36,14 +41,17 @@ def load_parser(opts: EvalOptions, nets: dict[str, nn.Module], card: ModelCard, 
     return None, None
 
 
-def load_judge(opts: EvalOptions, parser, device: torch.device):
+def load_judge(
+    opts: EvalOptions, parser: ParserLike | None, device: torch.device, image_size: int | None = None
+) -> tuple[ParserLike | None, dict | None]:
     """The independent evaluation parser of ``--judge-parser DIR`` (or ``None``) and its ``metrics.json``
-    entry: ``{"arch", "dir", "miou_vs_ground_truth", ...}``."""
+    entry: ``{"arch", "dir", "miou_vs_ground_truth", ...}``. ``image_size``: the model's, for a folder
+    without a recorded input size (else the image size the judge was trained on)."""
     from secgan.auxiliary.parser.frozen import FrozenParser, parser_hash
 
     if opts.judge_parser is None:
         return None, None
-    judge = FrozenParser.load(opts.judge_parser, device)
+    judge = FrozenParser.load(opts.judge_parser, device, image_size=image_size)
     evaluation = judge.meta.get("evaluation") or {}
     info = {
         "arch": judge.arch,

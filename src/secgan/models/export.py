@@ -33,6 +33,7 @@ from secgan.errors import WeightsError
 from secgan.models.bisenet import IMAGENET_MEAN, IMAGENET_STD
 from secgan.models.conditioning import CONDITIONINGS
 from secgan.models.inference import NORM_STATS
+from secgan.models.parser_input import parser_input_size
 from secgan.models.registry import build_model, spec_of
 from secgan.models.spec_checks import (
     NAME_RE,
@@ -63,7 +64,7 @@ RETIRED_KEYS = ("crop",)
 class BundledParserCard:
     """How to run the parser bundled with a model (``config.json``'s ``parser``)."""
 
-    input_size: int | None = None  # None: the model's image_size
+    input_size: int | None = None  # None: models.parser_input's default for the model's image_size
     mean: tuple[float, ...] = IMAGENET_MEAN  # normalisation after mapping [-1, 1] to [0, 1]
     std: tuple[float, ...] = IMAGENET_STD
     trained_on: str | None = None  # provenance, reported by the evaluation
@@ -106,10 +107,9 @@ class ModelCard:
 
     @property
     def parser_input_size(self) -> int:
-        """The side the bundled parser runs at."""
-        if self.parser is not None and self.parser.input_size:
-            return int(self.parser.input_size)
-        return int(self.image_size)
+        """The side the bundled parser runs at: the recorded one, else the default of
+        :mod:`secgan.models.parser_input` for this model's image size (a BiSeNet)."""
+        return parser_input_size(self.parser.input_size if self.parser else None, self.image_size)
 
     def generator_input(self, x: torch.Tensor, s_in: torch.Tensor | None) -> torch.Tensor:
         """G's input: ``x [N, 3, S, S]``, or ``concat(x, one_hot(s_in))`` ``[N, 15, S, S]`` when the model

@@ -3,10 +3,9 @@ generator takes, written from the run's config, parser and bundled classifier.""
 
 from __future__ import annotations
 
-from typing import Any
-
 from torch import nn
 
+from secgan.auxiliary.parser.protocol import ParserLike
 from secgan.config import Config
 from secgan.models.export import BundledParserCard, ModelCard
 
@@ -14,17 +13,18 @@ from secgan.models.export import BundledParserCard, ModelCard
 def run_model_card(
     cfg: Config,
     attributes: list[str],
-    parser: Any,
+    parser: ParserLike | None,
     classifier: tuple[nn.Module, dict] | None,
     step: int,
 ) -> ModelCard:
     """The card of the export at ``step`` (``parser``: the run's frozen parser or ``None``; ``classifier``:
-    the bundled ``(net, meta)`` or ``None``)."""
+    the bundled ``(net, meta)`` or ``None``). The parser's input size is the one it runs at (a parser folder
+    without one: :func:`secgan.models.parser_input.parser_input_size`, applied when it was loaded)."""
     bundled_parser = None
     if parser is not None:
         pm = getattr(parser, "meta", {}) or {}
         bundled_parser = BundledParserCard(
-            input_size=int(getattr(parser, "input_size", cfg.data.image_size)),
+            input_size=int(parser.input_size),
             mean=tuple(parser.mean.flatten().tolist()),
             std=tuple(parser.std.flatten().tolist()),
             trained_on=pm.get("trained_on"),

@@ -1,23 +1,19 @@
 """The parts a :class:`~secgan.training.trainer.Trainer` is assembled from, built from the config: the
-frozen parser, the dataset (with the parser mask cache when one is built), the export classifier, and the
-state of a run to resume."""
+frozen parser, the dataset (with the parser mask cache when one is built) and the export classifier (the
+state of a run to resume: :func:`secgan.training.checkpoint.restore_checkpoint`)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from secgan.auxiliary.parser.protocol import ParserLike
 from secgan.config import Config
-from secgan.errors import ConfigError, DataError, TrainingError
-from secgan.training import distributed
-from secgan.training.checkpoint import latest_checkpoint, load_network_state, load_newest_good_checkpoint
-from secgan.training.resume_check import check_resume_config, check_resume_data
-from secgan.utils.seed import set_rng_state
+from secgan.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +26,9 @@ def needs_masks(cfg: Config) -> bool:
     return cfg.model.mode in ("concat", "secgan")
 
 
-def load_parser(cfg: Config, device: torch.device) -> Any:
-    """The frozen parser of ``parser.dir`` (``None`` without one; an error in secgan mode, which needs P)."""
+def load_parser(cfg: Config, device: torch.device) -> ParserLike | None:
+    """The frozen parser of ``parser.dir`` (``None`` without one; an error in secgan mode, which needs P),
+    run at its recorded input size, else the default for ``data.image_size``."""
     pdir = cfg.parser.dir
     if pdir is None:
         if cfg.model.mode == "secgan":
@@ -41,7 +38,7 @@ def load_parser(cfg: Config, device: torch.device) -> Any:
         return None
     from secgan.auxiliary.parser import FrozenParser
 
-    return FrozenParser.load(pdir, device=device)
+    return FrozenParser.load(pdir, device=device, image_size=cfg.data.image_size)
 
 
 def build_dataset(cfg: Config, parser: Any) -> Any:
@@ -145,60 +142,3 @@ def compile_forwards(
         log_probs = torch.compile(parser.log_probs12, dynamic=False, backend=COMPILE_BACKEND)
     log.info("train.compile: generators, critics (gradient penalty eager) and parser compiled")
     return fwd, log_probs
-
-
-def restore_checkpoint(
-    checkpoints: Path,
-    resume: bool,
-    nets: dict[str, nn.Module],
-    opts: dict[str, torch.optim.Optimizer],
-    rng: torch.Generator,
-    n_items: int,
-    is_main: bool,
-    device: torch.device,
-    run_root: Path,
-    mode: str,
-    config: dict[str, Any] | None = None,
-    fingerprint: str | None = None,
-    allow_changes: bool = False,
-) -> int:
-    """Load the newest good checkpoint of ``checkpoints`` into the networks, optimizers and random streams
-    when resuming; returns the step to continue from (0 for a fresh run). Refuses to start a fresh run over
-    existing checkpoints. A corrupt newest checkpoint is skipped with a warning; the checkpoint's
-    configuration and data fingerprint must match ``config`` and ``fingerprint``
-    (:mod:`secgan.training.resume_check`)."""
-    path = latest_checkpoint(checkpoints)
-    if not resume:
-        if distributed.agree([path is not None], device)[0]:
-            raise ConfigError(
-                f"{run_root} already holds checkpoints ({path.name if path else 'on rank 0'}): pass "
-                "--resume to continue that run, or choose another --out"
-            )
-        return 0
-    # Every rank reads the checkpoint itself: a multi-node run needs the run folder on a shared filesystem.
-    found = load_newest_good_checkpoint(checkpoints)
-    if found is None:
-        log.warning("--resume: no checkpoint in %s; starting from step 0", checkpoints)
-        return 0
-    path, state = found
-    for name, net in nets.items():
-        if name not in state["networks"]:
-            raise TrainingError(f"{path}: no weights for network {name} (mode {mode})")
-        load_network_state(net, state["networks"][name], name, path)
-        opts[name].load_state_dict(state["optimizers"][name])
-    data = state.get("data", {})
-    if config is not None:
-        check_resume_config(state.get("config"), config, allow_changes, str(path))
-    if data.get("n_items") not in (None, n_items):
-        raise DataError(
-            f"{path}: the run was trained on {data['n_items']} images but the dataset now has "
-            f"{n_items}; resuming would not continue the same data order"
-        )
-    if fingerprint is not None:
-        check_resume_data(data.get("fingerprint"), fingerprint, str(path))
-    rng.set_state(state["rng"]["train"])
-    if is_main:
-        set_rng_state(state["rng"]["global"])
-    step = int(state["step"])
-    log.info("resumed from %s (step %d)", path, step)
-    return step

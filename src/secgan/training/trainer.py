@@ -28,6 +28,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from secgan.auxiliary.parser.protocol import ParserLike
 from secgan.config import Config, to_dict
 from secgan.data.masks import NUM_SEGMENTS, one_hot
 from secgan.errors import ConfigError
@@ -37,8 +38,10 @@ from secgan.training import distributed, setup
 from secgan.training import objective as obj
 from secgan.training.card import run_model_card
 from secgan.training.checkpoint import (
+    ResumeExpectation,
+    TrainingState,
     latest_checkpoint,
-    plain_state_dict,
+    restore_checkpoint,
     save_checkpoint,
 )
 from secgan.training.data_order import next_batch, shutdown_workers, step_loader
@@ -50,7 +53,7 @@ from secgan.training.sample_grids import draw_sample_grid, sample_batch, save_pn
 from secgan.training.schedule import lr_at
 from secgan.training.signals import stop_on_signals
 from secgan.training.stats_window import StatsWindow, raise_nonfinite, write_log_line
-from secgan.utils.seed import get_rng_state, seed_everything
+from secgan.utils.seed import seed_everything
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +68,8 @@ class Trainer:
         resume: continue from the newest checkpoint in ``out_dir/checkpoints``.
         dataset: a dataset object to use instead of ``build_dataset(cfg.data...)`` (tests); items as in
             ``docs/DESIGN.md``, with ``.labels``, ``.attributes``, ``.names``.
-        parser: a frozen parser (``log_probs12``/``labels12``) to use instead of loading ``cfg.parser.dir``.
+        parser: a frozen parser (:class:`~secgan.auxiliary.parser.protocol.ParserLike`) to use instead of
+            loading ``cfg.parser.dir``.
         dist_info: this process's rank and world size (a single process when None).
         progress: show the tqdm bar (main process only).
         allow_changes: on resume, accept the safe configuration changes (:mod:`.resume_check`).
@@ -78,7 +82,7 @@ class Trainer:
         device: torch.device | str = "cpu",
         resume: bool = False,
         dataset: Any = None,
-        parser: Any = None,
+        parser: ParserLike | None = None,
         dist_info: distributed.DistInfo | None = None,
         progress: bool = True,
         allow_changes: bool = False,
@@ -106,7 +110,7 @@ class Trainer:
         # Networks: the same initial weights on every rank (seeded identically, then broadcast).
         seed_everything(cfg.seed)
         self.attributes = config_attributes(cfg)
-        self.parser = parser if parser is not None else setup.load_parser(cfg, self.device)
+        self.parser: ParserLike | None = parser if parser is not None else setup.load_parser(cfg, self.device)
         if self.parser is not None and cfg.train.channels_last:
             # P runs on G_rgb's NHWC output: NHWC weights too, or every conv converts them per call.
             self.parser.to(memory_format=torch.channels_last)
@@ -142,11 +146,9 @@ class Trainer:
         # Per-rank stream for anything rank-local (seeds offset by rank).
         seed_everything(cfg.seed + self.dist.rank)
         self.classifier = setup.load_export_classifier(cfg) if self.dist.is_main else None
-        self.step = setup.restore_checkpoint(
-            self.run.checkpoints, resume, self.nets, self.opts, self.rng, len(self.dataset),
-            self.dist.is_main, self.device, self.run.root, self.mode,
-            config=to_dict(cfg), fingerprint=self.fingerprint, allow_changes=allow_changes,
-        )  # fmt: skip
+        self.training_state = TrainingState(self.nets, self.opts, self.rng, global_rng=self.dist.is_main)
+        expect = ResumeExpectation(to_dict(cfg), self.fingerprint, len(self.dataset), allow_changes)
+        self.step = restore_checkpoint(self.run.checkpoints, self.training_state, expect, resume, self.device)
         self.sample_batch = None
         if self.dist.is_main:
             masks = self._source_masks if self.need_mask else None
@@ -300,9 +302,7 @@ class Trainer:
         return {
             "config": to_dict(self.cfg),
             "attributes": self.attributes,
-            "networks": {name: plain_state_dict(net) for name, net in self.nets.items()},
-            "optimizers": {name: opt.state_dict() for name, opt in self.opts.items()},
-            "rng": {"global": get_rng_state(), "train": self.rng.get_state()},
+            **self.training_state.capture(),  # networks, optimizers, rng
             "data": {
                 "n_items": len(self.dataset),
                 "batch_size": self.cfg.train.batch_size,

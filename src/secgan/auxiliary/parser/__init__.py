@@ -9,5 +9,14 @@ from secgan.auxiliary.parser.frozen import (
     parser_hash,
     parser_meta,
 )
+from secgan.auxiliary.parser.protocol import ParserLike
 
-__all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "PARSER_NAME", "FrozenParser", "parser_hash", "parser_meta"]
+__all__ = [
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "PARSER_NAME",
+    "FrozenParser",
+    "ParserLike",
+    "parser_hash",
+    "parser_meta",
+]

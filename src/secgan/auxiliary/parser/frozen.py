@@ -10,7 +10,8 @@ A parser directory is an exported model folder (:mod:`secgan.models.export`) hol
 and a ``config.json`` with ``{"kind": "parser", "input_size": S, "classes": 19, "mean": [...],
 "std": [...], "trained_on": str}`` (+ ``"training"``: the settings of a parser trained here;
 ``"evaluation"``: its IoU report against the ground-truth masks of a held-out split, ``{"split", "images",
-"mean_iou", "iou", "pixel_accuracy", ...}``).
+"mean_iou", "iou", "pixel_accuracy", ...}``). A folder without ``input_size`` runs at the default of
+:mod:`secgan.models.parser_input` for the images it parses (:func:`folder_input_size`).
 
 The network is any 19-class parser family of :mod:`secgan.models.registry` whose forward is
 ``net(x, output_size=(H, W)) -> (logits [N, 19, H, W], ...)``: the BiSeNet (the training parser P) or the
@@ -32,6 +33,7 @@ from secgan.data.masks import log_soft_19_to_12, soft_19_to_12
 from secgan.errors import WeightsError
 from secgan.models.bisenet import IMAGENET_MEAN, IMAGENET_STD
 from secgan.models.export import BundledParserCard, ModelCard
+from secgan.models.parser_input import parser_input_size
 from secgan.utils.io import state_dict_hash
 
 PARSER_NAME = "parser"  # the network's name inside a parser directory
@@ -70,14 +72,15 @@ class FrozenParser(nn.Module):
 
     Args:
         net: a 19-class BiSeNet or U-Net parser (its weights are frozen in place).
-        input_size: the side the parser runs at (it was trained at this resolution).
+        input_size: the side the parser runs at (it was trained at this resolution; no default here:
+            :func:`secgan.models.parser_input.parser_input_size` chooses one where none is recorded).
         mean, std: the normalisation applied after mapping the input to ``[0, 1]``.
     """
 
     def __init__(
         self,
         net: nn.Module,
-        input_size: int = 512,
+        input_size: int,
         mean: Sequence[float] = IMAGENET_MEAN,
         std: Sequence[float] = IMAGENET_STD,
     ) -> None:
@@ -114,8 +117,11 @@ class FrozenParser(nn.Module):
 
     # ------------------------------------------------------------------ loading
     @classmethod
-    def load(cls, directory: str | os.PathLike, device: str | torch.device = "cpu") -> FrozenParser:
-        """Load a parser directory (see the module docstring)."""
+    def load(
+        cls, directory: str | os.PathLike, device: str | torch.device = "cpu", image_size: int | None = None
+    ) -> FrozenParser:
+        """Load a parser directory (see the module docstring). ``image_size``: the side of the images it
+        will parse, for a folder that records no ``input_size`` (else the image size it was trained on)."""
         from secgan.models.export import load_pretrained
 
         nets, meta = load_pretrained(directory, names=[PARSER_NAME], device="cpu")
@@ -123,9 +129,10 @@ class FrozenParser(nn.Module):
             raise WeightsError(
                 f"{Path(directory) / 'config.json'}: not a parser directory (kind={meta.get('kind')!r})"
             )
+        net = nets[PARSER_NAME]
         parser = cls(
-            nets[PARSER_NAME],
-            input_size=int(meta["input_size"]),
+            net,
+            input_size=folder_input_size(directory, meta, image_size, str(getattr(net, "family", ""))),
             mean=meta.get("mean", IMAGENET_MEAN),
             std=meta.get("std", IMAGENET_STD),
         )
@@ -137,7 +144,8 @@ class FrozenParser(nn.Module):
         """Wrap the parser network stored inside an editing model's folder, run as its card says (input
         size and normalisation; the model's image size and ImageNet statistics when not written)."""
         p = card.parser or BundledParserCard()
-        return cls(net, input_size=card.parser_input_size, mean=p.mean, std=p.std)
+        size = parser_input_size(p.input_size, card.image_size, str(getattr(net, "family", "bisenet")))
+        return cls(net, input_size=size, mean=p.mean, std=p.std)
 
     def save(
         self,
@@ -195,6 +203,27 @@ class FrozenParser(nn.Module):
         return self.probs12(x)
 
 
+def folder_input_size(
+    directory: str | os.PathLike, meta: dict, image_size: int | None, arch: str = "bisenet"
+) -> int:
+    """The side the parser of ``directory`` (its ``config.json`` ``meta``) runs at: the recorded
+    ``input_size``, else :func:`~secgan.models.parser_input.parser_input_size`'s default for ``image_size``
+    (else the image size it was trained on, ``training.image_size``)."""
+    size = image_size or (meta.get("training") or {}).get("image_size")
+    if not meta.get("input_size") and not size:
+        raise WeightsError(
+            f"{Path(directory) / 'config.json'}: no input_size, and the image size it parses is not known "
+            '(add "input_size": S to config.json)'
+        )
+    return parser_input_size(meta.get("input_size"), int(size or 0), arch or "bisenet")
+
+
+def _spec_family(config: dict) -> str:
+    """The parser network's family named in a folder's full ``config.json`` (``"bisenet"`` when absent)."""
+    spec = (config.get("networks") or {}).get(PARSER_NAME) or {}
+    return str(spec.get("family") or "bisenet")
+
+
 def _hash_extras(input_size: int, mean: Sequence[float], std: Sequence[float]) -> dict[str, torch.Tensor]:
     return {
         "__input_size__": torch.tensor([int(input_size)], dtype=torch.int64),
@@ -221,7 +250,9 @@ def parser_hash(parser: FrozenParser | str | os.PathLike) -> str:
             raise WeightsError(f"weights file not found: {path}")
         state = load_file(str(path))
         extras = _hash_extras(
-            meta["input_size"], meta.get("mean", IMAGENET_MEAN), meta.get("std", IMAGENET_STD)
+            folder_input_size(directory, meta, None, _spec_family(meta)),
+            meta.get("mean", IMAGENET_MEAN),
+            meta.get("std", IMAGENET_STD),
         )
     state.update(extras)
     return state_dict_hash(state)

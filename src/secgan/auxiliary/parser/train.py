@@ -267,7 +267,7 @@ def eval_parser_dir(
     size it was trained at, else its input size)."""
     from secgan.data.registry import build_dataset
 
-    parser = FrozenParser.load(parser_dir, device=device)
+    parser = FrozenParser.load(parser_dir, device=device, image_size=size)
     trained = parser.meta.get("training") or {}
     size = int(size or trained.get("image_size") or parser.input_size)  # the images it was trained on
     ds = build_dataset(dataset, root, split=split, image_size=size, masks="gt", max_items=max_images)

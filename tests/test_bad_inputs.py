@@ -231,7 +231,8 @@ def test_resume_into_a_run_whose_checkpoint_is_another_architecture(runs, tmp_pa
     rc, line, _ = _cli(capsys, "train", "--resume", "--out", run, "--device", "cpu", "--no-progress",
                     "--set", "train.iterations=6")  # fmt: skip
     assert rc == 2
-    assert "step-000004.pt" in line and "network G_rgb does not match the configured architecture" in line
+    # the configuration is checked before any weight is loaded: the refusal names the changed widths
+    assert "step-000004.pt" in line and "model.g_conv_dim: 16 -> 8" in line and "start a new run" in line
     assert _tree_digest(run) == before  # the run's checkpoints, stats and export are untouched
 
 

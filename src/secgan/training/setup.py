@@ -41,7 +41,7 @@ def load_parser(cfg: Config, device: torch.device) -> ParserLike | None:
     return FrozenParser.load(pdir, device=device, image_size=cfg.data.image_size)
 
 
-def build_dataset(cfg: Config, parser: Any) -> Any:
+def build_dataset(cfg: Config, parser: ParserLike | None) -> Any:
     """The training dataset of ``cfg.data`` (flips are drawn by the trainer, for an exact resume), with the
     parser's cached masks attached when the cache exists."""
     from secgan.data.registry import build_dataset as build
@@ -86,7 +86,7 @@ def attach_mask_cache(cfg: Config, ds: Any, parser: Any) -> None:
         log.warning("%s; source masks are parsed on the fly instead", err)
 
 
-def check_dataset(cfg: Config, dataset: Any, parser: Any, attributes: list[str]) -> None:
+def check_dataset(cfg: Config, dataset: Any, parser: ParserLike | None, attributes: list[str]) -> None:
     """The dataset fits the run: masks where the mode needs them, the config's labels, one full batch."""
     mode = cfg.model.mode
     if needs_masks(cfg) and parser is None:
@@ -126,7 +126,7 @@ def load_export_classifier(cfg: Config) -> tuple[nn.Module, dict] | None:
 
 
 def compile_forwards(
-    nets: dict[str, nn.Module], parser: Any, mode: str
+    nets: dict[str, nn.Module], parser: ParserLike | None, mode: str
 ) -> tuple[dict[str, Callable[..., Any]], Callable[..., Any] | None]:
     """``torch.compile`` the generators, the critics' loss passes and (secgan mode) the parser's
     ``log_probs12`` on G_rgb's output, each with static shapes: ``(forward callables by name,

@@ -1,4 +1,4 @@
-"""SeCGAN's loss terms (paper eqs. 1-16, SPEC §2) as pure functions.
+"""SeCGAN's loss terms (paper eqs. 1-16, paper-notes §2) as pure functions.
 
 Every function returns ``(loss, stats)``: ``loss`` is a scalar tensor to back-propagate and ``stats`` a
 dict of *detached 0-dim tensors* (call ``float()`` on them). Keeping the statistics on the device lets the
@@ -91,7 +91,7 @@ def bce_cls_loss(
     logits: torch.Tensor, target: torch.Tensor, reduction: str = "sum_over_attrs_mean_over_batch"
 ) -> tuple[torch.Tensor, Stats]:
     """Attribute classification: binary cross-entropy of ``logits [N, n_a]`` against ``target [N, n_a]``
-    in {0, 1} (the paper's eqs. 3/4/8/9 with the typo fixed, SPEC §2).
+    in {0, 1} (the paper's eqs. 3/4/8/9 with the typo fixed, paper-notes §2).
 
     ``reduction``: ``"sum_over_attrs_mean_over_batch"`` (official StarGAN: summed over attributes, divided
     by the batch size) or ``"mean"`` (PyTorch AttGAN: mean over every element).

@@ -1,7 +1,7 @@
 """Importers: state dicts with exactly the reference projects' key layouts (official StarGAN, PyTorch
 AttGAN) -> our model folders, computing the same function as the original layout.
 
-The reference modules below are re-implemented here from the architecture description (SPEC §4, §9) at
+The reference modules below are re-implemented here from the architecture description (paper-notes §4, §9) at
 tiny widths; only their module nesting (hence their state-dict keys) matters for the importer.
 """
 

@@ -1,6 +1,6 @@
 """Attribute and expression names, in the orders the original files and the paper use, and the edit
 rules on them: which attributes an edit turns off (the conflict rules) and the edit targets of the
-evaluation protocol and the training sample grids (SPEC §7)."""
+evaluation protocol and the training sample grids (paper-notes §7)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ CELEBA_ATTRIBUTES: tuple[str, ...] = (
     "Wearing_Earrings", "Wearing_Hat", "Wearing_Lipstick", "Wearing_Necklace", "Wearing_Necktie", "Young",
 )  # fmt: skip
 
-# The paper's 13 attributes, in the AttGAN order (paper §4.1, SPEC §6).
+# The paper's 13 attributes, in the AttGAN order (paper §4.1, paper-notes §6).
 PAPER_ATTRIBUTES: tuple[str, ...] = (
     "Bald", "Bangs", "Black_Hair", "Blond_Hair", "Brown_Hair", "Bushy_Eyebrows", "Eyeglasses", "Male",
     "Mouth_Slightly_Open", "Mustache", "No_Beard", "Pale_Skin", "Young",
@@ -37,7 +37,7 @@ HAIR_SHAPES: tuple[str, ...] = ("Straight_Hair", "Wavy_Hair")
 # turns No_Beard off, adding No_Beard removes the mustache.
 FACIAL_HAIR: tuple[str, ...] = ("Mustache", "No_Beard")
 
-# RaFD's 8 expressions, alphabetical as in the file names (SPEC §6).
+# RaFD's 8 expressions, alphabetical as in the file names (paper-notes §6).
 RAFD_EXPRESSIONS: tuple[str, ...] = (
     "angry", "contemptuous", "disgusted", "fearful", "happy", "neutral", "sad", "surprised",
 )  # fmt: skip
@@ -67,7 +67,7 @@ def resolve_attributes(
 
 
 def conflicting_attributes(name: str, attributes: Sequence[str]) -> list[str]:
-    """The attributes of ``attributes`` that turning ``name`` *on* turns off (SPEC §7, as AttGAN/STGAN's
+    """The attributes of ``attributes`` that turning ``name`` *on* turns off (paper-notes §7, as AttGAN/STGAN's
     ``check_attribute_conflict``): another hair colour for a hair colour, Bangs for Bald (and
     Receding_Hairline), Bald (and Receding_Hairline) for Bangs, the other hair shape for Straight/Wavy hair,
     No_Beard for Mustache and Mustache for No_Beard. As in the reference, turning an attribute *off*
@@ -94,7 +94,7 @@ def conflicting_attributes(name: str, attributes: Sequence[str]) -> list[str]:
 def celeba_edit_targets(y_src: torch.Tensor, attr_index: int, attributes: Sequence[str]) -> torch.Tensor:
     """Targets ``[N, n_a]`` in {0, 1} for the edit "invert attribute ``attr_index``".
 
-    Conflict rules (SPEC §7, as in AttGAN/STGAN's ``check_attribute_conflict``), applied to the images where
+    Conflict rules (paper-notes §7, as in AttGAN/STGAN's ``check_attribute_conflict``), applied to the images where
     the edited attribute is turned *on*: a hair colour turns the other hair colours off; ``Bald`` (and
     ``Receding_Hairline``) turns ``Bangs`` off; ``Bangs`` turns ``Bald`` (and ``Receding_Hairline``) off;
     ``Straight_Hair`` / ``Wavy_Hair`` turn each other off; ``Mustache`` / ``No_Beard`` turn each other off.
@@ -142,7 +142,7 @@ def attribute_edit_targets(
     """One target label set per attribute: ``[n_a]`` tensors ``[N, n_a]``.
 
     Multi-label (CelebA): invert attribute ``i``, then apply the conflict rules of the evaluation protocol
-    (SPEC §7): turning a hair colour on turns the other hair colours off; Bald on turns Bangs off; Bangs on
+    (paper-notes §7): turning a hair colour on turns the other hair colours off; Bald on turns Bangs off; Bangs on
     turns Bald off; Mustache and No_Beard turn each other off (:func:`celeba_edit_targets`). One-hot (RaFD): target ``i`` is expression ``i``.
     """
     y = y.float()

@@ -1,4 +1,4 @@
-"""CelebA, read from the original files unchanged (SPEC §6).
+"""CelebA, read from the original files unchanged (paper-notes §6).
 
 Layout::
 

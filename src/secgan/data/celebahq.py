@@ -1,4 +1,4 @@
-"""CelebA-HQ / CelebAMask-HQ, read from the original files unchanged (SPEC §6).
+"""CelebA-HQ / CelebAMask-HQ, read from the original files unchanged (paper-notes §6).
 
 Layout::
 

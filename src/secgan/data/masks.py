@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-# The 19 classes of CelebAMask-HQ as numbered by the face-parsing BiSeNet (SPEC §5); also the order in
+# The 19 classes of CelebAMask-HQ as numbered by the face-parsing BiSeNet (paper-notes §5); also the order in
 # which part masks overwrite each other when merged (later wins: hat over hair over cloth ...).
 PARTS_19: tuple[str, ...] = (
     "background", "skin", "l_brow", "r_brow", "l_eye", "r_eye", "eye_g", "l_ear", "r_ear", "ear_r",

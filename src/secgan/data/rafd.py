@@ -1,4 +1,4 @@
-"""RaFD (Radboud Faces Database), read from the original file names (SPEC §6).
+"""RaFD (Radboud Faces Database), read from the original file names (paper-notes §6).
 
 Files look like ``Rafd090_01_Caucasian_female_angry_frontal.jpg``: camera angle, model id, ethnicity,
 gender, expression, gaze. Images may sit directly in ROOT or in sub-folders. By default the paper's (and

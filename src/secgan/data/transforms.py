@@ -13,7 +13,7 @@ from PIL import Image
 
 Box = tuple[int, int, int, int]
 
-# RaFD reference head crop on the 681x1024 (w x h) originals: rows 170:770, cols 40:640 (SPEC §6).
+# RaFD reference head crop on the 681x1024 (w x h) originals: rows 170:770, cols 40:640 (paper-notes §6).
 RAFD_REF_SIZE = (681, 1024)
 RAFD_REF_BOX: Box = (40, 170, 640, 770)
 

@@ -2,7 +2,7 @@
 
 The CelebA ``img_align_celeba`` images (178 x 218) were made by a similarity transform that puts the five
 facial landmarks at (almost) fixed positions; our models see the centre 178 x 178 crop of them resized to
-``S x S`` (SPEC §6). So a face in the wild is aligned by the similarity transform that sends its eye
+``S x S`` (paper-notes §6). So a face in the wild is aligned by the similarity transform that sends its eye
 centres and mouth centre to where those points sit in that ``S x S`` crop; the edited crop goes back
 through the inverse transform.
 

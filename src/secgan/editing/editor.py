@@ -6,7 +6,7 @@ the source labels so users only give the edits they want) and ``parser`` (12-seg
 ``conditioning`` (``diff`` | ``target01`` | ``target_pm``), ``target_scale``, ``image_size`` and
 ``needs_mask``: its :class:`~secgan.models.export.ModelCard`.
 
-Instance-norm statistics at inference (SPEC §10) follow the card's ``norm_stats``: see
+Instance-norm statistics at inference (paper-notes §10) follow the card's ``norm_stats``: see
 :mod:`secgan.models.inference`, which the evaluation shares.
 """
 

@@ -1,4 +1,4 @@
-"""Turn public checkpoints of the reference projects into our exported model folders (SPEC §9).
+"""Turn public checkpoints of the reference projects into our exported model folders (paper-notes §9).
 
 * Official StarGAN (yunjey/stargan): ``{iter}-G.ckpt`` is a bare generator state dict with keys
   ``main.0`` ... ``main.21`` (convs at 0, 3, 6, 15, 18, 21; InstanceNorms at 1, 4, 7, 16, 19; residual blocks

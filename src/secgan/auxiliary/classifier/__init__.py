@@ -1,4 +1,4 @@
-"""The external evaluation classifier (SPEC §7): loading and prediction.
+"""The external evaluation classifier (paper-notes §7): loading and prediction.
 
 A classifier directory is an exported model folder (:mod:`secgan.models.export`) with
 ``classifier.safetensors`` and a ``config.json`` carrying ``{"kind": "classifier", "attributes": [...],

@@ -1,4 +1,4 @@
-"""Training and evaluation of the external evaluation classifier (SPEC §7).
+"""Training and evaluation of the external evaluation classifier (paper-notes §7).
 
 Trained on the train split with the crop evaluation uses (``build_dataset`` applies it), sigmoid/BCE for
 attributes, softmax/cross-entropy for RaFD's expressions; reported on a held-out split as per-attribute

@@ -7,7 +7,7 @@ Renders synthetic faces (``secgan synth``, no counterfactuals), trains the demo'
 256 px) and an evaluation classifier, then trains ``synthetic-stargan-64-{baseline,secgan}`` with the paper's
 network sizes (generator width 64 with 6 residual blocks, critic width 64) through
 ``learning_curves.py run`` (samples and checkpoints every ``--every`` iterations) and evaluates every
-checkpoint on the held-out test faces: editing accuracy with the classifier and reconstruction PSNR of
+checkpoint on the validation faces (``curve-val.jsonl``): editing accuracy with the classifier and reconstruction PSNR of
 ``G(x, 0)``. The same data, parser, classifier, recipe and seed for both methods; the CPU demo trains
 width-16 generators with 3 residual blocks for 3,000 iterations (docs/synthetic-benchmark.md), so a GPU
 run shows whether the pictures clean up when the networks are the paper's. Each stage is skipped when its
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--every", type=int, default=1000, help="checkpoint, sample and evaluation interval")
     p.add_argument("--parser-epochs", type=int, default=3)
     p.add_argument("--classifier-epochs", type=int, default=10)
-    p.add_argument("--max-images", type=int, default=200, help="test faces evaluated per checkpoint")
+    p.add_argument("--max-images", type=int, default=200, help="validation faces evaluated per checkpoint")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda (the auxiliary networks' device)")
     p.add_argument("--methods", default="baseline,secgan")
     p.add_argument("--dry-run", action="store_true", help="40 faces, width-8 networks, 2 iterations")
@@ -85,12 +85,12 @@ def main(argv: list[str] | None = None) -> int:
         cmd = [py, str(ROOT / "benchmarks" / "learning_curves.py"), "run", str(run), "--method", method,
                "--data", str(data), "--parser", str(parser), "--classifier", str(classifier),
                "--iterations", str(args.iterations), "--every", str(args.every),
-               "--max-images", str(args.max_images)]  # fmt: skip
+               "--max-images", str(args.max_images), "--split", "val"]  # fmt: skip
         for s in sets:
             cmd += ["--set", s]
         _run(cmd, logs)
         seconds[method] = round(time.time() - t1, 1)
-        curve = [json.loads(x) for x in (run / "curve.jsonl").read_text().splitlines() if x.strip()]
+        curve = [json.loads(x) for x in (run / "curve-val.jsonl").read_text().splitlines() if x.strip()]
         samples = sorted(str(s.relative_to(out)) for s in (run / "samples").glob("*.png"))
         last = curve[-1] if curve else {}
         result["methods"][method] = {

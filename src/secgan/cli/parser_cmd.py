@@ -126,14 +126,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     sub = p.add_subparsers(dest="parser_command", metavar="SUBCOMMAND", required=True)
 
-    def common(sp: argparse.ArgumentParser) -> None:
-        add_device_argument(sp)
-
-    from secgan.auxiliary.parser_settings import DEFAULTS as D
-    from secgan.auxiliary.parser_settings import MIN_INPUT_SIZE, PARSER_ARCHS
     from secgan.data.registry import dataset_names
 
     mask_datasets = dataset_names(part_masks=True)  # the dataset table's datasets with part masks
+
+    _register_train(sub, mask_datasets)
+    _register_eval_predict_import(sub, mask_datasets)
+    _register_cache(sub)
+
+
+def _register_train(sub: argparse._SubParsersAction, mask_datasets: tuple[str, ...]) -> None:
+    from secgan.auxiliary.parser_settings import DEFAULTS as D
+    from secgan.auxiliary.parser_settings import MIN_INPUT_SIZE, PARSER_ARCHS
 
     t = sub.add_parser(
         "train",
@@ -197,9 +201,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="torch CPU threads (1 is fastest on a CPU shared with other jobs)",
     )
-    common(t)
+    add_device_argument(t)
     t.set_defaults(func=cmd_train)
 
+
+def _register_eval_predict_import(sub: argparse._SubParsersAction, mask_datasets: tuple[str, ...]) -> None:
     e = sub.add_parser(
         "eval",
         help="per-segment and mean IoU of a parser on a dataset with masks (JSON)",
@@ -217,7 +223,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("--split", default="test", choices=("train", "val", "test", "all"), help="dataset split")
     e.add_argument("--batch", type=int, default=32, help="images per forward pass")
     e.add_argument("--max-images", type=int, default=None, help="use the first N images of the split")
-    common(e)
+    add_device_argument(e)
     e.set_defaults(func=cmd_eval)
 
     pr = sub.add_parser(
@@ -229,7 +235,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     pr.add_argument("image", help="image file")
     pr.add_argument("--out", required=True, help="PNG to write")
     pr.add_argument("--size", type=int, default=None, help="resize the image to SxS first")
-    common(pr)
+    add_device_argument(pr)
     pr.set_defaults(func=cmd_predict)
 
     im = sub.add_parser(
@@ -244,6 +250,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     im.add_argument("--size", type=int, default=512, help="input size the parser runs at (trained at 512)")
     im.set_defaults(func=cmd_import)
 
+
+def _register_cache(sub: argparse._SubParsersAction) -> None:
     c = sub.add_parser(
         "cache",
         help="precompute a dataset's 12-segment masks with a parser (uint8 .npy)",
@@ -259,5 +267,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     c.add_argument("--out", default=None, help="cache folder (default DATA/.secgan-cache/masks-...)")
     c.add_argument("--batch", type=int, default=32, help="images per forward pass")
     c.add_argument("--max-images", type=int, default=None, help="use the first N images of the split")
-    common(c)
+    add_device_argument(c)
     c.set_defaults(func=cmd_cache)

@@ -46,39 +46,7 @@ def build_page(demo, examples: Sequence[Path] = ()) -> Any:
     ed = demo.editor
     names = [(pretty(a), a) for a in ed.attributes]
 
-    def on_upload(path):
-        """New upload (or cleared): reset the result, guess aligned, tick the predicted attributes."""
-        cleared = [None, None, None, ""]  # edited, heat map, masks, summary
-        if path is None:
-            return [None, False, gr.update(), *cleared, ""]
-        aligned = demo.is_example(path)
-        try:
-            photo = demo.load_upload(path)
-        except SecganError as err:
-            log.warning("upload refused: %s", err)
-            return [None, False, gr.update(), *cleared, _error(str(err))]
-        try:
-            faces, note = demo.predict(path, aligned)
-        except SecganError as err:
-            log.warning("upload: %s", err)
-            return [photo, aligned, [], *cleared, _error(str(err))]
-        if not faces:
-            return [photo, aligned, gr.update(), *cleared, note]
-        ticks = [a for a, p in faces[0].items() if p > 0.5]
-        shown = ", ".join(
-            f"{pretty(a)} {p:.2f}" for a, p in sorted(faces[0].items(), key=lambda kv: -kv[1])[:5]
-        )
-        return [photo, aligned, ticks, *cleared, f"{note} (most likely: {shown})"]
-
-    def on_edit(*args):
-        try:
-            return [*demo.run(*args), ""]
-        except SecganError as err:
-            log.warning("edit refused: %s", err)
-            return [None, None, None, "", _error(str(err))]
-        except Exception:  # noqa: BLE001 - a bug: logged with its traceback, the page gets one line
-            log.exception("edit failed")
-            return [None, None, None, "", _error("internal error (see the server log)")]
+    on_upload, on_edit = _upload_handler(demo, gr), _edit_handler(demo)
 
     with gr.Blocks(
         title="secgan face editing", analytics_enabled=False, delete_cache=UPLOAD_CACHE_CLEANING
@@ -171,3 +139,49 @@ def build_page(demo, examples: Sequence[Path] = ()) -> Any:
             outputs=[edited, heat, masks, summary, status],
         )
     return page
+
+
+def _upload_handler(demo, gr) -> Any:
+    """The page's upload event for ``demo``."""
+
+    def on_upload(path):
+        """New upload (or cleared): reset the result, guess aligned, tick the predicted attributes."""
+        cleared = [None, None, None, ""]  # edited, heat map, masks, summary
+        if path is None:
+            return [None, False, gr.update(), *cleared, ""]
+        aligned = demo.is_example(path)
+        try:
+            photo = demo.load_upload(path)
+        except SecganError as err:
+            log.warning("upload refused: %s", err)
+            return [None, False, gr.update(), *cleared, _error(str(err))]
+        try:
+            faces, note = demo.predict(path, aligned)
+        except SecganError as err:
+            log.warning("upload: %s", err)
+            return [photo, aligned, [], *cleared, _error(str(err))]
+        if not faces:
+            return [photo, aligned, gr.update(), *cleared, note]
+        ticks = [a for a, p in faces[0].items() if p > 0.5]
+        shown = ", ".join(
+            f"{pretty(a)} {p:.2f}" for a, p in sorted(faces[0].items(), key=lambda kv: -kv[1])[:5]
+        )
+        return [photo, aligned, ticks, *cleared, f"{note} (most likely: {shown})"]
+
+    return on_upload
+
+
+def _edit_handler(demo) -> Any:
+    """The page's Edit button for ``demo``: its outputs, or one line of error."""
+
+    def on_edit(*args):
+        try:
+            return [*demo.run(*args), ""]
+        except SecganError as err:
+            log.warning("edit refused: %s", err)
+            return [None, None, None, "", _error(str(err))]
+        except Exception:  # noqa: BLE001 - a bug: logged with its traceback, the page gets one line
+            log.exception("edit failed")
+            return [None, None, None, "", _error("internal error (see the server log)")]
+
+    return on_edit

@@ -209,6 +209,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    _register_edit(subparsers)
+    _register_import(subparsers)
+    _register_serve(subparsers)
+
+
+def _register_edit(subparsers: argparse._SubParsersAction) -> None:
     from secgan.cli.common import add_device_argument, add_precision_argument
     from secgan.editing.blend import BLEND_HELP, BLEND_MODES
     from secgan.editing.editor import MAX_EDIT_VALUE, MAX_STRENGTH
@@ -281,6 +287,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("--overwrite", action="store_true", help="replace outputs of an earlier run in --out")
     e.set_defaults(func=cmd_edit)
 
+
+def _register_import(subparsers: argparse._SubParsersAction) -> None:
     imp = subparsers.add_parser(
         "import",
         help="import a public StarGAN / AttGAN generator checkpoint",
@@ -317,6 +325,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     a.add_argument("--out", required=True, help="model folder to write")
     a.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     a.set_defaults(func=cmd_import)
+
+
+def _register_serve(subparsers: argparse._SubParsersAction) -> None:
+    from secgan.cli.common import add_device_argument, add_precision_argument
 
     v = subparsers.add_parser(
         "serve",

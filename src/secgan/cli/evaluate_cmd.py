@@ -16,6 +16,11 @@ SMALL_SAMPLE = 100
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    _register_evaluate(subparsers)
+    _register_report(subparsers)
+
+
+def _register_evaluate(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "evaluate",
         help="evaluate a trained editor: editing accuracy, ssFID / FID / IS (or in-domain substitutes)",
@@ -133,6 +138,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.set_defaults(func=run_evaluate)  # fmt: skip
 
+
+def _register_report(subparsers: argparse._SubParsersAction) -> None:
     r = subparsers.add_parser(
         "report",
         help="Table 1 (markdown + CSV) and Figures 3-5 (PNG) from evaluated runs",

@@ -193,6 +193,11 @@ def test_a_retrained_classifier_makes_the_classifier_and_evaluations_stale(tmp_p
 
     cls = classifier(0)
     assert classifier_matches(cls, 4) and not classifier_matches(cls, 20)  # the preset now asks for 20
+    # a classifier trained before counterfactual augmentation records none: retrained where it is expected
+    assert classifier_matches(cls, 4, augmented=False) and not classifier_matches(cls, 4, augmented=True)
+    (cls / "metrics.json").write_text(json.dumps({"epochs": 4, "augmentation": {"counterfactuals": True}}))
+    assert classifier_matches(cls, 4, augmented=True) and not classifier_matches(cls, 4, augmented=False)
+    (cls / "metrics.json").write_text(json.dumps({"epochs": 4}))
     digest = json.loads((cls / "config.json").read_text())["sha256"]["classifier"]
     ev = tmp_path / "eval"
     ev.mkdir()

@@ -154,7 +154,10 @@ def build_stages(
             "classifier",
             paths.classifier,
             run_classifier,
-            valid=lambda: classifier_matches(paths.classifier, preset.classifier_epochs),
+            # the synthetic presets' faces have training counterfactuals: their classifier is augmented
+            valid=lambda: classifier_matches(
+                paths.classifier, preset.classifier_epochs, augmented=bool(preset.synthetic_num)
+            ),
             group="classifier",
         )
     )

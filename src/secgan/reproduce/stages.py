@@ -203,10 +203,17 @@ def _read_json(path: Path) -> dict:
         return {}
 
 
-def classifier_matches(path: Path, epochs: int) -> bool:
-    """Whether the classifier folder ``path`` is complete and was trained for ``epochs`` (its metrics.json):
-    a preset whose classifier recipe changed trains it again instead of reusing the old one."""
-    return valid_model_folder(path) and _read_json(path / "metrics.json").get("epochs") == epochs
+def classifier_matches(path: Path, epochs: int, augmented: bool | None = None) -> bool:
+    """Whether the classifier folder ``path`` is complete and was trained for ``epochs`` and, when
+    ``augmented`` is given, with (or without) counterfactual augmentation (its metrics.json): a preset whose
+    classifier recipe changed trains it again instead of reusing the old one (a classifier from before
+    augmentation records none, so it is retrained where augmentation is expected)."""
+    if not valid_model_folder(path):
+        return False
+    done = _read_json(path / "metrics.json")
+    if done.get("epochs") != epochs:
+        return False
+    return augmented is None or bool((done.get("augmentation") or {}).get("counterfactuals")) == augmented
 
 
 def evaluated_with(eval_dir: Path, classifier: Path) -> bool:

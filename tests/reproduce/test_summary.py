@@ -348,3 +348,6 @@ def test_a_one_seed_report_has_no_verdict_word(tmp_path) -> None:
     assert not any(w in after_intro.lower() for w in ("better", "worse", "inconclusive", "beat", "yes:"))
     assert "## Per attribute: SeCGAN − Baseline (one seed: what these two trained models did)" in md
     assert "| — (one seed) |" in md and "Helps (Holm" not in md
+    # one seed and no counterfactuals: the cost table names neither a spread over seeds nor a preservation
+    costs = md[md.index("## Accuracy and what it costs") :]
+    assert "Mean ± std over seeds" not in costs and "ground-truth counterfactual" not in costs

@@ -219,8 +219,11 @@ def _cost(res: dict) -> list[str]:
             gt = a.get("ground_truth", {})
             cells.append(_fmt(gt[pres], 1, 3 if pres.endswith("l1") else 2) if pres in gt else "—")
         lines.append(_row(cells))
-    lines += ["", "Mean ± std over seeds. Preservation: the edited face against the ground-truth counterfactual "
-              "outside the region the edit should change.", ""]  # fmt: skip
+    many = any(a["accuracy"]["n"] > 1 for a in agg.values())
+    notes = (["Mean ± std over seeds."] if many else []) + (
+        ["Preservation: the edited face against the ground-truth counterfactual outside the region the edit "
+         "should change."] if pres else [])  # fmt: skip
+    lines += ["", " ".join(notes), ""] if notes else [""]
     sentences = (res.get("cost") or {}).get("sentences") or []
     return lines + [f"- {x}" for x in sentences] + ([""] if sentences else [])
 

@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 
 from secgan import __version__
+from secgan.auxiliary.classifier.augment import training_counterfactuals_available
 from secgan.errors import ConfigError, SecganError
 from secgan.metrics.eval_files import eval_outputs_ok
 from secgan.reproduce.plans import ReproducePreset, RunSpec, preset_to_dict
@@ -154,9 +155,9 @@ def build_stages(
             "classifier",
             paths.classifier,
             run_classifier,
-            # the synthetic presets' faces have training counterfactuals: their classifier is augmented
+            # augmented exactly when `classifier train` augments by default: the data has training counterfactuals
             valid=lambda: classifier_matches(
-                paths.classifier, preset.classifier_epochs, augmented=bool(preset.synthetic_num)
+                paths.classifier, preset.classifier_epochs, augmented=training_counterfactuals_available(data)
             ),
             group="classifier",
         )

@@ -6,6 +6,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.secgan-installed
 DEMO_OUT ?= runs/demo
+# pytest workers: the suite is mostly single-threaded (one training or subprocess at a time), so one
+# worker per core roughly halves it on a 2-core machine; TEST_WORKERS=0 runs it in one process
+TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 
 .PHONY: setup demo test lint browser clean
 
@@ -30,7 +33,7 @@ lint: setup
 	$(VENV)/bin/ruff format --check src tests benchmarks
 
 test: setup browser lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --durations=15
 
 demo: setup
 	$(VENV)/bin/secgan reproduce --preset demo --out $(DEMO_OUT)

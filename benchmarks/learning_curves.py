@@ -174,13 +174,15 @@ def evaluate_generator(
     names: list[str] | None = None,
     scorer=None,
     parser=None,
+    judge=None,
 ) -> dict:
     """Editing accuracy per attribute and reconstruction of ``G(x, 0)`` for images ``x`` in [-1, 1].
 
     ``mask_fn(x) -> [B, 12, S, S]`` gives the one-hot source mask a concat generator takes beside ``x``.
     ``scorer`` (a fresh :class:`~secgan.metrics.ground_truth_eval.GroundTruthScorer`, with the images'
     ``names``) adds the ground-truth metrics of ``secgan evaluate``; ``parser`` (a frozen parser) adds
-    their shape IoU and mIoU.
+    their shape IoU and mIoU; ``judge`` (an independent evaluation parser, never trained through) adds
+    ``gt_judge_shape_iou`` and ``gt_judge_miou``.
     """
     from secgan.auxiliary.classifier import predict_labels
     from secgan.data.attributes import celeba_edit_targets
@@ -203,7 +205,7 @@ def evaluate_generator(
             pred = predict_labels(classifier, cls_meta, out)[:, cols]
             correct[a] += float(((pred[:, a] > 0.5) == (y_trg[:, a] > 0.5)).sum())
             if scorer is not None:
-                scorer.update(attributes[a], names[i : i + batch], xb, out, parser)
+                scorer.update(attributes[a], names[i : i + batch], xb, out, parser, judge_parser=judge)
     acc = correct / x.shape[0]
     res = {
         "accuracy": float(acc.mean()),
@@ -249,6 +251,11 @@ def evaluate_run(args: argparse.Namespace) -> list[dict]:
         if cfg.parser.dir and (with_gt or cfg.model.mode == "concat")
         else None
     )
+    judge = (
+        FrozenParser.load(args.judge, "cpu", image_size=cfg.data.image_size)
+        if with_gt and getattr(args, "judge", None)
+        else None
+    )
     mask_fn = None
     if cfg.model.mode == "concat":
         mask_fn = lambda xb: one_hot(parser.labels12(xb)).to(xb.dtype)  # noqa: E731
@@ -264,7 +271,17 @@ def evaluate_run(args: argparse.Namespace) -> list[dict]:
             GroundTruthScorer(args.data, args.split, attributes, cfg.data.image_size) if with_gt else None
         )
         res = evaluate_generator(
-            g, x, y, attributes, classifier, cls_meta, mask_fn, names=names, scorer=scorer, parser=parser
+            g,
+            x,
+            y,
+            attributes,
+            classifier,
+            cls_meta,
+            mask_fn,
+            names=names,
+            scorer=scorer,
+            parser=parser,
+            judge=judge,
         )
         wall = times.get(step)
         rec = {
@@ -336,8 +353,16 @@ def plot(args: argparse.Namespace) -> None:
         ("accuracy", "mean editing accuracy (%)", 100.0, 75.0),
         ("rec_psnr", "reconstruction PSNR of G(x, 0) (dB)", 1.0, 25.0),
     ]
-    if any(r.get("gt_shape_iou") is not None for _, rows in curves for r in rows):
-        panels.append(("gt_shape_iou", "ground-truth shape IoU (changed segments)", 1.0, None))
+    measured = {k for _, rows in curves for r in rows for k, v in r.items() if v is not None}
+    # the ground truth: the independent judge's shape IoU where measured, else the training parser's
+    iou_key = "gt_judge_shape_iou" if "gt_judge_shape_iou" in measured else "gt_shape_iou"
+    iou_by = "the independent judge" if iou_key == "gt_judge_shape_iou" else "the training parser"
+    for key, title in (
+        ("gt_edit_psnr", "PSNR of the edit against its ground truth (dB)"),
+        (iou_key, f"ground-truth shape IoU (changed segments; {iou_by})"),
+    ):
+        if key in measured:
+            panels.append((key, title, 1.0, None))
     fig, axes = plt.subplots(len(panels), 2, figsize=(13, 4.5 * len(panels)), squeeze=False)
     for name, rows in curves:
         style = "--" if rows[0].get("mode") == "secgan" else "-"
@@ -494,8 +519,9 @@ def strip(args: argparse.Namespace) -> list[str]:
 
 
 def _cell(r: dict) -> str:
-    """``accuracy % / PSNR dB`` of one checkpoint, ``/ shape IoU`` where the ground truth was scored."""
-    iou = r.get("gt_shape_iou")
+    """``accuracy % / PSNR dB`` of one checkpoint, ``/ shape IoU`` where the ground truth was scored (the
+    independent judge's where measured, else the training parser's)."""
+    iou = r.get("gt_judge_shape_iou", r.get("gt_shape_iou"))
     return f"{100 * r['accuracy']:.1f} / {r['rec_psnr']:.1f}" + (f" / {iou:.3f}" if iou is not None else "")
 
 
@@ -530,6 +556,11 @@ def main(argv: list[str] | None = None) -> int:
             default="val",
             choices=SPLITS,
             help="evaluated split: val chooses recipes (curve-val.jsonl); test scores a final one (curve.jsonl)",
+        )
+        p.add_argument(
+            "--judge",
+            help="an independent evaluation parser folder (parser train --arch unet): adds the judge's "
+            "shape IoU and mIoU to each checkpoint (default: only the training parser's)",
         )
 
     p = sub.add_parser("run", help="train (or resume) one configuration, then evaluate its checkpoints")

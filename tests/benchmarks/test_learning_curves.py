@@ -89,6 +89,14 @@ def test_a_perfect_editor_scores_the_ceiling_and_no_edit_error(curves, data):
     src = torch.stack([ds.load(i)["mask"].long() for i in range(4)])
     per = shape_iou(parser.labels12(torch.stack(cf)), torch.stack(cf_mask).long(), src)
     assert res["gt_shape_iou_per_attribute"]["Bangs"] == pytest.approx(float(per.nanmean()))
+    # a judge scores with its own parse: given the training parser itself, it gives the same figures
+    judged = curves.evaluate_generator(
+        _Oracle(data, x, names), x, y, ATTRS, cnet, cmeta, batch=3, names=names,
+        scorer=GroundTruthScorer(data, "test", ATTRS, S), parser=parser, judge=parser,
+    )  # fmt: skip
+    assert judged["gt_judge_shape_iou"] == pytest.approx(res["gt_shape_iou"])
+    assert judged["gt_judge_miou"] == pytest.approx(res["gt_miou"])
+    assert "gt_judge_shape_iou" not in res
 
 
 def test_without_counterfactuals_the_curve_has_no_ground_truth(curves, data):

@@ -18,6 +18,7 @@ import resource
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -26,6 +27,7 @@ from secgan import __version__
 from secgan.auxiliary.classifier.augment import training_counterfactuals_available
 from secgan.errors import ConfigError, SecganError
 from secgan.metrics.eval_files import eval_outputs_ok
+from secgan.reproduce.eta import reference_seconds
 from secgan.reproduce.plans import ReproducePreset, RunSpec, preset_to_dict
 from secgan.reproduce.stages import (
     Stage,
@@ -381,7 +383,7 @@ def reproduce(
     check_inputs(preset, data_dir, parser_dir, parser_weights)
     paths = Paths(out)
     stages = build_stages(preset, paths, data_dir, parser_dir, parser_weights, device)
-    summary = run_stages(stages, force or set())
+    summary = run_stages(stages, force or set(), expected=partial(reference_seconds, preset))
     return _summarise(preset, paths, summary, time.perf_counter() - t0, device)
 
 

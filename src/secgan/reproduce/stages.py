@@ -57,8 +57,37 @@ class Stage:
         return {"seconds": info.get("seconds", 0.0), "skipped": True, "result": info.get("result")}
 
 
-def run_stages(stages: list[Stage], force: set[str]) -> dict[str, dict]:
-    """Run each stage unless done (or forced); return {stage name: {"seconds", "skipped", "result"}}."""
+class _Pace:
+    """The remaining time of a reproduction: each stage's reference seconds (``expected(name)``, or
+    ``None``), scaled by this machine's pace on the stages with a reference already run."""
+
+    def __init__(self, expected: Callable[[str], float | None] | None) -> None:
+        self.expected = expected or (lambda name: None)
+        self.ref = self.actual = 0.0
+
+    def note(self, name: str, seconds: float) -> None:
+        ref = self.expected(name)
+        if ref:
+            self.ref += ref
+            self.actual += seconds
+
+    def line(self, todo: list[Stage]) -> str:
+        """``" (about 4 min for this stage, 13 min left in all)"``, or ``""`` without references."""
+        from secgan.reproduce.eta import minutes
+
+        refs = [self.expected(s.name) for s in todo]
+        if not refs or refs[0] is None or any(r is None for r in refs):
+            return ""
+        pace = self.actual / self.ref if self.ref > 0 else 1.0
+        return f" (about {minutes(pace * refs[0])} for this stage, {minutes(pace * sum(refs))} left in all)"
+
+
+def run_stages(
+    stages: list[Stage], force: set[str], expected: Callable[[str], float | None] | None = None
+) -> dict[str, dict]:
+    """Run each stage unless done (or forced); return {stage name: {"seconds", "skipped", "result"}}.
+    ``expected(name)``: the stage's seconds on a reference CPU (or ``None``), for the remaining time in the
+    progress line."""
     unknown = force - {s.name for s in stages} - {s.group for s in stages} - {"all"}
     if unknown:
         valid = sorted({s.name for s in stages} | {s.group for s in stages if s.group})
@@ -66,6 +95,10 @@ def run_stages(stages: list[Stage], force: set[str]) -> dict[str, dict]:
             f"--force: unknown stage(s) {', '.join(sorted(unknown))}; valid: {', '.join(valid)}"
         )
     summary: dict[str, dict] = {}
+    pace = _Pace(expected)
+    # the stages expected to run (for the remaining time only; whether a stage runs is decided when its
+    # turn comes, since an earlier stage run again can invalidate a later one)
+    todo = [s for s in stages if "all" in force or s.name in force or s.group in force or not s.is_done()]
     for i, stage in enumerate(stages, 1):
         forced = "all" in force or stage.name in force or (stage.group and stage.group in force)
         if not forced and stage.is_done():
@@ -76,10 +109,17 @@ def run_stages(stages: list[Stage], force: set[str]) -> dict[str, dict]:
             (stage.out / DONE_FILE).unlink()
         if forced and stage.fresh is not None:
             stage.fresh()
-        log.info("[%d/%d] %s ...", i, len(stages), stage.name)
+        log.info(
+            "[%d/%d] %s ...%s",
+            i,
+            len(stages),
+            stage.name,
+            pace.line([stage, *todo[todo.index(stage) + 1 :]] if stage in todo else [stage]),
+        )
         t0 = time.perf_counter()
         result = stage.run()
         seconds = time.perf_counter() - t0
+        pace.note(stage.name, seconds)
         stage.out.mkdir(parents=True, exist_ok=True)
         stage.mark_done(seconds, result)
         log.info("[%d/%d] %s done in %.1f s", i, len(stages), stage.name, seconds)

@@ -482,7 +482,7 @@ def strip(args: argparse.Namespace) -> list[str]:
         run_dir = Path(run)
         cfg = from_dict(json.loads((run_dir / "config.json").read_text()))
         attributes = config_attributes(cfg)
-        x, y, _ = load_test_set(args.data, attributes, cfg.data.image_size, args.image + 1)
+        x, y, _ = load_test_set(args.data, attributes, cfg.data.image_size, args.image + 1, args.split)
         x, y = x[args.image : args.image + 1], y[args.image : args.image + 1]  # [1, 3, S, S], [1, n_a]
         ckpts = dict(list_checkpoints(run_dir / "checkpoints"))
         for step in [s for s in steps if s in ckpts]:
@@ -588,11 +588,12 @@ def main(argv: list[str] | None = None) -> int:
         "strip", help="one test face along the curves: input, G(x, 0) and edits per checkpoint"
     )
     p.add_argument("runs", nargs="+", help="run folders; RUN_DIR@STEP,STEP picks that run's own steps")
-    p.add_argument("--data", required=True, help="the dataset folder (its test split)")
+    p.add_argument("--data", required=True, help="the dataset folder")
     p.add_argument(
         "--steps", type=int, nargs="+", default=[], help="checkpoint steps (rows) of runs without @STEPS"
     )
-    p.add_argument("--image", type=int, default=0, help="index of the test image")
+    p.add_argument("--image", type=int, default=0, help="index of the image in its split")
+    p.add_argument("--split", default="val", choices=SPLITS, help="the split the face comes from")
     p.add_argument("--edits", nargs="+", default=["Bangs", "Eyeglasses", "Blond_Hair", "Bald"])
     p.add_argument("--out", required=True)
     p = sub.add_parser(

@@ -172,6 +172,7 @@ def test_strip_takes_each_runs_own_steps(curves, data, tmp_path):
             data=str(data),
             steps=[100, 200],
             image=1,
+            split="test",
             edits=["Bangs"],
             out=str(out),
         )

@@ -143,7 +143,7 @@ def test_reproduce_backbone_option_swaps_the_training_presets():
     from secgan.reproduce.plans import get_preset
 
     demo = get_preset("demo")
-    assert with_backbone(demo, None) is demo and with_backbone(demo, "stargan") is demo
+    assert with_backbone(demo, None) is demo and with_backbone(demo, "attgan") is demo  # its own backbone
     st = with_backbone(demo, "stgan")
     assert (st.backbone, st.train_preset, st.runs, st.train_overrides) == (
         "stgan",

@@ -210,10 +210,11 @@ def test_presets_are_well_formed() -> None:
     assert sweep == [(lam, s) for lam in (0.0, 0.001, 0.1, 1.0) for s in (0, 1, 2)]  # 3 seeds per λ_sc
     assert len({r.name for r in std.runs}) == len(std.runs)  # one folder per run
     # the budget question: the first 5 standard seeds, Baseline and SeCGAN, twice the iterations, same rest
-    b6 = get_preset("budget-6k")
+    b6 = get_preset("budget-2x")
     assert {(r.method, r.seed) for r in b6.runs} == {(m, s) for m in ("baseline", "secgan") for s in range(5)}
-    assert preset_iterations(b6) == 6000 and "train.decay_start=3000" in b6.train_overrides
-    assert preset_iterations(std) == preset_iterations(demo) == 3000
+    assert preset_iterations(b6) == 1000 and "train.decay_start=500" in b6.train_overrides
+    assert preset_iterations(std) == preset_iterations(demo) == 500
+    assert demo.backbone == "attgan" and demo.train_preset == "synthetic-attgan-64"
     same = ("synthetic_num", "synthetic_seed", "image_size", "parser_epochs", "parser_extra", "classifier_epochs",
             "classifier_extra", "train_preset", "eval_max_images", "backbone")  # fmt: skip
     assert all(getattr(b6, f) == getattr(std, f) for f in same)
@@ -224,7 +225,7 @@ def test_presets_are_well_formed() -> None:
     assert dataclasses.replace(wider, iterations=6000).train_overrides == (
         "model.g_conv_dim=32", "train.iterations=6000", "train.decay_start=3000")  # fmt: skip
     assert "full-synthetic" not in PRESETS  # one name per experiment
-    synthetic = ("demo", "standard", "budget-6k")
+    synthetic = ("demo", "standard", "budget-2x")
     assert all(p.needs_data for name, p in PRESETS.items() if name not in synthetic and p.synthetic_num == 0)
     with pytest.raises(ConfigError, match="valid: .*demo"):
         get_preset("dmeo")

@@ -154,7 +154,7 @@ STEP_TEXT=1 step pytest_gpu_compile 150 40 required "${PYTEST[@]}" --timeout 140
   --junitxml="$OUT/pytest_gpu_compile.xml" "${TESTS[@]}"
 if [ "$DRY" = 1 ]; then
   step demo_sizing 30 5 optional "$PY" benchmarks/train_speed.py --device cpu --preset 'synthetic-{backbone}-64' \
-    --backbones stargan --methods baseline,concat,secgan --tiny --no-isolate --iters 5 --warmup 1
+    --backbones attgan,stargan --methods baseline,concat,secgan --tiny --no-isolate --iters 5 --warmup 1
   step demo_sizing_g32 30 5 optional "$PY" benchmarks/train_speed.py --device cpu --preset 'synthetic-{backbone}-64' \
     --backbones stargan --methods baseline,secgan --tiny --no-isolate --iters 5 --warmup 1 --set model.g_conv_dim=32
   step train_compile 60 5 optional "$PY" benchmarks/train_speed.py --device cpu --presets celeba-stargan-128 \
@@ -162,7 +162,7 @@ if [ "$DRY" = 1 ]; then
     --compile-backend eager --methods baseline
 else
   step demo_sizing 45 20 optional "$PY" benchmarks/train_speed.py --device cuda --preset 'synthetic-{backbone}-64' \
-    --backbones stargan --methods baseline,concat,secgan --parser-width 8 --parser-size 256 --no-isolate \
+    --backbones attgan,stargan --methods baseline,concat,secgan --parser-width 8 --parser-size 256 --no-isolate \
     --iters 200 --max-seconds 3 --warmup 2
   # the twice-as-wide generator that reaches 25 dB on the CPU curves (docs/synthetic-benchmark.md)
   step demo_sizing_g32 40 15 optional "$PY" benchmarks/train_speed.py --device cuda --preset 'synthetic-{backbone}-64' \

@@ -168,22 +168,22 @@ def goals(results: dict, dry: bool) -> list[dict]:
 
 
 def reproduce_projection(demo: dict | None) -> dict:
-    """GAN-training hours of each synthetic reproduction preset at the measured it/s per method (parser,
-    classifier and evaluation not included)."""
+    """GAN-training hours of each synthetic reproduction preset at the measured it/s per method of its own
+    training preset (parser, classifier and evaluation not included); ``it_per_s``: the demo's."""
     if not demo:
         return {}
-    fig = _preset_figures(demo, "synthetic-stargan-64")
-    if not fig:
-        return {}
-    speed = {m: v["it_per_s"] for m, v in fig["methods"].items()}
-    out: dict = {"it_per_s": speed}
+    out: dict = {}
     try:
         from secgan.config import load_config
         from secgan.reproduce.plans import PRESETS
 
         for name, p in PRESETS.items():
-            if not p.train_preset.startswith("synthetic-stargan"):
+            fig = _preset_figures(demo, p.train_preset) if p.train_preset.startswith("synthetic-") else None
+            if not fig:
                 continue
+            speed = {m: v["it_per_s"] for m, v in fig["methods"].items()}
+            if name == "demo":
+                out["it_per_s"] = speed
             overrides = dict(o.split("=", 1) for o in p.train_overrides if "=" in o)
             iters = (
                 int(overrides.get("train.iterations", 0))
@@ -191,6 +191,7 @@ def reproduce_projection(demo: dict | None) -> dict:
             )
             secs = sum(iters / speed[r.method] for r in p.runs if speed.get(r.method))
             out[name] = {
+                "train_preset": p.train_preset,
                 "runs": len(p.runs),
                 "iterations_per_run": iters,
                 "gan_training_hours": round(secs / 3600, 3),

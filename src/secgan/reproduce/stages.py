@@ -96,11 +96,15 @@ def run_stages(
         )
     summary: dict[str, dict] = {}
     pace = _Pace(expected)
+
     # the stages expected to run (for the remaining time only; whether a stage runs is decided when its
     # turn comes, since an earlier stage run again can invalidate a later one)
-    todo = [s for s in stages if "all" in force or s.name in force or s.group in force or not s.is_done()]
+    def is_forced(s: Stage) -> bool:
+        return "all" in force or s.name in force or bool(s.group and s.group in force)
+
+    todo = {id(s) for s in stages if is_forced(s) or not s.is_done()}
     for i, stage in enumerate(stages, 1):
-        forced = "all" in force or stage.name in force or (stage.group and stage.group in force)
+        forced = is_forced(stage)
         if not forced and stage.is_done():
             log.info("[%d/%d] %s: already done, reusing %s", i, len(stages), stage.name, stage.out)
             summary[stage.name] = stage.reused_summary()
@@ -114,7 +118,7 @@ def run_stages(
             i,
             len(stages),
             stage.name,
-            pace.line([stage, *todo[todo.index(stage) + 1 :]] if stage in todo else [stage]),
+            pace.line([stage, *(s for s in stages[i:] if id(s) in todo)]),
         )
         t0 = time.perf_counter()
         result = stage.run()

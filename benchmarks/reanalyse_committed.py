@@ -3,7 +3,7 @@
 Reads the per-seed values that were committed before the seed-level verdict existed and prints, as JSON, the
 paired t-interval (and exact sign-flip p) of each method difference:
 
-- ``docs/results/standard/results.json`` (3 seeds × 300 test images, 3,000 iterations): SeCGAN − Baseline and
+- ``docs/results/standard-stargan-3000/results.json`` (3 seeds × 300 test images, 3,000 iterations): SeCGAN − Baseline and
   SeCGAN − Baseline + Concat on mean editing accuracy, reconstruction PSNR and every ground-truth metric, per
   attribute group and per attribute (Holm-adjusted, exploratory), and on the accuracy without the attributes
   whose classifier ceiling is below 95 % (and without Male, Mustache and No_Beard only);
@@ -15,9 +15,10 @@ paired t-interval (and exact sign-flip p) of each method difference:
 
 Usage::
 
-    python benchmarks/reanalyse_committed.py > docs/results/standard/reanalysis.json
-    # the budget question once both presets have run (seed-level intervals at both budgets, and of the change)
-    python benchmarks/reanalyse_committed.py --budgets runs/standard/results.json runs/budget-6k/results.json
+    python benchmarks/reanalyse_committed.py > docs/results/standard-stargan-3000/reanalysis.json
+
+The budget question on two new ``results.json`` (``standard`` and ``budget-2x``) is
+``benchmarks/budget_question.py``.
 """
 
 from __future__ import annotations
@@ -46,12 +47,12 @@ def _by_seed(runs: list[dict], method: str) -> dict[int, dict]:
 
 
 def standard() -> dict:
-    res = json.loads((ROOT / "standard" / "results.json").read_text())
+    res = json.loads((ROOT / "standard-stargan-3000" / "results.json").read_text())
     runs = res["runs"]
     ceiling = (res.get("accuracy_ceiling") or {}).get("per_attribute") or {}
     below = [a for a, v in ceiling.items() if v is not None and v < 0.95]
     out: dict = {
-        "source": "docs/results/standard/results.json",
+        "source": "docs/results/standard-stargan-3000/results.json",
         "iterations": 3000,
         "n_images": 300,
         "ceiling_below_95": below,
@@ -115,32 +116,11 @@ def budget_6k() -> dict:
     }
 
 
-def budget_effect(short: Path, long: Path, key: str = "secgan_vs_baseline") -> dict:
-    """Does the effect depend on the budget? From two results.json of ``secgan reproduce`` (e.g. ``standard``
-    and ``budget-6k``): each budget's seed-level interval of ``key`` on the seeds both have, and the interval
-    of the per-seed change of the difference (long − short budget), all in accuracy points."""
-    a, b = (
-        json.loads(Path(p).read_text())["comparisons"][key]["accuracy"]["per_seed"] for p in (short, long)
-    )
-    seeds = sorted(set(a) & set(b), key=int)
-    return {
-        "seeds": [int(s) for s in seeds],
-        "short_budget": _test({int(s): a[s] for s in seeds}),
-        "long_budget": _test({int(s): b[s] for s in seeds}),
-        "long_minus_short": _test({int(s): b[s] - a[s] for s in seeds}),
-    }
-
-
 def main() -> None:
     import argparse
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--budgets", nargs=2, type=Path, metavar=("SHORT/results.json", "LONG/results.json"),
-                    help="instead: the budget question from two new results.json (e.g. standard, budget-6k)")  # fmt: skip
-    args = ap.parse_args()
-    if args.budgets:
-        print(json.dumps(budget_effect(*args.budgets), indent=1))
-        return
+    ap.parse_args()
     print(json.dumps({"standard": standard(), "budget-6k": budget_6k()}, indent=1))
 
 

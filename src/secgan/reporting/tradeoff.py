@@ -3,7 +3,7 @@ less preservation of what the edit should leave alone?
 
 Two measurements, both computed from the runs:
 
-- across every evaluated run (the λ_sc sweep included), the Pearson correlation of mean editing accuracy
+- across every evaluated run (λ_sc sweep runs included), the Pearson correlation of mean editing accuracy
   with the held-out reconstruction PSNR G(x, 0) (:func:`scipy.stats.pearsonr`, with ``n``): a negative ``r``
   says the runs that edit more reliably also change the face more when asked for no change;
 - per comparison, the seed-level interval of the preservation difference (``gt_preserve_psnr``: PSNR
@@ -50,11 +50,16 @@ def cost_sentences(rows: list[dict], comparisons: dict[str, dict]) -> list[str]:
     out = []
     corr = accuracy_psnr_correlation(rows)
     if corr:
-        sign = "fall" if corr["r"] < 0 else "rise"
+        n_sweep = sum(1 for r in rows if r.get("sweep"))
+        runs = f"{corr['n']} evaluated runs" + (f" ({n_sweep} of them λ_sc sweep runs)" if n_sweep else "")
+        if corr["p"] < 0.05:
+            sign = "fall" if corr["r"] < 0 else "rise"
+            reading = f"runs that edit more reliably tend to {sign} in reconstruction PSNR"
+        else:
+            reading = "no relation this many runs can tell from none"
         out.append(
-            f"Across the {corr['n']} evaluated runs (the λ_sc sweep included), mean editing accuracy and "
-            f"held-out reconstruction PSNR correlate at r = {corr['r']:+.2f} (Pearson, n = {corr['n']}, "
-            f"p = {corr['p']:.2g}): runs that edit more reliably tend to {sign} in reconstruction PSNR."
+            f"Across the {runs}, mean editing accuracy and held-out reconstruction PSNR correlate at "
+            f"r = {corr['r']:+.2f} (Pearson, n = {corr['n']}, p = {corr['p']:.2g}): {reading}."
         )
     for cmp in comparisons.values():
         pres = preservation_entry(cmp)

@@ -115,7 +115,9 @@ def markdown(res: dict) -> str:
         f"{n} seeds ({seeds}) × {res['short']['n_images']} test images at each budget; every interval is a 95 % "
         "paired t-interval over the seeds (the seed is the unit of replication): *higher* / *lower* when "
         "it excludes 0, otherwise *inconclusive* (for L1, lower is better). The change column is the "
-        "per-seed difference at the long budget minus the one at the short budget.",
+        "per-seed difference at the long budget minus the one at the short budget. The accuracy row is the "
+        "question asked before the runs; the other rows are several more tests on the same runs, uncorrected: "
+        "read them as exploratory.",
         "",
         f"| Value | SeCGAN − Baseline, {its[0]:,} its | SeCGAN − Baseline, {its[1]:,} its | change (long − short) |",
         "|---|---|---|---|",

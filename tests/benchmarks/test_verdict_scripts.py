@@ -60,9 +60,8 @@ def _results(path, per_seed: dict[str, float], its: int, base: dict[str, float],
 def test_the_budget_question_pairs_the_seeds_both_budgets_have(load_benchmark, tmp_path) -> None:
     mod = load_benchmark("budget_question")
     acc = {"0": 0.40, "1": 0.30, "2": 0.35, "7": 0.5}
-    short = _results(
-        tmp_path / "s.json", {"0": 4.0, "1": 2.0, "2": 3.0, "7": 9.0}, 500, acc, acc
-    )  # seed 7: short only
+    # seed 7: in the short budget only
+    short = _results(tmp_path / "s.json", {"0": 4.0, "1": 2.0, "2": 3.0, "7": 9.0}, 500, acc, acc)
     long_acc = {"0": 0.50, "1": 0.41, "2": 0.44}
     long = _results(tmp_path / "l.json", {"0": 1.0, "1": 0.0, "2": -1.0}, 1000, long_acc, acc)  # fmt: skip
     out = mod.budget_question(short, long)
@@ -71,9 +70,8 @@ def test_the_budget_question_pairs_the_seeds_both_budgets_have(load_benchmark, t
     eff = out["effect"]["accuracy"]
     assert eff["short"]["estimate"] == pytest.approx(3.0)  # seed 7 left out: (4 + 2 + 3) / 3
     assert eff["long_minus_short"]["per_seed"] == {"0": -3.0, "1": -2.0, "2": -4.0}
-    assert (
-        eff["long_minus_short"]["direction"] == "lower"
-    )  # the effect shrinks with the budget, at every seed
+    # the effect shrinks with the budget, at every seed
+    assert eff["long_minus_short"]["direction"] == "lower"
     assert set(out["effect"]) == {"accuracy", "reconstruction_psnr", "gt_edit_psnr"}
     base = out["per_method"]["baseline"]["accuracy"]["long_minus_short"]
     assert base["per_seed"] == pytest.approx({"0": 10.0, "1": 11.0, "2": 9.0})  # in points

@@ -20,15 +20,20 @@ from secgan.reporting.verdict_text import NAMES, ONE_PAIR, _fmt_iv, title
 PRESERVATION_KEYS = ("preserve_psnr", "preserve_l1")  # the first one present is used
 
 
-def accuracy_psnr_correlation(rows: list[dict]) -> dict | None:
-    """``{"r", "p", "n"}`` over the runs with both an accuracy and a reconstruction PSNR (None below 3)."""
-    pts = [
-        (float(r["accuracy"]), float(r["reconstruction"]["psnr"]))
+def _correlated_runs(rows: list[dict]) -> list[dict]:
+    """The runs with both an accuracy and a reconstruction PSNR: the ones the correlation is computed on."""
+    return [
+        r
         for r in rows
         if r.get("reconstruction")
         and r["reconstruction"].get("psnr") is not None
         and r.get("accuracy") is not None
     ]
+
+
+def accuracy_psnr_correlation(rows: list[dict]) -> dict | None:
+    """``{"r", "p", "n"}`` over the runs with both an accuracy and a reconstruction PSNR (None below 3)."""
+    pts = [(float(r["accuracy"]), float(r["reconstruction"]["psnr"])) for r in _correlated_runs(rows)]
     if len(pts) < 3:
         return None
     acc, psnr = np.array(pts).T
@@ -50,7 +55,7 @@ def cost_sentences(rows: list[dict], comparisons: dict[str, dict]) -> list[str]:
     out = []
     corr = accuracy_psnr_correlation(rows)
     if corr:
-        n_sweep = sum(1 for r in rows if r.get("sweep"))
+        n_sweep = sum(1 for r in _correlated_runs(rows) if r.get("sweep"))
         runs = f"{corr['n']} evaluated runs" + (f" ({n_sweep} of them λ_sc sweep runs)" if n_sweep else "")
         if corr["p"] < 0.05:
             sign = "fall" if corr["r"] < 0 else "rise"

@@ -14,7 +14,7 @@ from secgan.reproduce.plans import PRESETS
 from secgan.reproduce.stages import Stage, _Pace, run_stages
 
 
-@pytest.mark.parametrize("name", ["demo", "standard", "budget-2x"])
+@pytest.mark.parametrize("name", ["demo", "standard", "budget-2x", "budget-6k"])
 def test_every_stage_of_a_synthetic_preset_has_a_reference(tmp_path: Path, name: str) -> None:
     preset = PRESETS[name]
     stages = build_stages(preset, Paths(tmp_path), None, None, None, None)

@@ -218,6 +218,10 @@ def test_presets_are_well_formed() -> None:
     same = ("synthetic_num", "synthetic_seed", "image_size", "parser_epochs", "parser_extra", "classifier_epochs",
             "classifier_extra", "train_preset", "eval_max_images", "backbone")  # fmt: skip
     assert all(getattr(b6, f) == getattr(std, f) for f in same)
+    b12 = get_preset("budget-6k")  # the same question at 6,000 iterations: same runs, only the budget differs
+    assert [r.name for r in b12.runs] == [r.name for r in b6.runs]
+    assert preset_iterations(b12) == 6000 and "train.decay_start=3000" in b12.train_overrides
+    assert all(getattr(b12, f) == getattr(std, f) for f in same)
     # one recipe, shared by every method and every synthetic preset: a change of the demo's recipe reaches all
     assert demo.train_overrides == DEMO_RECIPE.train_overrides
     assert std.train_overrides == STANDARD_RECIPE.train_overrides
@@ -225,7 +229,7 @@ def test_presets_are_well_formed() -> None:
     assert dataclasses.replace(wider, iterations=6000).train_overrides == (
         "model.g_conv_dim=32", "train.iterations=6000", "train.decay_start=3000")  # fmt: skip
     assert "full-synthetic" not in PRESETS  # one name per experiment
-    synthetic = ("demo", "standard", "budget-2x")
+    synthetic = ("demo", "standard", "budget-2x", "budget-6k")
     assert all(p.needs_data for name, p in PRESETS.items() if name not in synthetic and p.synthetic_num == 0)
     with pytest.raises(ConfigError, match="valid: .*demo"):
         get_preset("dmeo")

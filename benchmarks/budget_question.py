@@ -1,14 +1,15 @@
 """The budget question: does the SeCGAN − Baseline effect depend on the training budget?
 
 Reads the ``results.json`` of two ``secgan reproduce`` runs of the same recipe at two budgets (``standard``
-and ``budget-2x``: the same data, parser, judge, classifier and seeds, twice the iterations) and answers
+and ``budget-2x`` or ``budget-6k``: the same data, parser, judge, classifier and seeds, 2x or 12x the
+iterations) and answers
 from seed-level intervals only (``secgan.reporting.seed_inference``: a paired t-interval over the seeds
 both budgets have):
 
 - each comparison at each budget, on the shared seeds (accuracy, reconstruction PSNR, every ground-truth
   metric);
 - the per-seed change of the difference, long − short budget: the interval says whether the effect moved;
-- what the doubled budget bought each method on its own (long − short, per seed).
+- what the longer budget bought each method on its own (long − short, per seed).
 
 Writes ``budget-question.json``, ``budget-question.md`` and ``budget-question.png`` (per-seed differences
 at both budgets, each seed's two points joined, the mean and its 95 % interval beside them) into ``--out``
@@ -127,7 +128,8 @@ def markdown(res: dict) -> str:
             e, digits = res["effect"][name], 2 if name in ("accuracy", "reconstruction_psnr") else 3
             cells = (_cell(e[k], digits) for k in ("short", "long", "long_minus_short"))
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    lines += ["", "What twice the iterations bought each method (long − short, per seed, paired t):", ""]
+    lines += ["", f"What {its[1]:,} iterations instead of {its[0]:,} bought each method (long − short, per seed, "
+              "paired t):", ""]  # fmt: skip
     lines += ["| Method | accuracy (points) | rec. PSNR (dB) | GT edit PSNR (dB) | GT preserve PSNR (dB) |"]
     lines += ["|---|---|---|---|---|"]
     for m, v in res["per_method"].items():

@@ -7,7 +7,7 @@ paired t-interval (and exact sign-flip p) of each method difference:
   SeCGAN − Baseline + Concat on mean editing accuracy, reconstruction PSNR and every ground-truth metric, per
   attribute group and per attribute (Holm-adjusted, exploratory), and on the accuracy without the attributes
   whose classifier ceiling is below 95 % (and without Male, Mustache and No_Beard only);
-- ``docs/results/budget-6k`` (6,000 iterations, 300 test images): seed 0's accuracies from ``runs.csv``;
+- ``docs/results/budget-6k-stargan`` (6,000 iterations, 300 test images): seed 0's accuracies from ``runs.csv``;
   seed 1's paired difference from ``comparison-2-seeds.json``, whose estimate is the mean of the two seeds'
   differences (every accuracy cell is defined, so the crossed mean equals the mean of the per-seed means):
   ``d_1 = 2 · estimate − d_0`` (also for the ground-truth edit and preservation PSNR, which are defined on
@@ -98,10 +98,10 @@ def standard() -> dict:
 
 
 def budget_6k() -> dict:
-    rows = list(csv.DictReader((ROOT / "budget-6k" / "runs.csv").open()))
+    rows = list(csv.DictReader((ROOT / "budget-6k-stargan" / "runs.csv").open()))
     acc = {r["method"]: float(r["accuracy"]) for r in rows if r["seed"] == "0"}
     d0 = acc["secgan"] - acc["baseline"]
-    two = json.loads((ROOT / "budget-6k" / "comparison-2-seeds.json").read_text())
+    two = json.loads((ROOT / "budget-6k-stargan" / "comparison-2-seeds.json").read_text())
     d1 = 2 * two["accuracy"]["estimate"] - d0
     gt = {}
     for key in ("edit_psnr", "preserve_psnr"):  # defined on the same (image, attribute) cells in every run
@@ -109,7 +109,7 @@ def budget_6k() -> dict:
         g0 = v["secgan"] - v["baseline"]
         gt[key] = _test({0: g0, 1: 2 * two["ground_truth"][key]["estimate"] - g0})
     return {
-        "source": "docs/results/budget-6k/runs.csv (seed 0) and comparison-2-seeds.json (seed 1, derived)",
+        "source": "docs/results/budget-6k-stargan/runs.csv (seed 0) and comparison-2-seeds.json (seed 1, derived)",
         "iterations": 6000,
         "n_images": 300,
         "secgan_vs_baseline": {"seeds": [0, 1], "accuracy": _test({0: d0, 1: d1}), "ground_truth": gt},

@@ -300,3 +300,23 @@ def test_figure3_points_are_seed_means_with_t_intervals_never_joined(tmp_path):
     assert (mean, low, high, n) == pytest.approx((65.0, 65.0 - half, 65.0 + half, 3))
     mean1, low1, _, n1 = _seed_interval(rows[("secgan", 1.0)])
     assert (mean1, n1) == pytest.approx((80.0, 1)) and np.isnan(low1)
+
+
+def test_figure3_puts_every_lambda_on_the_seeds_they_share(tmp_path):
+    from secgan.reporting.figures import _seed_interval, sweep_seeds
+    from secgan.reporting.table import aggregate as rows_of
+
+    r = tmp_path / "runs"
+    paths = [write_run(r, f"b{s}", "baseline", s, [0.5] * 3) for s in range(5)]
+    main = (0.6, 0.7, 0.65, 0.2, 0.3)  # the main runs (λ 0.01) have seeds 0-4; seeds 3 and 4 score low
+    paths += [write_run(r, f"m{s}", "secgan", s, [a] * 3, lam=0.01) for s, a in enumerate(main)]
+    paths += [write_run(r, f"l0-s{s}", "secgan", s, [0.7] * 3, lam=0.0) for s in range(3)]
+    rows = [row for row in rows_of([load_run(p) for p in paths]) if row.first.method == "secgan"]
+    common = sweep_seeds(rows)
+    assert common == {0, 1, 2}
+    main_row = next(row for row in rows if row.first.lambda_sc == 0.01)
+    assert _seed_interval(main_row, common)[::3] == pytest.approx((65.0, 3))  # not 49.0 over all 5 seeds
+    assert _seed_interval(main_row)[::3] == pytest.approx((49.0, 5))
+    assert sweep_seeds(rows[:1]) is None  # one λ: nothing to align
+    res = build_report(paths, tmp_path / "rep")
+    assert any(f.endswith("figure3-celeba-16-stargan.png") for f in res["files"])

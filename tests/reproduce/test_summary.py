@@ -356,3 +356,26 @@ def test_a_one_seed_report_has_no_verdict_word(tmp_path) -> None:
     # one seed and no counterfactuals: the cost table names neither a spread over seeds nor a preservation
     costs = md[md.index("## Accuracy and what it costs") :]
     assert "Mean ± std over seeds" not in costs and "ground-truth counterfactual" not in costs
+
+
+def test_the_sweep_table_compares_every_lambda_on_the_seeds_they_share() -> None:
+    from secgan.reproduce.report_md import _sweep
+
+    main = {0: 0.40, 1: 0.42, 2: 0.38, 3: 0.30, 4: 0.28}  # λ 0.01: the main runs, 5 seeds
+    lam0 = {0: 0.43, 1: 0.43, 2: 0.40}
+    lam1 = {0: 0.39, 1: 0.40, 2: 0.36}
+    sweep = [{"lambda_sc": lam, "seed": s, "accuracy": a}
+             for lam, v in ((0.0, lam0), (0.01, main), (1.0, lam1)) for s, a in v.items()]  # fmt: skip
+    text = "\n".join(_sweep({"lambda_sc_sweep": sweep}))
+    assert "| 0.01 | 0, 1, 2, 3, 4 | 35.60 |" in text  # each λ over its own seeds
+    assert "| 0.01 | 40.00 | — | — |" in text  # and on the shared seeds 0, 1, 2
+    d0 = np.array([3.0, 1.0, 2.0])  # λ 0 − λ 0.01 per shared seed, in points: mean 2, sd 1
+    half = stats.t.ppf(0.975, 2) / np.sqrt(3)
+    p0 = stats.ttest_1samp(d0, 0).pvalue
+    p1 = stats.ttest_1samp(np.array([-1.0, -2.0, -2.0]), 0).pvalue
+    holm0 = min(1.0, max(2 * min(p0, p1), p0))  # Holm over the two λ_sc
+    assert f"| 0 | 42.00 | +2.0 [{2 - half:+.1f}, {2 + half:+.1f}] | {holm0:.2f} |" in text
+    # every λ on the same seeds: no second table
+    same = [e for e in sweep if e["seed"] < 3]
+    assert "On the seeds every λ_sc has" in text
+    assert "On the seeds every λ_sc has" not in "\n".join(_sweep({"lambda_sc_sweep": same}))

@@ -1,8 +1,9 @@
 """Figures 3, 4 and 5 of the paper as PNG files (matplotlib, Agg backend).
 
 - Figure 3: editing accuracy against ``λ_sc`` (log axis; ``λ_sc = 0`` drawn one decade left of the smallest
-  positive value, behind an axis break): per λ_sc the mean over its seeds with a seed-level 95 % t-interval,
-  points not joined; the baseline's mean as a dashed line with its interval shaded.
+  positive value, behind an axis break): per λ_sc the mean over the seeds every λ_sc has, with a seed-level
+  95 % t-interval, points not joined (a λ_sc with more seeds adds its all-seeds mean, hollow); the baseline's
+  mean on the same seeds as a dashed line with its interval shaded.
 - Figure 4: per-attribute (per-expression) editing accuracy, bars per method; one more per ground-truth
   metric when the evaluations have them.
 - Figure 5: rows of original | Baseline | SeCGAN | ground truth | ``|difference|`` heat maps of both |
@@ -162,12 +163,21 @@ def accuracy_ceiling(rows) -> dict | None:
 
 
 # ---------------------------------------------------------------------------------------------- Figure 3
-def _seed_interval(row: Row) -> tuple[float, float, float, int]:
-    """Mean accuracy of a row's runs and its seed-level 95 % t-interval ``(mean, low, high, n)``; one run:
-    the interval is NaN (no error bar)."""
-    vals = [r.values["accuracy"] for r in row.runs if "accuracy" in r.values]
+def _seed_interval(row: Row, seeds: frozenset | None = None) -> tuple[float, float, float, int]:
+    """Mean accuracy of a row's runs (those of ``seeds`` only, when given) and its seed-level 95 %
+    t-interval ``(mean, low, high, n)``; one run: the interval is NaN (no error bar)."""
+    runs = [r for r in row.runs if seeds is None or r.seed in seeds]
+    vals = [r.values["accuracy"] for r in runs if "accuracy" in r.values]
     mean, low, high, _ = (float(x) for x in t_intervals(np.asarray(vals, dtype=float)))
     return mean, low, high, len(vals)
+
+
+def sweep_seeds(rows: Sequence[Row]) -> frozenset | None:
+    """The seeds every λ_sc row has, when they are at least two and some row has more (else ``None``:
+    each point is drawn over its own seeds)."""
+    sets = [{run.seed for run in r.runs if run.seed is not None} for r in rows]
+    common = frozenset(set.intersection(*sets)) if sets else frozenset()
+    return common if len(common) >= 2 and any(s != common for s in sets) else None
 
 
 def figure3(rows: Sequence[Row], path: Path, title: str) -> Path | None:
@@ -190,15 +200,23 @@ def figure3(rows: Sequence[Row], path: Path, title: str) -> Path | None:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     pts = sorted(sec, key=lambda r: r.first.lambda_sc)
+    # Every point on the same seeds (those all λ_sc share), so that no point differs from another only by
+    # which seeds it averages; a λ_sc with more seeds (the main runs) also shows its all-seeds mean, hollow.
+    common = sweep_seeds(pts)
+    on = f"seeds {', '.join(map(str, sorted(common)))}" if common else "seeds"
     labelled = {"multi": False, "single": False}
     for r in pts:
         xv = r.first.lambda_sc if r.first.lambda_sc > 0 else zero_x
-        mean, low, high, n = _seed_interval(r)
+        mean, low, high, n = _seed_interval(r, common)
+        if common and len({run.seed for run in r.runs}) > len(common):
+            m_all, _, _, n_all = _seed_interval(r)
+            ax.plot([xv * 1.35], [m_all], marker="D", color=COLOURS["secgan"], markerfacecolor="white",
+                    linestyle="none", label=f"λ_sc {r.first.lambda_sc:g}: mean of all {n_all} seeds")  # fmt: skip
         multi = n > 1 and math.isfinite(low)
         key = "multi" if multi else "single"
         label = None
         if not labelled[key]:
-            label = "SeCGAN: mean ± 95 % interval over seeds" if multi else "SeCGAN: one seed (no interval)"
+            label = f"SeCGAN: mean ± 95 % interval over {on}" if multi else "SeCGAN: one seed (no interval)"
             labelled[key] = True
         yerr = [[mean - low], [high - mean]] if multi else None
         ax.errorbar([xv], [mean], yerr=yerr, marker="o", color=COLOURS["secgan"], capsize=3, linestyle="none",
@@ -209,9 +227,11 @@ def figure3(rows: Sequence[Row], path: Path, title: str) -> Path | None:
         ax.annotate(f"n={n}", (xv, mean), textcoords="offset points", xytext=(9, -3), ha="left", fontsize=6,
                     color="gray")  # fmt: skip
     if "baseline" in main:
-        mean, low, high, n = _seed_interval(main["baseline"])
+        same = common if common and common <= {run.seed for run in main["baseline"].runs} else None
+        mean, low, high, n = _seed_interval(main["baseline"], same)
         if math.isfinite(mean):
-            ax.axhline(mean, ls="--", color=COLOURS["baseline"], label=f"Baseline ({mean:.1f}, n={n})")
+            label = f"Baseline, {on} ({mean:.1f}; shaded: 95 %)" if same else f"Baseline ({mean:.1f}, n={n})"
+            ax.axhline(mean, ls="--", color=COLOURS["baseline"], label=label)
             if math.isfinite(low):
                 ax.axhspan(low, high, color=COLOURS["baseline"], alpha=0.15)
     ax.set_xscale("log")

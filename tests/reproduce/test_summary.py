@@ -352,7 +352,7 @@ def test_a_one_seed_report_has_no_verdict_word(tmp_path) -> None:
     assert "one seed, so no verdict on the methods" in after_intro and "Implementation check" not in md
     assert not any(w in after_intro.lower() for w in ("better", "worse", "inconclusive", "beat", "yes:"))
     assert "## Per attribute: SeCGAN − Baseline (one seed: what these two trained models did)" in md
-    assert "| — (one seed) |" in md and "Helps (Holm" not in md
+    assert "| — (one seed) |" in md and "helps (Holm" not in md
     # one seed and no counterfactuals: the cost table names neither a spread over seeds nor a preservation
     costs = md[md.index("## Accuracy and what it costs") :]
     assert "Mean ± std over seeds" not in costs and "ground-truth counterfactual" not in costs
@@ -379,3 +379,18 @@ def test_the_sweep_table_compares_every_lambda_on_the_seeds_they_share() -> None
     same = [e for e in sweep if e["seed"] < 3]
     assert "On the seeds every λ_sc has" in text
     assert "On the seeds every λ_sc has" not in "\n".join(_sweep({"lambda_sc_sweep": same}))
+
+
+def test_the_helps_hurts_line_names_groups_and_attributes_apart() -> None:
+    from secgan.reproduce.report_tables import _helps_hurts
+
+    cmp = {
+        "groups": {"colour_texture": {"label": "colour/texture", "accuracy": {"verdict": "worse"}},
+                   "shape": {"label": "shape", "accuracy": {"verdict": "inconclusive"}}},
+        "per_attribute": {"Bangs": {"verdict": "inconclusive"}, "Male": {"verdict": "better"}},
+    }  # fmt: skip
+    assert _helps_hurts(cmp) == (
+        "Groups, helps (Holm p < 0.05): none; hurts: colour/texture. "
+        "Attributes, helps (Holm p < 0.05): Male; hurts: none."
+    )
+    assert _helps_hurts({"per_attribute": {}}) == "Attributes, helps (Holm p < 0.05): none; hurts: none."

@@ -122,13 +122,21 @@ def helps_or_hurts(res: dict, cmp: dict) -> list[str]:
         lines.append(row(cells))
     lines.append("")
     if not one_seed:
-        helps = [a for a, e in cmp["per_attribute"].items() if e["verdict"] == "better"]
-        hurts = [a for a, e in cmp["per_attribute"].items() if e["verdict"] == "worse"]
-        lines += [
-            f"Helps (Holm p < 0.05): {', '.join(helps) or 'none'}. Hurts: {', '.join(hurts) or 'none'}.",
-            "",
-        ]
+        lines += [_helps_hurts(cmp), ""]
     return lines + ceiling_footnote(ceiling)
+
+
+def _helps_hurts(cmp: dict) -> str:
+    """One sentence naming the groups and the attributes whose Holm-adjusted p is below 0.05, each way."""
+
+    def named(entries: dict, verdict: str, key=lambda e: e) -> str:
+        return ", ".join(n for n, e in entries.items() if key(e)["verdict"] == verdict) or "none"
+
+    groups = {g["label"]: g for g in (cmp.get("groups") or {}).values()}
+    per_group = (f"Groups, helps (Holm p < 0.05): {named(groups, 'better', lambda g: g['accuracy'])}; hurts: "
+                 f"{named(groups, 'worse', lambda g: g['accuracy'])}. ") if groups else ""  # fmt: skip
+    return (f"{per_group}Attributes, helps (Holm p < 0.05): {named(cmp['per_attribute'], 'better')}; hurts: "
+            f"{named(cmp['per_attribute'], 'worse')}.")  # fmt: skip
 
 
 def _pct(v: float | None) -> str:

@@ -2,9 +2,8 @@
 
 Reads the ``results.json`` of two ``secgan reproduce`` runs of the same recipe at two budgets (``standard``
 and ``budget-2x`` or ``budget-6k``: the same data, parser, judge, classifier and seeds, 2x or 12x the
-iterations) and answers
-from seed-level intervals only (``secgan.reporting.seed_inference``: a paired t-interval over the seeds
-both budgets have):
+iterations) and answers from seed-level intervals only (``secgan.reporting.seed_inference``: a paired
+t-interval over the seeds both budgets have):
 
 - each comparison at each budget, on the shared seeds (accuracy, reconstruction PSNR, every ground-truth
   metric);

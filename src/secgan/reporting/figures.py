@@ -25,7 +25,7 @@ import numpy as np
 from secgan.data.masks import colorize
 from secgan.errors import DataError
 from secgan.metrics.eval_files import EXAMPLES_FILE
-from secgan.reporting.seed_inference import t_intervals
+from secgan.reporting.seed_inference import shared_seeds, t_intervals
 from secgan.reporting.table import METHOD_NAMES, METHOD_ORDER, Row, Run
 
 log = logging.getLogger(__name__)
@@ -175,9 +175,7 @@ def _seed_interval(row: Row, seeds: frozenset | None = None) -> tuple[float, flo
 def sweep_seeds(rows: Sequence[Row]) -> frozenset | None:
     """The seeds every λ_sc row has, when they are at least two and some row has more (else ``None``:
     each point is drawn over its own seeds)."""
-    sets = [{run.seed for run in r.runs if run.seed is not None} for r in rows]
-    common = frozenset(set.intersection(*sets)) if sets else frozenset()
-    return common if len(common) >= 2 and any(s != common for s in sets) else None
+    return shared_seeds([{run.seed for run in r.runs if run.seed is not None} for r in rows])
 
 
 def figure3(rows: Sequence[Row], path: Path, title: str) -> Path | None:

@@ -161,6 +161,13 @@ def seed_test(per_seed: Mapping[int, float], level: float = LEVEL) -> SeedTest:
     )
 
 
+def shared_seeds(seed_sets: Sequence[set]) -> frozenset | None:
+    """The seeds every set holds, when they are at least two and some set holds more (else ``None``: each
+    set is best read over its own seeds). Used to put every λ_sc of a sweep on the same seeds."""
+    common = frozenset(set.intersection(*map(set, seed_sets))) if seed_sets else frozenset()
+    return common if len(common) >= 2 and any(set(s) != common for s in seed_sets) else None
+
+
 def holm(pvalues: Mapping[str, float | None]) -> dict[str, float | None]:
     """Holm-adjusted p-values of one family of tests (``None`` / NaN entries are left out and stay ``None``)."""
     from statsmodels.stats.multitest import multipletests

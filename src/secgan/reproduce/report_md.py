@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from secgan.reporting.seed_inference import holm, seed_test, t_intervals
+from secgan.reporting.seed_inference import holm, seed_test, shared_seeds, t_intervals
 from secgan.reporting.table import GT_PREFIX, column_title
 from secgan.reporting.verdict_text import NAMES, ground_truth_sentences, title
 from secgan.reproduce.report_tables import below_target, flag, helps_or_hurts
@@ -176,10 +176,10 @@ def _sweep(res: dict) -> list[str]:
 
 def _sweep_same_seeds(by_lam: dict[float, dict[int, float]], ref: float = 0.01) -> list[str]:
     """Each λ_sc on the seeds all of them share, against ``ref`` on those seeds (paired t, Holm)."""
-    sets = [set(v) for v in by_lam.values()]
-    common = sorted(set.intersection(*sets))
-    if len(common) < 2 or all(s == set(common) for s in sets) or ref not in by_lam:
+    shared = shared_seeds([set(v) for v in by_lam.values()])
+    if shared is None or ref not in by_lam:
         return []
+    common = sorted(shared)
     tests = {lam: seed_test({s: 100 * (v[s] - by_lam[ref][s]) for s in common})
              for lam, v in sorted(by_lam.items()) if lam != ref}  # fmt: skip
     adjusted = holm({str(lam): t.p_t for lam, t in tests.items()})
@@ -198,12 +198,8 @@ def _sweep_same_seeds(by_lam: dict[float, dict[int, float]], ref: float = 0.01) 
             lines.append(f"| {lam:g} | {acc:.2f} | — | — |")
             continue
         t, q = tests[lam], adjusted[str(lam)]
-        cell = f"{t.estimate:+.1f} [{t.low:+.1f}, {t.high:+.1f}]"
-        lines.append(
-            f"| {lam:g} | {acc:.2f} | {cell} | {q:.2f} |"
-            if q is not None
-            else f"| {lam:g} | {acc:.2f} | {cell} | — |"
-        )
+        q_cell = "—" if q is None else f"{q:.2f}"
+        lines.append(f"| {lam:g} | {acc:.2f} | {t.estimate:+.1f} [{t.low:+.1f}, {t.high:+.1f}] | {q_cell} |")
     return [*lines, ""]
 
 
@@ -310,10 +306,9 @@ def render_markdown(res: dict, paths: Any) -> str:
         lines += [f"![{name}](report/{name})" for name in figures]
         lines.append("")
     if (paths.edits / "edits_grid.png").is_file():
+        # the pipeline edits with the first seed's SeCGAN model
         seeds = [r["seed"] for r in res["runs"] if r.get("method") == "secgan" and not r.get("sweep")]
-        which = (
-            f"SeCGAN, the seed-{min(seeds)} model" if seeds else "SeCGAN model"
-        )  # the pipeline edits with it
+        which = f"SeCGAN, the seed-{min(seeds)} model" if seeds else "SeCGAN model"
         lines += [
             f"## Edited held-out faces ({which})",
             "",

@@ -128,15 +128,15 @@ def helps_or_hurts(res: dict, cmp: dict) -> list[str]:
 
 def _helps_hurts(cmp: dict) -> str:
     """One sentence naming the groups and the attributes whose Holm-adjusted p is below 0.05, each way."""
+    groups = {g["label"]: g["accuracy"]["verdict"] for g in (cmp.get("groups") or {}).values()}
+    attributes = {a: e["verdict"] for a, e in cmp["per_attribute"].items()}
 
-    def named(entries: dict, verdict: str, key=lambda e: e) -> str:
-        return ", ".join(n for n, e in entries.items() if key(e)["verdict"] == verdict) or "none"
+    def line(what: str, verdicts: dict[str, str]) -> str:
+        helps, hurts = ([n for n, v in verdicts.items() if v == word] for word in ("better", "worse"))
+        return f"{what}, helps (Holm p < 0.05): {', '.join(helps) or 'none'}; hurts: {', '.join(hurts) or 'none'}."
 
-    groups = {g["label"]: g for g in (cmp.get("groups") or {}).values()}
-    per_group = (f"Groups, helps (Holm p < 0.05): {named(groups, 'better', lambda g: g['accuracy'])}; hurts: "
-                 f"{named(groups, 'worse', lambda g: g['accuracy'])}. ") if groups else ""  # fmt: skip
-    return (f"{per_group}Attributes, helps (Holm p < 0.05): {named(cmp['per_attribute'], 'better')}; hurts: "
-            f"{named(cmp['per_attribute'], 'worse')}.")  # fmt: skip
+    parts = [line("Groups", groups)] if groups else []
+    return " ".join([*parts, line("Attributes", attributes)])
 
 
 def _pct(v: float | None) -> str:
